@@ -1,0 +1,39 @@
+# The two set-up commands: `make run` and `make test` each create .venv, install the pinned requirements
+# and migrate the embedded database when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8050
+export FLASK_APP := wsgi
+
+.PHONY: run test lint migrate bench bench-drift clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+migrate: $(BIN)/.installed
+	$(BIN)/flask --app wsgi db upgrade
+
+run: migrate
+	PORT=$(PORT) $(BIN)/gunicorn wsgi:server
+
+test: migrate
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+bench: $(BIN)/.installed
+	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+# Evidently needs pandas<3, so it lives in its own environment, never in the app's requirements.
+bench-drift:
+	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install -q -r bench/requirements-drift.txt
+	.venv-bench/bin/python bench/drift.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

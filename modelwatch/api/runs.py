@@ -1,0 +1,117 @@
+"""Run endpoints: submit (POST /run_tests, POST /api/runs), read, list, delete."""
+from __future__ import annotations
+
+from flask import g
+from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
+
+from modelwatch.api.schemas import (
+    ErrorEnvelopeSchema,
+    ListQuerySchema,
+    RunEnvelopeSchema,
+    RunListSchema,
+    SubmitSchema,
+    WaitQuerySchema,
+)
+from modelwatch.services import artifacts, runs
+from modelwatch.services.presenters import run_dict
+
+MULTIPART = "multipart/form-data"
+BEARER = [{"bearerAuth": []}]
+
+
+class MultipartParser(FlaskParser):
+    """The ``files`` location reads file parts and text fields together, so that one schema validates (and
+    documents) the whole multipart body; unknown fields are refused (a typo must not be silently ignored)."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "files": None}
+
+    def load_files(self, req, schema):
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+
+class RunsBlueprint(Blueprint):
+    ARGUMENTS_PARSER = MultipartParser()
+
+
+blp = RunsBlueprint("runs", __name__, description="Submit models and read their runs")
+
+
+def errors(*statuses: int):
+    """Document the contract's error body for these statuses."""
+    def decorate(func):
+        for status in statuses:
+            func = blp.alt_response(status, schema=ErrorEnvelopeSchema, description=_ERRORS[status])(func)
+        return func
+    return decorate
+
+
+_ERRORS = {
+    400: "bad_request: a malformed request, field, CSV or gate (details say which)",
+    401: "unauthorized: the token is missing or wrong (when the server requires tokens)",
+    404: "not_found: no run with this id",
+    413: "payload_too_large: the upload is larger than the server accepts",
+    415: "unsupported_format: not a model format modelwatch reads",
+    422: "corrupt_model, unsafe_model (details.globals), not_a_model, or schema_mismatch (details.missing, "
+         "details.unexpected)",
+    503: "service_unavailable: the database is unavailable",
+}
+
+
+def _read(upload) -> bytes | None:
+    return upload.read() if upload is not None else None
+
+
+@blp.route("/run_tests", methods=["POST"])
+@blp.route("/api/runs", methods=["POST"], endpoint="submit_alias")
+@blp.arguments(SubmitSchema, location="files", content_type=MULTIPART, error_status_code=400)
+@blp.arguments(WaitQuerySchema, location="query", error_status_code=400)
+@blp.response(200, RunEnvelopeSchema, description="The run finished within `wait` (succeeded or failed)")
+@blp.alt_response(202, schema=RunEnvelopeSchema, description="The run is queued or running; `Location` names it")
+@errors(400, 401, 413, 415, 422, 503)
+@blp.doc(security=BEARER)
+def submit(body: dict, query: dict):
+    """Submit a model and run the whole test suite on it.
+
+    Runs beyond the server's pool are queued, never dropped. With `wait`, the answer comes once the run has
+    finished (200) or when `wait` seconds have passed (202).
+    """
+    upload = body["model"]
+    artifact = artifacts.store_upload(upload.read(), upload.filename or "", body.get("name"))
+    run = runs.submit_run(
+        artifact, schema=body.get("schema"), config=body.get("config"), sample_csv=_read(body.get("sample")),
+        current_csv=_read(body.get("current")), target=body.get("target"), name=body.get("name"), source="api",
+        submitted_by=g.get("token_name"),
+    )
+    if query["wait"] > 0:
+        run = runs.wait_for_run(run.id, query["wait"])
+    status = 200 if run.status in runs.FINISHED else 202
+    return {"run": run_dict(run)}, status, {"Location": f"/api/runs/{run.id}"}
+
+
+@blp.route("/api/runs", methods=["GET"])
+@blp.arguments(ListQuerySchema, location="query", error_status_code=400)
+@blp.response(200, RunListSchema)
+@errors(400, 503)
+def list_runs(query: dict):
+    """List runs, newest first, without their results."""
+    found, total = runs.list_runs(**query)
+    return {"runs": [run_dict(run, with_result=False) for run in found], "total": total}
+
+
+@blp.route("/api/runs/<run_id>", methods=["GET"])
+@blp.response(200, RunEnvelopeSchema)
+@errors(404, 503)
+def get_run(run_id: str):
+    """One run with its result and its gates verdict."""
+    return {"run": run_dict(runs.get_run(run_id))}
+
+
+@blp.route("/api/runs/<run_id>", methods=["DELETE"], endpoint="delete_run")
+@blp.response(204)
+@errors(401, 404, 503)
+@blp.doc(security=BEARER)
+def delete_run(run_id: str):
+    """Delete a run."""
+    runs.delete_run(run_id)

@@ -1,0 +1,238 @@
+"""marshmallow schemas at the HTTP boundary: they validate requests and generate the OpenAPI document."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask_smorest.fields import Upload
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from werkzeug.datastructures import FileStorage
+
+from modelwatch.api.result_schemas import GatesSchema, ResultSchema
+from modelwatch.core.drift.scenarios import KINDS as DRIFT_KINDS
+from modelwatch.core.schema_doc import SchemaDocument
+from modelwatch.core.synthetic import GENERATORS
+
+RUN_STATUSES = ("queued", "running", "succeeded", "failed")
+MAX_SAMPLES = 100_000
+MAX_BATCH = 100_000
+MAX_TIMEOUT_S = 3600
+
+
+class Document(fields.Nested):
+    """A nested document dumped as stored: the schema documents it, the service owns its exact content."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs) -> Any:
+        return value
+
+
+class JsonDocument(fields.Nested):
+    """A JSON document sent as a multipart text field or a ``.json`` file part, validated by its schema."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> Any:
+        if isinstance(value, FileStorage):
+            value = value.read()
+        if isinstance(value, (str, bytes)):
+            if not value.strip():
+                return None
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise ValidationError(f"Not valid JSON: {exc}.") from exc
+        if not isinstance(value, dict):
+            raise ValidationError("Must be a JSON object.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class DriftFeatures(fields.Field):
+    """``"all"`` or a list of feature names."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> Any:
+        if value == "all":
+            return value
+        if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+            return value
+        raise ValidationError('Must be "all" or a non-empty list of feature names.')
+
+
+def _int(low: int, high: int, **kwargs) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=low, max=high), **kwargs)
+
+
+def _positive_float(high: float, **kwargs) -> fields.Float:
+    return fields.Float(validate=validate.Range(min=0, max=high, min_inclusive=False), **kwargs)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class DriftConfigSchema(StrictSchema):
+    features = DriftFeatures(metadata={"description": '"all" or a list of feature names',
+                                       "oneOf": [{"type": "string", "enum": ["all"]},
+                                                 {"type": "array", "items": {"type": "string"}}]})
+    kinds = fields.List(fields.String(validate=validate.OneOf(DRIFT_KINDS)), validate=validate.Length(min=1))
+    severities = fields.List(_positive_float(10), validate=validate.Length(min=1, max=10),
+                             metadata={"description": "drift strength in standard deviations (or shares)"})
+    resamples = _int(0, 1000, metadata={"description": "power resamples per scenario"})
+    tests = fields.Dict(keys=fields.String(), values=fields.String(),
+                        metadata={"description": "test per column or all/numeric/categorical"})
+    test_thresholds = fields.Dict(keys=fields.String(), values=fields.Float())
+    max_seconds = _positive_float(MAX_TIMEOUT_S, metadata={"description": "time budget of the drift section"})
+
+
+class ExplainConfigSchema(StrictSchema):
+    max_samples = _int(1, 10_000, metadata={"description": "rows explained"})
+    background = _int(1, 10_000, metadata={"description": "background rows for the explainer"})
+
+
+class PerformanceConfigSchema(StrictSchema):
+    latency_budget_s = _positive_float(MAX_TIMEOUT_S)
+    error_budget_s = _positive_float(MAX_TIMEOUT_S)
+
+
+class RobustnessConfigSchema(StrictSchema):
+    budget_s = _positive_float(MAX_TIMEOUT_S)
+
+
+class QualityConfigSchema(StrictSchema):
+    n_boot = _int(0, 10_000, metadata={"description": "bootstrap resamples for confidence intervals"})
+
+
+class ThresholdSchema(StrictSchema):
+    min = fields.Float(metadata={"description": "the metric must be at least this"})
+    max = fields.Float(metadata={"description": "the metric must be at most this"})
+
+    @validates_schema
+    def _one_bound(self, data: dict, **_kwargs) -> None:
+        if not data:
+            raise ValidationError('Give "min", "max" or both.')
+        if "min" in data and "max" in data and data["min"] > data["max"]:
+            raise ValidationError("min is larger than max.")
+
+
+class ConfigSchema(StrictSchema):
+    """A Config document (CONTRACT.md); every field is optional and falls back to its default."""
+
+    n_samples = _int(1, MAX_SAMPLES, metadata={"description": "generated rows (default 1000)"})
+    seed = _int(0, 2**32 - 1, metadata={"description": "random seed (default 0)"})
+    generator = fields.String(validate=validate.OneOf(GENERATORS))
+    batch_sizes = fields.List(_int(1, MAX_BATCH), validate=validate.Length(min=1, max=10),
+                              metadata={"description": "batch sizes timed (default [1, 10, 100, 1000])"})
+    drift = fields.Nested(DriftConfigSchema)
+    explain = fields.Nested(ExplainConfigSchema)
+    timeout_s = fields.Float(validate=validate.Range(min=1, max=MAX_TIMEOUT_S),
+                             metadata={"description": "the run's time limit (default 300)"})
+    thresholds = fields.Dict(keys=fields.String(), values=fields.Nested(ThresholdSchema),
+                             metadata={"description": "gates: a metric path of the Result -> {min} and/or {max}; "
+                                                      "an unknown path gets a 400 listing the valid ones. Default: "
+                                                      "performance.error_rate <= 0 and the p95 latency of the "
+                                                      "smallest batch size <= 1000 ms"})
+    performance = fields.Nested(PerformanceConfigSchema)
+    robustness = fields.Nested(RobustnessConfigSchema)
+    quality = fields.Nested(QualityConfigSchema)
+
+    @validates_schema
+    def _unique_batches(self, data: dict, **_kwargs) -> None:
+        sizes = data.get("batch_sizes") or []
+        if len(set(sizes)) != len(sizes):
+            raise ValidationError("Batch sizes must be distinct.", "batch_sizes")
+
+
+class ErrorSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "snake_case error code"})
+    message = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
+class ErrorEnvelopeSchema(Schema):
+    error = fields.Nested(ErrorSchema, required=True)
+
+
+class SubmitSchema(StrictSchema):
+    """The multipart body of ``POST /run_tests``: file parts and text fields together."""
+
+    model = Upload(required=True, metadata={"description": ".pkl, .pickle, .joblib or .skops model file"})
+    schema = JsonDocument(SchemaDocument, metadata={"description": "a Schema document (JSON text or a .json file)"})
+    config = JsonDocument(ConfigSchema, metadata={"description": "a Config document (JSON text or a .json file)"})
+    sample = Upload(metadata={"description": "reference rows (CSV)"})
+    current = Upload(metadata={"description": "recent real rows to compare with the reference for drift (CSV)"})
+    target = fields.String(validate=validate.Length(min=1, max=200),
+                           metadata={"description": "the label column of sample and current"})
+    name = fields.String(validate=validate.Length(min=1, max=200),
+                         metadata={"description": "the model's display name (default: the file name)"})
+
+
+class WaitQuerySchema(Schema):
+    wait = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=600),
+                        metadata={"description": "seconds to wait for the run to finish (0 to 600)"})
+
+
+class ListQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
+    status = fields.String(validate=validate.OneOf(RUN_STATUSES))
+    model = fields.String(validate=validate.Length(max=200), metadata={"description": "model name or sha256 prefix"})
+
+
+class ModelSchema(Schema):
+    name = fields.String()
+    filename = fields.String()
+    sha256 = fields.String()
+    format = fields.String()
+    size_bytes = fields.Integer()
+    type = fields.String(allow_none=True, metadata={"description": "e.g. sklearn.ensemble.RandomForestClassifier"})
+    task = fields.String(allow_none=True, metadata={"description": "classification or regression"})
+    n_features = fields.Integer(allow_none=True)
+    feature_names = fields.List(fields.String(), allow_none=True)
+    classes = fields.List(fields.Raw(), allow_none=True)
+
+
+class LinksSchema(Schema):
+    self = fields.String()
+    dashboard = fields.String()
+    report_html = fields.String()
+
+
+class RunSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String()
+    status = fields.String(validate=validate.OneOf(RUN_STATUSES))
+    stage = fields.String()
+    progress = fields.Float(metadata={"description": "0.0 to 1.0"})
+    source = fields.String(validate=validate.OneOf(("api", "ui")))
+    submitted_by = fields.String(allow_none=True, metadata={"description": "the name of the token that submitted"})
+    tags = fields.List(fields.String())
+    created_at = fields.String(metadata={"description": "ISO 8601 UTC"})
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    duration_s = fields.Float(allow_none=True)
+    model = fields.Nested(ModelSchema)
+    config = Document(ConfigSchema, metadata={"description": "the Config with every default filled in"})
+    target = fields.String(allow_none=True)
+    error = fields.Nested(ErrorSchema, allow_none=True)
+    result = Document(ResultSchema, allow_none=True)
+    gates = Document(GatesSchema, allow_none=True, metadata={"description": "the verdict once the run succeeded"})
+    links = fields.Nested(LinksSchema)
+
+
+class RunEnvelopeSchema(Schema):
+    run = fields.Nested(RunSchema, required=True)
+
+
+class RunSummarySchema(RunSchema):
+    class Meta:
+        exclude = ("result",)
+
+
+class RunListSchema(Schema):
+    runs = fields.List(fields.Nested(RunSummarySchema), required=True)
+    total = fields.Integer(required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, metadata={"description": "ok, or degraded when the database is down"})
+    version = fields.String(required=True)
+    database = fields.String(required=True, metadata={"description": "ok or unavailable"})
+    executor = fields.String(required=True, metadata={"description": "inline or celery"})

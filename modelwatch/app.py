@@ -1,0 +1,59 @@
+"""The application factory: a table of contents of what the app is made of."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from modelwatch import commands
+from modelwatch.api import register_api
+from modelwatch.config import Config, database_url, from_environment
+from modelwatch.extensions import db, migrate
+from modelwatch.services.executor import init_executor
+from modelwatch.services.recovery import init_recovery
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: Config | type[Config] | None = None) -> Flask:
+    """Build the app from a config object (tests) or from the environment (wsgi)."""
+    app = Flask(__name__, instance_relative_config=True)
+    configure(app, config if config is not None else from_environment())
+    register_extensions(app)
+    register_api(app)
+    init_executor(app)
+    init_recovery(app)
+    commands.register(app)
+    if app.config["DASHBOARD"]:
+        from modelwatch.dashboard.mount import mount_dashboard
+
+        mount_dashboard(app)
+    return app
+
+
+def configure(app: Flask, config: Config | type[Config]) -> None:
+    app.config.from_object(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        default = f"sqlite:///{Path(app.instance_path) / 'modelwatch.db'}"
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url(default)
+    # Room for a Dash upload, which arrives base64-encoded; services enforce the exact model-size cap.
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"] * 1024 * 1024 * 1.4) + 1024 * 1024
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite shared by web threads and run threads: WAL, a busy wait, and enforced foreign keys."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,273 @@
+"""The drift section of the Result: scenarios with detection and impact, power, breaking points, real current data.
+
+Reference: ``ctx.sample`` without its target when a sample was uploaded, else the generated ``ctx.data``.
+Config (``config.drift``): ``features`` ("all" or names), ``kinds``, ``severities`` (each kind is swept over them),
+optional ``resamples`` (power resamples per scenario, default ``N_RESAMPLES``), ``tests`` / ``test_thresholds``
+(see ``stattests.Selection``) and ``max_seconds`` (the section's time budget, default ``MAX_SECONDS``).
+Detection of a scenario compares the reference with the scenario applied to a bootstrap resample of it; impact
+applies it to the reference rows themselves, so predictions are compared row by row.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from modelwatch.core.drift import impact, scenarios
+from modelwatch.core.drift.detect import detect_column, detect_frame
+from modelwatch.core.drift.multivariate import domain_classifier
+from modelwatch.core.drift.power import detection_power
+from modelwatch.core.drift.profile import CATEGORICAL, NUMERIC, NumericReference, ReferenceProfile, profile
+from modelwatch.core.drift.stattests import Selection
+
+if TYPE_CHECKING:
+    from modelwatch.core.suite import SuiteContext
+
+N_RESAMPLES = 20
+DISTRIBUTION_BINS = 30
+MAX_CATEGORIES = 30
+MAX_SECONDS = 60.0
+FPR_KIND = "missing"  # applies to every type; at severity 0 every kind leaves the data unchanged
+
+
+class _Run:
+    """What every scenario reuses: reference, its profile, model outputs before drift, labels, gates."""
+
+    def __init__(self, ctx: SuiteContext) -> None:
+        self.ctx = ctx
+        dc = ctx.config.get("drift") or {}
+        specs = {f["name"]: f for f in ctx.schema["features"]}
+        # the uploaded sample is the reference only when it has every feature the model takes
+        has_all = ctx.sample is not None and all(n in ctx.sample.columns for n in specs if n != ctx.target)
+        base = ctx.sample if has_all else ctx.data
+        self.source = "sample" if has_all else "generated"
+        self.names = [n for n in specs if n in base.columns and n != ctx.target]
+        self.reference = base[self.names].reset_index(drop=True)
+        self.ftypes = {n: scenarios.feature_type(specs[n], self.reference[n]) for n in self.names}
+        self.kinds = {n: NUMERIC if t in scenarios.NUMERIC_TYPES else CATEGORICAL for n, t in self.ftypes.items()}
+        self.profile: ReferenceProfile = profile(self.reference, self.kinds)
+        self.selection = Selection.from_config(dc)
+        self.seed = int(ctx.config.get("seed", 0))
+        self.before = impact.model_outputs(ctx.model, ctx.info, self.reference)
+        # one model call per scenario instead of two when predict() is the argmax of predict_proba() here
+        self.fast_labels = impact.argmax_matches_predict(ctx.model, self.before)
+        self.pred_std = float(np.std(self.before.score)) if self.before.score.ndim == 1 and \
+            self.before.kind != "labels" else 0.0
+        self.gates, self.gate_source = impact.applicable_gates(ctx.config.get("thresholds"))
+        self.labelled = self._labelled()
+        self.drifted: dict[tuple[str, str], tuple[float, pd.Series]] = {}
+
+    def _labelled(self) -> tuple[pd.DataFrame, np.ndarray, dict[str, float]] | None:
+        ctx = self.ctx
+        if ctx.sample is None or not ctx.target or ctx.target not in ctx.sample.columns \
+                or any(n not in ctx.sample.columns for n in self.names):
+            return None
+        X, y = ctx.sample[self.names].reset_index(drop=True), ctx.sample[ctx.target].to_numpy()
+        if ctx.info.get("task") == "classification":
+            from modelwatch.core.quality import align_labels
+
+            y = align_labels(y, ctx.info.get("classes") or [])
+            keep = np.array([v is not None for v in y])
+        else:
+            y = pd.to_numeric(pd.Series(y), errors="coerce").to_numpy()
+            keep = ~np.isnan(y)
+        X, y = X[keep].reset_index(drop=True), np.asarray(y[keep].tolist())
+        if not len(y):
+            return None
+        return X, y, impact.quality_metrics(ctx.info.get("task", "regression"), y,
+                                            impact.model_outputs(ctx.model, ctx.info, X))
+
+
+def _detection(run: _Run, kind: str, feature: str | None, severity: float, seed: int) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    base = run.reference.iloc[rng.integers(0, len(run.reference), len(run.reference))].reset_index(drop=True)
+    drifted = scenarios.apply(base, run.ctx.schema, kind, feature, severity, seed)
+    if feature is not None:
+        r = detect_column(run.profile.columns[feature], drifted[feature], run.selection, kind=run.kinds[feature])
+        return {"test": r["test"], "test_reason": r.get("reason"), "statistic": r["statistic"],
+                "p_value": r["p_value"], "threshold": r.get("threshold"), "drift_detected": r["drift_detected"],
+                "missing_share_current": r.get("missing_share_current")}
+    r = detect_frame(run.profile, drifted, run.selection)
+    return {"test": "dataset", "test_reason": "share of drifted columns >= 0.5", "statistic": r["share_drifted"],
+            "p_value": None, "threshold": 0.5, "drift_detected": r["dataset_drift"]}
+
+
+def _distributions(run: _Run, drifted: dict[tuple[str, str], tuple[float, pd.Series]]) -> dict[str, Any]:
+    """Per feature, reference / drifted (each kind at its largest severity) / current counts on shared bins."""
+    out: dict[str, Any] = {}
+    current = run.ctx.current
+    for name in run.names:
+        series = {"reference": run.reference[name]}
+        series.update({f"{kind} {sev:g}": col for (feat, kind), (sev, col) in drifted.items() if feat == name})
+        if current is not None and name in current.columns:
+            series["current"] = current[name]
+        if run.kinds[name] == NUMERIC:
+            values = {k: pd.to_numeric(v, errors="coerce").to_numpy(dtype=float) for k, v in series.items()}
+            finite = np.concatenate([v[np.isfinite(v)] for v in values.values()])
+            if not finite.size:
+                continue
+            edges = np.histogram_bin_edges(finite, bins=DISTRIBUTION_BINS)
+            out[name] = {"kind": NUMERIC, "edges": edges.tolist(),
+                         "counts": {k: np.histogram(v[np.isfinite(v)], edges)[0].tolist() for k, v in values.items()},
+                         "missing": {k: int((~np.isfinite(v)).sum()) for k, v in values.items()}}
+        else:
+            text = {k: v.astype(object).where(v.notna(), None) for k, v in series.items()}
+            keys = sorted({str(x) for v in text.values() for x in v.dropna().unique()})[:MAX_CATEGORIES]
+            out[name] = {"kind": CATEGORICAL, "categories": keys,
+                         "counts": {k: [int((v.astype(str) == key).sum()) for key in keys] for k, v in text.items()},
+                         "missing": {k: int(v.isna().sum()) for k, v in text.items()}}
+    return out
+
+
+def _scenario(run: _Run, kind: str, feature: str | None, severity: float, seed: int) -> dict[str, Any]:
+    ctx = run.ctx
+    out: dict[str, Any] = {"feature": feature, "kind": kind, "severity": severity, "seed": seed,
+                           **_detection(run, kind, feature, severity, seed + 1),
+                           "prediction_shift": None, "prediction_psi": None, "flip_rate": None, "impact": None,
+                           "accuracy_drop": None, "error": None}
+    try:
+        drifted = scenarios.apply(run.reference, ctx.schema, kind, feature, severity, seed)
+        if feature is not None and severity >= run.drifted.get((feature, kind), (-1.0, None))[0]:
+            run.drifted[(feature, kind)] = (severity, drifted[feature])
+        after = impact.model_outputs(ctx.model, ctx.info, drifted, run.fast_labels)
+        out.update(impact.scenario_impact(run.before, after, run.pred_std))
+        quality = None
+        if run.labelled is not None:
+            X, y, before_quality = run.labelled
+            task = ctx.info.get("task", "regression")
+            X_drift = scenarios.apply(X, ctx.schema, kind, feature, severity, seed)
+            labelled_after = impact.model_outputs(ctx.model, ctx.info, X_drift, run.fast_labels)
+            quality = impact.quality_metrics(task, y, labelled_after)
+            out["accuracy_drop"] = impact.accuracy_drop(task, before_quality, quality)
+            out["quality"] = quality
+    except Exception as exc:  # the model refusing drifted input (NaN, unseen category) is itself a finding
+        out["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+        return {**out, "failed_gates": []}
+    out["failed_gates"] = impact.failed_gates(impact.gate_metrics(out, quality), run.gates)
+    return out
+
+
+def _plan(run: _Run) -> list[tuple[str | None, str, float]]:
+    dc = run.ctx.config.get("drift") or {}
+    wanted = dc.get("features", "all")
+    features = run.names if wanted in ("all", None) else [f for f in wanted if f in run.names]
+    kinds = [k for k in (dc.get("kinds") or []) if k in scenarios.KINDS]
+    severities = sorted({float(s) for s in (dc.get("severities") or []) if float(s) > 0})
+    plan = []
+    for feature in [*features, None]:
+        for kind in kinds:
+            usable = [f for f in (features if feature is None else [feature])
+                      if scenarios.applies_to(kind, run.ftypes[f])]
+            if usable and (feature is not None or len(features) > 1):
+                plan += [(feature, kind, s) for s in severities]
+    return plan
+
+
+def _current(run: _Run) -> dict[str, Any] | None:
+    ctx = run.ctx
+    if ctx.current is None:
+        return None
+    cur = ctx.current
+    present = [n for n in run.names if n in cur.columns]
+    out: dict[str, Any] = detect_frame(run.profile, cur[present], run.selection)
+    out["missing_columns"] = [n for n in run.names if n not in cur.columns]
+    out["n_rows"] = len(cur)
+    if out["missing_columns"]:
+        out["prediction_drift"] = {"skipped": "the current data lacks some of the model's features"}
+    else:
+        try:
+            after = impact.model_outputs(ctx.model, ctx.info, cur[run.names])
+            pred: dict[str, Any] = impact.scenario_impact(run.before, after, run.pred_std)
+            if run.before.score.ndim == 1 and run.before.kind != "labels":
+                ref_score = NumericReference("prediction", run.before.score)
+                pred["test"] = detect_column(ref_score, after.score, run.selection)
+            out["prediction_drift"] = pred
+            if run.labelled is not None and ctx.target in cur.columns:
+                out["quality_drift"] = _quality_drift(run, cur)
+        except Exception as exc:
+            out["prediction_drift"] = {"skipped": f"{type(exc).__name__}: {str(exc)[:300]}"}
+    return out
+
+
+def _quality_drift(run: _Run, cur: pd.DataFrame) -> dict[str, Any]:
+    ctx = run.ctx
+    task = ctx.info.get("task", "regression")
+    y = cur[ctx.target].to_numpy()
+    if task == "classification":
+        from modelwatch.core.quality import align_labels
+
+        y = align_labels(y, ctx.info.get("classes") or [])
+        keep = np.array([v is not None for v in y])
+    else:
+        y = pd.to_numeric(pd.Series(y), errors="coerce").to_numpy()
+        keep = ~np.isnan(y)
+    X = cur.loc[keep, run.names].reset_index(drop=True)
+    current = impact.quality_metrics(task, np.asarray(y[keep].tolist()), impact.model_outputs(ctx.model, ctx.info, X))
+    reference = run.labelled[2] if run.labelled else {}
+    return {"reference": reference, "current": current,
+            "delta": {k: current[k] - reference[k] for k in current if k in reference}}
+
+
+def compute(ctx: SuiteContext) -> dict[str, Any]:
+    """The drift section (see the module docstring and ``impact`` for every field's definition).
+
+    The model is called hundreds of times on about a thousand rows; with OpenMP models (HistGradientBoosting,
+    LightGBM, XGBoost) waking a thread pool per call costs more than it saves, 7x on a busy 2-core machine, so the
+    section runs single-threaded.
+    """
+    with threadpool_limits(1):
+        return _compute(ctx)
+
+
+def _compute(ctx: SuiteContext) -> dict[str, Any]:
+    started = time.monotonic()
+    dc = ctx.config.get("drift") or {}
+    budget = min(float(dc.get("max_seconds", MAX_SECONDS)), max(ctx.seconds_left() * 0.4, 1.0))
+    run = _Run(ctx)
+    results, truncated = [], False
+    plan = _plan(run)
+    for i, (feature, kind, severity) in enumerate(plan):
+        if time.monotonic() - started > budget * 0.5:
+            truncated = True
+            break
+        results.append(_scenario(run, kind, feature, severity, run.seed + 1000 * i))
+    current = _current(run)
+    multivariate: dict[str, Any] | None = None
+    if current is not None and not current["missing_columns"]:
+        multivariate = domain_classifier(run.reference, ctx.current[run.names], run.kinds, seed=run.seed)
+    # power last: it is the most expensive part and the one that degrades gracefully with fewer resamples
+    n_resamples = int(dc.get("resamples", N_RESAMPLES))
+    deadline = started + budget
+    for s in results:
+        # the all-features scenarios test every column per resample: fewer resamples keep them affordable
+        n = n_resamples if s["feature"] is not None else max(5, n_resamples // 4)
+        p = detection_power(run.reference, ctx.schema, s["kind"], s["feature"], s["severity"], n,
+                            s["seed"], run.kinds, run.selection, deadline)
+        s["power"], s["power_resamples"] = p["power"], p["n_resamples"]
+    fpr = {f: detection_power(run.reference, ctx.schema, FPR_KIND, f, 0.0, n_resamples, run.seed + 7, run.kinds,
+                              run.selection, deadline) for f in sorted({s["feature"] for s in results if s["feature"]})}
+    rates = [p["power"] for p in fpr.values() if p["power"] is not None]
+    single = [s for s in results if s["feature"] is not None and s["impact"] is not None] or \
+        [s for s in results if s["impact"] is not None]
+    top = max(single, key=lambda s: s["impact"]) if single else None
+    return {
+        "reference": run.source,
+        "n_reference": len(run.reference),
+        "scenarios": results,
+        "truncated": truncated,
+        "current": current,
+        "strongest": {k: top[k] for k in ("feature", "kind", "severity", "seed", "impact")} if top else None,
+        "sensitivity": impact.sensitivity(results),
+        "breaking_points": impact.breaking_points(results, run.gate_source),
+        "gates": run.gates,
+        "false_positive_rate": {"overall": float(np.mean(rates)) if rates else None,
+                                "per_feature": {f: p["power"] for f, p in fpr.items()},
+                                "n_resamples": n_resamples},
+        "multivariate": multivariate,
+        "distributions": _distributions(run, run.drifted),
+        "impact_measure": "flip_rate" if run.before.labels is not None else "abs(prediction_shift) / std(prediction)",
+        "seconds": time.monotonic() - started,
+    }

@@ -1,0 +1,216 @@
+"""Path-dependent Tree SHAP (Lundberg et al. 2018, algorithm 2) in numba, run on several threads.
+
+It walks the tree arrays shap's TreeExplainer already extracted (same thresholds, covers, default children
+and leaf values), so it gives shap's numbers; unlike shap's C extension it releases the GIL, so threads
+split the rows across cores without starting processes (the sandbox forbids new processes).
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+from modelwatch.core.explain.common import Budget, dense
+
+COMPILE_S = 4.0  # first-call compile: 2.4 s of CPU measured (numba 0.68), longer on a loaded machine
+CACHED_LOAD_S = 0.5  # loading it from numba's on-disk cache instead (0.26 s measured)
+THREAD_OVERHEAD_S = 0.05  # starting the threads and copying the chunks: not worth it for tiny jobs
+
+
+# One fractions are 0 or 1 in the path-dependent algorithm, so divisions by (i + 1) * one become products
+# with a table of reciprocals: divisions dominated the inner loops.
+@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=True, inline="always")
+def _extend(P, off, depth, zero, one, feat, inv):  # noqa: ANN001, ANN202
+    P[off + depth, 0] = feat
+    P[off + depth, 1] = zero
+    P[off + depth, 2] = one
+    P[off + depth, 3] = 1.0 if depth == 0 else 0.0
+    scale = inv[depth + 1]
+    for i in range(depth - 1, -1, -1):
+        P[off + i + 1, 3] += one * P[off + i, 3] * (i + 1) * scale
+        P[off + i, 3] = zero * P[off + i, 3] * (depth - i) * scale
+
+
+@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=True, inline="always")
+def _unwind(P, off, depth, index, inv):  # noqa: ANN001, ANN202
+    one, zero = P[off + index, 2], P[off + index, 1]
+    following = P[off + depth, 3]
+    scale = inv[depth + 1]
+    if one != 0:
+        for i in range(depth - 1, -1, -1):
+            tmp = P[off + i, 3]
+            P[off + i, 3] = following * (depth + 1) * inv[i + 1]
+            following = tmp - P[off + i, 3] * zero * (depth - i) * scale
+    else:
+        inv_zero = 1.0 / zero
+        for i in range(depth - 1, -1, -1):
+            P[off + i, 3] = P[off + i, 3] * (depth + 1) * inv[depth - i] * inv_zero
+    for i in range(index, depth):
+        P[off + i, 0] = P[off + i + 1, 0]
+        P[off + i, 1] = P[off + i + 1, 1]
+        P[off + i, 2] = P[off + i + 1, 2]
+
+
+@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=True, inline="always")
+def _unwound_sum_on_path(P, off, depth, index, inv):  # noqa: ANN001, ANN202
+    """The unwound path sum of an element whose one fraction is 1 (off-path elements are summed at once)."""
+    zero = P[off + index, 1]
+    following = P[off + depth, 3]
+    total = 0.0
+    for i in range(depth - 1, -1, -1):
+        tmp = following * inv[i + 1]
+        total += tmp
+        following = P[off + i, 3] - tmp * zero * (depth - i)
+    return total * (depth + 1)
+
+
+@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=True)
+def _tree(t, left, right, default, feature, threshold, values, cover, x, missing, phi,  # noqa: ANN001, ANN202
+          P, stack_i, stack_f, inv):
+    # Depth-first with an explicit stack instead of recursion: numba's recursive calls pass every array
+    # field by value and cost more than the arithmetic. A child's path segment starts after its parent's,
+    # which stays intact until both children are done, exactly as in the recursive formulation.
+    top = 0
+    stack_i[0, 0], stack_i[0, 1], stack_i[0, 2], stack_i[0, 3] = 0, 0, 0, -1
+    stack_f[0, 0], stack_f[0, 1] = 1.0, 1.0
+    while top >= 0:
+        node, depth, parent_off, parent_feature = stack_i[top, 0], stack_i[top, 1], stack_i[top, 2], stack_i[top, 3]
+        parent_zero, parent_one = stack_f[top, 0], stack_f[top, 1]
+        top -= 1
+        off = parent_off + depth + 1
+        for i in range(depth + 1):
+            P[off + i, 0] = P[parent_off + i, 0]
+            P[off + i, 1] = P[parent_off + i, 1]
+            P[off + i, 2] = P[parent_off + i, 2]
+            P[off + i, 3] = P[parent_off + i, 3]
+        _extend(P, off, depth, parent_zero, parent_one, parent_feature, inv)
+        if right[t, node] < 0:
+            # Off-path elements (one fraction 0) all get the same share, -cold (FastTreeSHAP v1's observation):
+            # one O(depth) sum per leaf instead of one per element.
+            cold = 0.0
+            for i in range(depth):
+                cold += P[off + i, 3] * inv[depth - i]
+            cold *= depth + 1
+            for i in range(1, depth + 1):
+                if P[off + i, 2] == 0:
+                    scale = -cold
+                else:
+                    scale = _unwound_sum_on_path(P, off, depth, i, inv) * (1.0 - P[off + i, 1])
+                for k in range(phi.shape[1]):
+                    phi[int(P[off + i, 0]), k] += scale * values[t, node, k]
+            continue
+        split = feature[t, node]
+        if missing[split]:
+            hot = default[t, node]
+        elif x[split] <= threshold[t, node]:
+            hot = left[t, node]
+        else:
+            hot = right[t, node]
+        cold = right[t, node] if hot == left[t, node] else left[t, node]
+        weight = cover[t, node]
+        incoming_zero, incoming_one = 1.0, 1.0
+        index = 0
+        while index <= depth:
+            if P[off + index, 0] == split:
+                break
+            index += 1
+        if index != depth + 1:
+            incoming_zero, incoming_one = P[off + index, 1], P[off + index, 2]
+            _unwind(P, off, depth, index, inv)
+            depth -= 1
+        top += 1  # the cold child waits below the hot one
+        stack_i[top, 0], stack_i[top, 1], stack_i[top, 2], stack_i[top, 3] = cold, depth + 1, off, split
+        stack_f[top, 0], stack_f[top, 1] = cover[t, cold] / weight * incoming_zero, 0.0
+        top += 1
+        stack_i[top, 0], stack_i[top, 1], stack_i[top, 2], stack_i[top, 3] = hot, depth + 1, off, split
+        stack_f[top, 0], stack_f[top, 1] = cover[t, hot] / weight * incoming_zero, incoming_one
+
+
+@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=True)
+def _rows(left, right, default, feature, threshold, values, cover, max_depth, X, out):  # noqa: ANN001, ANN202
+    size = (max_depth + 2) * (max_depth + 3) // 2 + max_depth + 8
+    P = np.zeros((size, 4))
+    stack_i = np.zeros((2 * max_depth + 8, 4), np.int64)
+    stack_f = np.zeros((2 * max_depth + 8, 2))
+    inv = np.zeros(max_depth + 8)
+    for k in range(1, max_depth + 8):
+        inv[k] = 1.0 / k
+    for r in range(X.shape[0]):
+        x = X[r]
+        missing = np.isnan(x)
+        for t in range(left.shape[0]):
+            _tree(t, left, right, default, feature, threshold, values, cover, x, missing, out[r],
+                  P, stack_i, stack_f, inv)
+
+
+class Kernel:
+    """The numba walk over one TreeEnsemble, split across ``n_threads`` threads."""
+
+    def __init__(self, ensemble: Any, n_threads: int) -> None:
+        self.arrays = (
+            np.ascontiguousarray(ensemble.children_left, dtype=np.int64),
+            np.ascontiguousarray(ensemble.children_right, dtype=np.int64),
+            np.ascontiguousarray(ensemble.children_default, dtype=np.int64),
+            np.ascontiguousarray(ensemble.features, dtype=np.int64),
+            np.ascontiguousarray(ensemble.thresholds, dtype=float),
+            np.ascontiguousarray(ensemble.values, dtype=float),
+            np.ascontiguousarray(ensemble.node_sample_weight, dtype=float),
+        )
+        self.max_depth = int(ensemble.max_depth)
+        self.input_dtype = getattr(ensemble, "input_dtype", np.float64)
+        self.n_outputs = int(ensemble.num_outputs)
+        self.n_threads = n_threads
+        self.mode = f"numba path-dependent Tree SHAP on {n_threads} threads"
+        self.shap_per_row: float | None = None
+
+    @classmethod
+    def from_explainer(cls, explainer: Any, n_threads: int) -> Kernel | None:
+        """A kernel for shap's own tree arrays; None where shap delegates to the library or splits are not numeric."""
+        model = explainer.model
+        if n_threads < 2 or getattr(model, "model_type", None) != "internal":
+            return None
+        if np.any(np.asarray(getattr(model, "threshold_types", 0)) > 0) or model.model_output != "raw":
+            return None
+        return cls(model, n_threads)
+
+    def compiled(self) -> bool:
+        """Compiled in this process, or compiled before and found in numba's on-disk cache."""
+        if _rows.signatures:
+            return True
+        try:  # numba's cache index for this kernel (private API: any surprise means "not cached")
+            return os.path.exists(_rows._cache._cache_file._index_path)
+        except AttributeError:
+            return False
+
+    def observe_shap(self, per_row: float) -> None:
+        self.shap_per_row = per_row
+
+    def worth_it(self, rows_left: int, budget: Budget) -> bool:
+        """Threads pay when shap alone would take longer than the kernel's compile plus its share of the work."""
+        if self.shap_per_row is None:
+            return False  # the first chunk runs on shap, to measure what splitting would save
+        compile_s = 0.0 if _rows.signatures else CACHED_LOAD_S if self.compiled() else COMPILE_S
+        alone = self.shap_per_row * rows_left
+        return alone / self.n_threads + compile_s + THREAD_OVERHEAD_S < alone and budget.left() > compile_s * 2
+
+    def shap_values(self, X: Any) -> np.ndarray:
+        """SHAP values ``(n, features, outputs)`` of the rows of ``X``."""
+        # sklearn compares float32 inputs with its thresholds; rounding the same way keeps every row on the
+        # branch the model itself takes (shap does the same)
+        X = np.ascontiguousarray(dense(X).astype(self.input_dtype).astype(float))
+        out = np.zeros((X.shape[0], X.shape[1], self.n_outputs))
+        if not _rows.signatures:  # compile (or load from the cache) once, on one row, before the threads start
+            _rows(*self.arrays, self.max_depth, X[:1], out[:1])
+        splits = np.array_split(np.arange(X.shape[0]), self.n_threads)
+
+        def run(index: np.ndarray) -> None:
+            part = np.zeros((len(index), X.shape[1], self.n_outputs))
+            _rows(*self.arrays, self.max_depth, X[index], part)
+            out[index] = part
+
+        with ThreadPoolExecutor(self.n_threads) as pool:
+            list(pool.map(run, [s for s in splits if len(s)]))
+        return out

@@ -1,0 +1,198 @@
+"""Gates: turn ``config.thresholds`` and a Result into a pass/fail verdict a pipeline can act on.
+
+``config.thresholds`` maps a *metric path* to ``{"min": x}``, ``{"max": x}`` or both. A path names one number
+of the Result (CONTRACT.md), dot-separated. The paths a Result can have (``valid_paths``):
+
+- ``performance.latency_ms.<batch>.<p50|p95|p99|max|mean>`` and ``performance.throughput_rows_per_s.<batch>``
+  for each ``<batch>`` of ``config.batch_sizes``; ``performance.<load_time_ms|model_size_bytes|peak_memory_mb|
+  error_rate>``;
+- ``robustness.<passed|total>`` and the derived ``robustness.pass_rate`` (passed / total);
+- ``quality.n_rows``, ``quality.metrics.<m>`` (quality on ``sample``) and ``quality.current.metrics.<m>`` (on
+  ``current``), ``<m>`` among ``CLASSIFICATION_METRICS`` and ``REGRESSION_METRICS``;
+- ``drift.current.<share_drifted|n_drifted|dataset_drift>`` (``dataset_drift`` counts as 0 or 1),
+  ``drift.current.prediction_drift.<prediction_psi|prediction_shift|flip_rate>``, ``drift.multivariate.auc``,
+  ``drift.false_positive_rate.overall``;
+- ``drift.scenario.<prediction_psi|prediction_shift|abs_prediction_shift|flip_rate|accuracy_drop|impact>``: the
+  *worst* value over the drift scenarios (the largest for a ``max`` bound, the smallest for a ``min`` bound): a
+  scenario gate passes when every scenario does. The drift section uses the same paths for its breaking points;
+- ``explainability.additivity_max_error``, ``data.n_samples``.
+
+A gate whose metric the run could not measure (a skipped section, no labels for quality) fails, with
+``value: null``: a pipeline that asked for a check must not pass without it.
+
+When ``config.thresholds`` is empty the ``DEFAULT_THRESHOLDS`` apply: the model predicts every valid generated row
+(``performance.error_rate`` at most 0), and one call on the smallest batch size stays under a second at p95.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from modelwatch.errors import BadRequest
+
+OPS = ("min", "max")
+LATENCY_STATS = ("p50", "p95", "p99", "max", "mean")
+PERFORMANCE_SCALARS = ("load_time_ms", "model_size_bytes", "peak_memory_mb", "error_rate")
+CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc",
+                          "log_loss", "brier")
+REGRESSION_METRICS = ("mae", "rmse", "r2", "mape")
+SCENARIO_METRICS = ("prediction_psi", "prediction_shift", "abs_prediction_shift", "flip_rate", "accuracy_drop",
+                    "impact")
+FIXED_PATHS = (
+    *(f"performance.{name}" for name in PERFORMANCE_SCALARS),
+    "robustness.passed", "robustness.total", "robustness.pass_rate",
+    "quality.n_rows",
+    *(f"quality.metrics.{m}" for m in CLASSIFICATION_METRICS + REGRESSION_METRICS),
+    *(f"quality.current.metrics.{m}" for m in CLASSIFICATION_METRICS + REGRESSION_METRICS),
+    "drift.current.share_drifted", "drift.current.n_drifted", "drift.current.dataset_drift",
+    *(f"drift.current.prediction_drift.{m}" for m in ("prediction_psi", "prediction_shift", "flip_rate")),
+    "drift.multivariate.auc", "drift.false_positive_rate.overall",
+    *(f"drift.scenario.{m}" for m in SCENARIO_METRICS),
+    "explainability.additivity_max_error", "data.n_samples",
+)
+DEFAULT_ERROR_RATE = {"max": 0.0}
+DEFAULT_P95_MS = {"max": 1000.0}
+DEFAULT_THRESHOLDS_DOC = {"performance.error_rate": DEFAULT_ERROR_RATE,
+                          "performance.latency_ms.<smallest batch size>.p95": DEFAULT_P95_MS}
+
+
+def _batch_keys(config: dict[str, Any]) -> list[str]:
+    return [str(int(b)) for b in sorted({int(b) for b in config.get("batch_sizes") or [] if int(b) > 0})]
+
+
+def valid_paths(config: dict[str, Any]) -> list[str]:
+    """Every metric path a Result of a run with this config can have, sorted.
+
+    Args:
+        config: the resolved Config (its ``batch_sizes`` name the latency and throughput paths).
+
+    Returns:
+        The sorted list of paths ``config.thresholds`` may use.
+    """
+    paths = set(FIXED_PATHS)
+    for batch in _batch_keys(config):
+        paths.update(f"performance.latency_ms.{batch}.{stat}" for stat in LATENCY_STATS)
+        paths.add(f"performance.throughput_rows_per_s.{batch}")
+    return sorted(paths)
+
+
+def default_thresholds(config: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The gates used when the config sets none: no errors on valid rows, p95 of the smallest batch under 1 s."""
+    thresholds = {"performance.error_rate": dict(DEFAULT_ERROR_RATE)}
+    batches = _batch_keys(config)
+    if batches:
+        thresholds[f"performance.latency_ms.{batches[0]}.p95"] = dict(DEFAULT_P95_MS)
+    return thresholds
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validate_thresholds(thresholds: Any, config: dict[str, Any]) -> None:
+    """Check that every gate names a known path and a numeric ``min`` and/or ``max`` bound.
+
+    Args:
+        thresholds: ``config.thresholds`` as the user sent it.
+        config: the resolved Config (for the batch sizes).
+
+    Raises:
+        BadRequest: with ``details.unknown`` and ``details.valid`` for unknown paths, ``details.invalid`` for
+            malformed bounds.
+    """
+    if thresholds is None:
+        return
+    if not isinstance(thresholds, dict):
+        raise BadRequest("config.thresholds must be an object mapping a metric path to {\"min\": x} or {\"max\": x}.",
+                         {"field": "config.thresholds"})
+    known = valid_paths(config)
+    unknown = sorted(path for path in thresholds if path not in known)
+    if unknown:
+        raise BadRequest(f"Unknown metric path(s) in config.thresholds: {', '.join(unknown)}. "
+                         "details.valid lists the paths a Result can have.",
+                         {"field": "config.thresholds", "unknown": unknown, "valid": known})
+    invalid = {}
+    for path, rule in thresholds.items():
+        if not isinstance(rule, dict) or not rule or set(rule) - set(OPS):
+            invalid[path] = "must be {\"min\": number}, {\"max\": number} or both"
+        elif not all(_is_number(bound) for bound in rule.values()):
+            invalid[path] = "bounds must be finite numbers"
+        elif "min" in rule and "max" in rule and rule["min"] > rule["max"]:
+            invalid[path] = "min is larger than max"
+    if invalid:
+        raise BadRequest(f"Malformed gate(s) in config.thresholds: {', '.join(sorted(invalid))}.",
+                         {"field": "config.thresholds", "invalid": invalid})
+
+
+def _lookup(result: dict[str, Any], path: str) -> Any:
+    node: Any = result
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _scenario_value(result: dict[str, Any], metric: str, op: str) -> float | None:
+    """The worst value of a scenario metric over the drift scenarios."""
+    values = []
+    for scenario in (result.get("drift") or {}).get("scenarios") or []:
+        value = scenario.get("prediction_shift") if metric == "abs_prediction_shift" else scenario.get(metric)
+        if _is_number(value):
+            values.append(abs(value) if metric == "abs_prediction_shift" else float(value))
+    if not values:
+        return None
+    return max(values) if op == "max" else min(values)
+
+
+def metric_value(result: dict[str, Any], path: str, op: str = "max") -> float | None:
+    """The number a gate compares for ``path`` (None when the run did not measure it).
+
+    Args:
+        result: the run's Result.
+        path: a path of ``valid_paths``.
+        op: ``min`` or ``max``; scenario paths take the worst value for this bound.
+
+    Returns:
+        The value as a float, or None.
+    """
+    if path.startswith("drift.scenario."):
+        return _scenario_value(result, path.rsplit(".", 1)[1], op)
+    if path == "robustness.pass_rate":
+        section = result.get("robustness") or {}
+        passed, total = section.get("passed"), section.get("total")
+        return passed / total if _is_number(passed) and _is_number(total) and total > 0 else None
+    value = _lookup(result, path)
+    if isinstance(value, bool):
+        return float(value)
+    return float(value) if _is_number(value) else None
+
+
+def _check(result: dict[str, Any], path: str, op: str, bound: float) -> dict[str, Any]:
+    value = metric_value(result, path, op)
+    passed = value is not None and (value >= bound if op == "min" else value <= bound)
+    sign = ">=" if op == "min" else "<="
+    check = {"name": f"{path} {sign} {bound:g}", "metric": path, "op": op, "threshold": float(bound),
+             "value": value, "passed": passed}
+    if value is None:
+        check["message"] = "not measured in this run (section skipped or no data for it)"
+    return check
+
+
+def evaluate(result: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate the run's gates on its Result.
+
+    Args:
+        result: the Result of a succeeded run.
+        config: the resolved Config; its ``thresholds``, or the defaults when it has none.
+
+    Returns:
+        ``{"passed", "checks": [{"name", "metric", "op", "threshold", "value", "passed"}], "source"}`` where
+        ``source`` is ``config`` or ``default``.
+    """
+    thresholds = config.get("thresholds") or {}
+    source = "config" if thresholds else "default"
+    if not thresholds:
+        thresholds = default_thresholds(config)
+    checks = [_check(result, path, op, rule[op]) for path, rule in thresholds.items() for op in OPS if op in rule]
+    return {"passed": all(c["passed"] for c in checks), "checks": checks, "source": source}

@@ -1,0 +1,130 @@
+"""Model intake: a static scan before anything loads (web process), then allowlisted loading (sandbox only).
+
+`scan` never executes the file: it decides the container, decompresses with caps, walks the opcodes and
+checks every global against the reviewed allowlist. `load_model` runs only in the sandbox child: it loads
+with the allowlist unpickler, which enforces the same allowlist again on its own (defence in depth), reads
+joblib's arrays by hand, and loads skops files with a fixed trusted list. `MODELWATCH_TRUST_PICKLES=1` (an
+operator switch) bypasses the allowlist for models with custom classes; loading still happens in the sandbox
+and the notes say so.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from modelwatch.core.formats import decompress
+from modelwatch.core.intake.allowlist import allowlist_info, load_allowlist, offenders
+from modelwatch.core.intake.opcodes import LEGACY_WRAPPERS, Global, Obj, ScanError, SymDict, walk_pickle
+from modelwatch.core.intake.skops_reader import load_skops, skops_offenders
+from modelwatch.core.intake.unpickler import restricted_loads
+from modelwatch.errors import CorruptModel, NotAModel, UnsafeModel, UnsupportedFormat
+
+__all__ = ["scan", "load_model", "trusted_mode", "MAX_ARRAY_BYTES"]
+MAX_ARRAY_BYTES = 4 << 30
+NATIVE_FORMATS = ("xgboost-json", "xgboost-ubj", "lightgbm-text")
+_DATA_CALLS = {"numpy._core.multiarray._reconstruct", "numpy._core.numeric._frombuffer", "numpy.dtype",
+               "numpy._core.multiarray.scalar", "numpy.ma.core._mareconstruct", "builtins.set", "builtins.frozenset",
+               "collections.OrderedDict", "collections.defaultdict", "builtins.bytearray", "_codecs.encode"}
+
+
+def trusted_mode() -> bool:
+    """The operator's switch: ``MODELWATCH_TRUST_PICKLES=1`` in the server's environment."""
+    return os.environ.get("MODELWATCH_TRUST_PICKLES", "") == "1"
+
+
+def scan(data: bytes, fmt: str, *, max_array_bytes: int = MAX_ARRAY_BYTES) -> dict[str, Any]:
+    """Statically inspect a model file; nothing in it is imported, constructed or called.
+
+    Args:
+        data: the file as uploaded.
+        fmt: its format from ``formats.sniff_format``.
+        max_array_bytes: refuse arrays that claim more memory than this.
+
+    Returns:
+        ``{"format", "globals": [...], "protocol", "n_arrays", "array_bytes", "trusted_mode"}``.
+
+    Raises:
+        UnsafeModel: a global or construct outside the allowlist; ``details.globals`` lists the offenders.
+        CorruptModel: empty, truncated or garbage bytes.
+        NotAModel: the file holds plain data (a dict, a list, an array).
+        UnsupportedFormat: joblib's legacy array format.
+    """
+    trusted = trusted_mode()
+    result: dict[str, Any] = {"format": fmt, "trusted_mode": trusted, "globals": []}
+    if fmt == "skops":
+        bad = skops_offenders(data, load_allowlist())
+        if bad and not trusted:
+            raise UnsafeModel(f"The skops file names {len(bad)} type(s) outside the allowlist: "
+                              f"{', '.join(bad[:5])}.", {"globals": bad})
+        return {**result, "untrusted_globals": bad}
+    if fmt in NATIVE_FORMATS:
+        return result  # parsed by XGBoost/LightGBM inside the sandbox; no code is named in these files
+    report = _walk(decompress(data, fmt), max_array_bytes)
+    if any(key in LEGACY_WRAPPERS for key in report.usages):
+        raise UnsupportedFormat("This joblib file uses the legacy array format (joblib < 0.10); re-save the model.")
+    bad = offenders(report.usages, load_allowlist())
+    if bad and not trusted:
+        raise UnsafeModel(f"The model would import {len(bad)} global(s) outside the allowlist: {', '.join(bad[:5])}.",
+                          {"globals": bad})
+    _check_is_model(report.top)
+    return {**result, "globals": sorted(f"{m}.{n}" for m, n in report.usages), "untrusted_globals": bad,
+            "protocol": report.protocol, "n_arrays": report.n_arrays, "array_bytes": report.array_bytes}
+
+
+def _walk(raw: bytes, max_array_bytes: int) -> Any:
+    try:
+        return walk_pickle(raw, max_array_bytes)
+    except ScanError as exc:
+        if exc.kind == "unsafe":
+            raise UnsafeModel(str(exc), {"globals": [], **exc.details}) from exc
+        raise CorruptModel(f"The model file is damaged or truncated: {exc}", exc.details) from exc
+
+
+def _check_is_model(top: Any) -> None:
+    """A file whose top-level value is plain data (or an array) holds no estimator."""
+    if isinstance(top, Obj) and isinstance(top.source, Global):
+        if f"{top.source.module}.{top.source.name}" not in _DATA_CALLS:
+            return
+    elif isinstance(top, Obj):
+        pass  # a joblib array
+    elif not isinstance(top, (SymDict, list, tuple, set, frozenset, str, bytes, int, float, type(None))):
+        return
+    kind = "an array" if isinstance(top, Obj) else f"plain data ({type(top).__name__.replace('Sym', '').lower()})"
+    raise NotAModel(f"The file holds {kind}, not a model with predict().")
+
+
+def load_model(path: Path, fmt: str) -> tuple[Any, dict[str, Any]]:
+    """Load a model file. Only ever called inside the sandbox child.
+
+    Returns:
+        The model and notes for the Run: the format, whether the allowlist applied, its versions.
+
+    Raises:
+        UnsafeModel: refused by the static pass or by the allowlist unpickler.
+        CorruptModel: the file cannot be read.
+    """
+    data = Path(path).read_bytes()
+    trusted = trusted_mode()
+    notes: dict[str, Any] = {"format": fmt, "allowlist": not trusted, "trusted_mode": trusted,
+                             "allowlist_bypassed": trusted}
+    if not trusted:
+        notes["allowlist_generated_for"] = allowlist_info()["generated_for"]
+    if fmt == "skops":
+        return _load_skops(data, trusted), notes
+    if fmt in NATIVE_FORMATS:
+        from modelwatch.core.intake.native import load_native
+
+        return load_native(data, fmt), notes
+    raw = decompress(data, fmt)
+    # The web process ran the static pass before storing the file; here the allowlist unpickler enforces the
+    # same allowlist again, call by call, on its own (defence in depth, tested without the static pass).
+    return restricted_loads(raw, load_allowlist(), trusted=trusted, max_array_bytes=MAX_ARRAY_BYTES), notes
+
+
+def _load_skops(data: bytes, trusted: bool) -> Any:
+    if trusted:
+        import skops.io
+
+        return skops.io.loads(data, trusted=skops.io.get_untrusted_types(data=data))
+    return load_skops(data, load_allowlist())

@@ -1,0 +1,374 @@
+"""A static, symbolic walk over a pickle's opcodes: which globals it imports and how it would use them.
+
+Nothing is imported or constructed. The walk keeps a symbolic stack and memo so that ``STACK_GLOBAL``
+names are resolved through ``MEMOIZE``/``GET`` exactly as the unpickler would; a name that is not a
+plain string literal is unresolvable and reported as such. joblib files are pickles with raw array bytes
+after each ``NumpyArrayWrapper``; the walk reads the wrapper's shape and dtype, checks the size and
+skips the bytes (or walks the nested pickle of an object array).
+"""
+from __future__ import annotations
+
+import io
+import math
+import pickletools
+from dataclasses import dataclass, field
+from typing import Any
+
+UNRESOLVED = "<unresolved>"
+WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+LEGACY_WRAPPERS = {("joblib.numpy_pickle", "NDArrayWrapper"), ("joblib.numpy_pickle_compat", "NDArrayWrapper"),
+                   ("joblib.numpy_pickle_compat", "ZNDArrayWrapper")}
+RECONSTRUCTORS = {("copyreg", "_reconstructor")}
+SIZED_CONSTRUCTORS = {("builtins", "bytes"), ("__builtin__", "bytes"), ("builtins", "bytearray"),
+                      ("__builtin__", "bytearray")}
+NUMPY_RECONSTRUCT = {("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct")}
+GUARDED_PARTIAL = (("functools", "partial"), ("sklearn.utils.validation", "check_array"))
+
+
+class ScanError(Exception):
+    """The opcode stream is malformed (``corrupt``) or does something never allowed (``unsafe``)."""
+
+    def __init__(self, kind: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.details = details or {}
+
+
+@dataclass(eq=False)
+class Global:
+    """A global the file names; ``usage`` collects how it is used: ``new``, ``call`` or ``value``."""
+
+    module: str
+    name: str
+    usage: set[str] = field(default_factory=set)
+
+    @property
+    def key(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+@dataclass(eq=False)
+class Obj:
+    """The symbolic result of a call or instantiation."""
+
+    source: Any
+    args: Any = None
+    state: Any = None
+
+
+@dataclass(eq=False)
+class SymDict:
+    items: list[tuple[Any, Any]] = field(default_factory=list)
+
+    def get(self, key: str) -> Any:
+        for k, v in self.items:
+            if k == key:
+                return v
+        return None
+
+
+@dataclass
+class ScanReport:
+    """What the walk found: each global with its usages, the top-level value and the array sizes."""
+
+    usages: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    top: Any = None
+    array_bytes: int = 0
+    n_arrays: int = 0
+    protocol: int = 0
+
+    def add(self, g: Global) -> None:
+        self.usages.setdefault((g.module, g.name), set()).update(g.usage or {"value"})
+
+
+class _Walker:
+    def __init__(self, stream: io.BytesIO, report: ScanReport, max_array_bytes: int) -> None:
+        self.stream = stream
+        self.report = report
+        self.max_array_bytes = max_array_bytes
+        self.globals: list[Global] = []
+
+    def walk(self) -> Any:
+        """Walk one pickle (up to its STOP) and return its symbolic top-level value."""
+        stack: list[Any] = []
+        metastack: list[list[Any]] = []
+        memo: dict[int, Any] = {}
+        total = len(self.stream.getbuffer())
+        skip_to: int | None = None
+        while True:
+            ops = pickletools.genops(self.stream)
+            for op, arg, pos in ops:
+                name = op.name
+                if name == "STOP":
+                    if not stack:
+                        raise ScanError("corrupt", "The pickle ends with an empty stack.")
+                    return stack[-1]  # what pickle.load returns, whatever else is left below it
+                if name == "FRAME" and arg > total - self.stream.tell():
+                    raise ScanError("corrupt", "A pickle frame is longer than the file.")
+                if name == "BUILD":
+                    state = stack.pop()
+                    target = stack[-1]
+                    if isinstance(target, Global):  # BUILD on a class or function: sets attributes process-wide
+                        self.globals.append(Global(UNRESOLVED, "build_on_global", {"call"}))
+                    if isinstance(target, Obj):
+                        target.state = state
+                        self._check_partial(target, state, "state")
+                    if self._is_wrapper(target):
+                        stack[-1] = self._skip_array(target, state, pos)
+                        skip_to = self.stream.tell()
+                        break  # genops must restart after the raw array bytes
+                    continue
+                self._step(name, arg, stack, metastack, memo)
+            else:
+                raise ScanError("corrupt", "The pickle is truncated (no STOP opcode).")
+            if skip_to is None:
+                raise ScanError("corrupt", "The pickle is truncated.")
+            skip_to = None
+
+    def _is_wrapper(self, target: Any) -> bool:
+        return isinstance(target, Obj) and isinstance(target.source, Global) and (
+            (target.source.module, target.source.name) == WRAPPER)
+
+    def _skip_array(self, wrapper: Obj, state: Any, pos: int) -> Obj:
+        import numpy as np
+
+        if not isinstance(state, SymDict):
+            raise ScanError("corrupt", "A joblib array header is malformed.")
+        shape, dtype, order = state.get("shape"), state.get("dtype"), state.get("order")
+        if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
+            raise ScanError("corrupt", "A joblib array has a malformed shape.")
+        descr = self._dtype_descr(dtype)
+        try:
+            dt = np.dtype(descr)
+        except (TypeError, ValueError) as exc:
+            raise ScanError("corrupt", f"A joblib array has an unknown dtype {descr!r}.") from exc
+        flags = dtype.state[-1] if isinstance(dtype.state, tuple) and dtype.state else 0
+        hasobject = dt.hasobject or (isinstance(flags, int) and flags & 1)
+        count = math.prod(shape)
+        self.report.n_arrays += 1
+        if hasobject:
+            # joblib pickles object arrays as a nested pickle stream right after the wrapper.
+            nested = self.walk()
+            return Obj(source=("object-array", nested))
+        size = count * dt.itemsize
+        self.report.array_bytes += size
+        if size > self.max_array_bytes:
+            raise ScanError("unsafe", f"A joblib array claims {size:,} bytes, over the limit of "
+                            f"{self.max_array_bytes:,}.", {"reason": "memory", "claimed_bytes": size})
+        if state.get("numpy_array_alignment_bytes") is not None:
+            pad = self.stream.read(1)
+            if not pad:
+                raise ScanError("corrupt", "The joblib file is truncated inside an array.")
+            self.stream.seek(pad[0], io.SEEK_CUR)
+        if self.stream.tell() + size > len(self.stream.getbuffer()):
+            raise ScanError("corrupt", f"A joblib array claims {size:,} bytes but the file ends before.",
+                            {"claimed_bytes": size})
+        self.stream.seek(size, io.SEEK_CUR)
+        if order not in ("C", "F"):
+            raise ScanError("corrupt", "A joblib array has an unknown memory order.")
+        return Obj(source=("array", descr, shape))
+
+    @staticmethod
+    def _dtype_descr(dtype: Any) -> str:
+        # numpy pickles a dtype as REDUCE(numpy.dtype, (descr, align, copy)) then BUILD(state).
+        ok = isinstance(dtype, Obj) and isinstance(dtype.source, Global) and dtype.source.name == "dtype"
+        if not ok or not isinstance(dtype.args, tuple) or not dtype.args or not isinstance(dtype.args[0], str):
+            raise ScanError("corrupt", "A joblib array has a malformed dtype.")
+        return dtype.args[0]
+
+    @staticmethod
+    def _check_partial(target: Obj, values: Any, where: str) -> None:
+        """functools.partial is allowed only around sklearn's check_array, in its arguments and its state."""
+        source = target.source
+        if not (isinstance(source, Global) and (source.module, source.name) == GUARDED_PARTIAL[0]):
+            return
+        func = values[0] if isinstance(values, tuple) and values else None
+        if not (isinstance(func, Global) and (func.module, func.name) == GUARDED_PARTIAL[1]):
+            raise ScanError("unsafe", f"functools.partial wraps something other than check_array (in its {where}).",
+                            {"globals": ["functools.partial"]})
+
+    def _new_global(self, module: Any, name: Any) -> Global:
+        if not isinstance(module, str) or not isinstance(name, str):
+            g = Global(UNRESOLVED, f"{type(module).__name__}.{type(name).__name__}")
+        else:
+            g = Global(module, name)
+        self.globals.append(g)
+        return g
+
+    def _call(self, func: Any, args: Any, how: str) -> Obj:
+        if isinstance(func, Global):
+            func.usage.add(how)
+            key = (func.module, func.name)
+            if key in RECONSTRUCTORS and isinstance(args, tuple) and args and isinstance(args[0], Global):
+                args[0].usage.add("new")
+            if key == GUARDED_PARTIAL[0]:
+                self._check_partial(Obj(source=func), args, "args")
+            if key in SIZED_CONSTRUCTORS and isinstance(args, tuple) and args and isinstance(args[0], int):
+                raise ScanError("unsafe", f"{func.key}({args[0]}) would allocate memory by size.", {"reason": "memory"})
+            if key in NUMPY_RECONSTRUCT and isinstance(args, tuple) and len(args) >= 2:
+                shape = args[1]
+                if not (isinstance(shape, tuple) and all(isinstance(n, int) for n in shape)) or math.prod(shape) != 0:
+                    raise ScanError("unsafe", "numpy._reconstruct is asked to allocate a large array.",
+                                    {"reason": "memory"})
+        else:
+            # A call of a computed value (getattr(...)(...), attrgetter(...)(os)): never allowed; reported with
+            # the named globals that built it rather than stopping here.
+            self.globals.append(Global(UNRESOLVED, "call_of_computed_value", {how}))
+        return Obj(source=func, args=args)
+
+    def _step(self, name: str, arg: Any, stack: list[Any], metastack: list[list[Any]], memo: dict[int, Any]) -> None:
+        if name in _LITERALS:
+            stack.append(arg if not isinstance(arg, (bytes, bytearray)) or len(arg) < 4096 else b"")
+        elif name == "MARK":
+            metastack.append(stack[:])
+            stack.clear()
+        elif name in ("EMPTY_LIST",):
+            stack.append([])
+        elif name == "EMPTY_TUPLE":
+            stack.append(())
+        elif name == "EMPTY_DICT":
+            stack.append(SymDict())
+        elif name == "EMPTY_SET":
+            stack.append(set())
+        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+            n = int(name[-1])
+            if len(stack) < n:
+                raise ScanError("corrupt", "The pickle's stack underflows.")
+            items = tuple(stack[-n:])
+            del stack[-n:]
+            stack.append(items)
+        elif name in _MARKED:
+            items = self._pop_mark(stack, metastack)
+            self._marked(name, arg, items, stack)
+        elif name == "APPEND":
+            value = stack.pop()
+            self._check_container(stack[-1])
+            if isinstance(stack[-1], list):
+                stack[-1].append(value)
+        elif name == "SETITEM":
+            value, key = stack.pop(), stack.pop()
+            self._check_container(stack[-1])
+            if isinstance(stack[-1], SymDict):
+                stack[-1].items.append((key, value))
+        elif name == "POP":
+            if stack:
+                stack.pop()
+            else:
+                self._pop_mark(stack, metastack)
+        elif name == "DUP":
+            stack.append(stack[-1])
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            memo[int(arg)] = stack[-1]
+        elif name == "MEMOIZE":
+            memo[len(memo)] = stack[-1]
+        elif name in ("GET", "BINGET", "LONG_BINGET"):
+            if int(arg) not in memo:
+                raise ScanError("corrupt", "The pickle reads a memo entry it never wrote.")
+            stack.append(memo[int(arg)])
+        elif name == "GLOBAL":
+            module, _, gname = arg.partition(" ")
+            stack.append(self._new_global(module, gname))
+        elif name == "STACK_GLOBAL":
+            gname, module = stack.pop(), stack.pop()
+            stack.append(self._new_global(module, gname))
+        elif name == "REDUCE":
+            args, func = stack.pop(), stack.pop()
+            stack.append(self._call(func, args, "call"))
+        elif name == "NEWOBJ":
+            args, cls = stack.pop(), stack.pop()
+            stack.append(self._call(cls, args, "new"))
+        elif name == "NEWOBJ_EX":
+            kwargs, args, cls = stack.pop(), stack.pop(), stack.pop()
+            stack.append(self._call(cls, (args, kwargs), "new"))
+        elif name in ("PERSID", "BINPERSID", "EXT1", "EXT2", "EXT4", "NEXT_BUFFER"):
+            raise ScanError("unsafe", f"The pickle uses {name}, which modelwatch never allows.",
+                            {"globals": [f"<{name}>"]})
+        elif name == "PROTO":
+            self.report.protocol = int(arg)
+        elif name in ("FRAME", "READONLY_BUFFER"):
+            pass
+        else:
+            raise ScanError("corrupt", f"Unexpected pickle opcode {name}.")
+
+    @staticmethod
+    def _pop_mark(stack: list[Any], metastack: list[list[Any]]) -> list[Any]:
+        if not metastack:
+            raise ScanError("corrupt", "The pickle pops a mark it never set.")
+        items = stack[:]
+        stack[:] = metastack.pop()
+        return items
+
+    def _check_container(self, target: Any) -> None:
+        # APPEND/SETITEM/ADDITEMS call a method of whatever is on the stack; a class or function is never a container.
+        if isinstance(target, Global):
+            self.globals.append(Global(UNRESOLVED, "container_op_on_global", {"call"}))
+
+    def _marked(self, name: str, arg: Any, items: list[Any], stack: list[Any]) -> None:
+        if name in ("APPENDS", "SETITEMS", "ADDITEMS"):
+            self._check_container(stack[-1])
+        if name == "TUPLE":
+            stack.append(tuple(items))
+        elif name == "LIST":
+            stack.append(list(items))
+        elif name == "DICT":
+            stack.append(SymDict(list(zip(items[::2], items[1::2]))))
+        elif name == "FROZENSET":
+            stack.append(frozenset(x for x in items if _hashable(x)))
+        elif name == "APPENDS":
+            if isinstance(stack[-1], list):
+                stack[-1].extend(items)
+        elif name == "SETITEMS":
+            if isinstance(stack[-1], SymDict):
+                stack[-1].items.extend(zip(items[::2], items[1::2]))
+        elif name == "ADDITEMS" or name == "POP_MARK":
+            pass
+        elif name == "INST":
+            module, _, gname = arg.partition(" ")
+            stack.append(self._call(self._new_global(module, gname), tuple(items), "call"))
+        elif name == "OBJ":
+            if not items:
+                raise ScanError("corrupt", "OBJ without a class.")
+            stack.append(self._call(items[0], tuple(items[1:]), "call"))
+
+
+def _hashable(x: Any) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+_LITERALS = {
+    "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "STRING", "BINSTRING", "SHORT_BINSTRING",
+    "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "UNICODE", "SHORT_BINUNICODE", "BINUNICODE",
+    "BINUNICODE8", "FLOAT", "BINFLOAT", "NONE", "NEWTRUE", "NEWFALSE",
+}
+_MARKED = {"TUPLE", "LIST", "DICT", "FROZENSET", "APPENDS", "SETITEMS", "ADDITEMS", "POP_MARK", "INST", "OBJ"}
+
+
+def walk_pickle(data: bytes, max_array_bytes: int) -> ScanReport:
+    """Walk a pickle (or a decompressed joblib stream) without executing it.
+
+    Args:
+        data: the raw bytes.
+        max_array_bytes: refuse a joblib array that claims more bytes than this.
+
+    Returns:
+        The report: every global with its usages, the symbolic top-level value, array totals.
+
+    Raises:
+        ScanError: ``corrupt`` for a malformed or truncated stream, ``unsafe`` for constructs never allowed.
+    """
+    stream = io.BytesIO(data)
+    report = ScanReport()
+    walker = _Walker(stream, report, max_array_bytes)
+    try:
+        report.top = walker.walk()
+    except ScanError:
+        raise
+    except (ValueError, EOFError, IndexError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise ScanError("corrupt", f"The pickle is malformed or truncated ({type(exc).__name__}: {exc}).") from exc
+    for g in walker.globals:
+        report.add(g)
+    return report

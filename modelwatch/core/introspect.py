@@ -1,0 +1,92 @@
+"""What a loaded model says about itself: type, task, features, classes and the categories in its encoders.
+
+Runs inside the sandbox; the result is plain JSON and feeds schema inference and the Run's model block.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from modelwatch.errors import NotAModel
+
+
+def _jsonable(values: Any) -> list[Any]:
+    return [v.item() if isinstance(v, np.generic) else v for v in np.asarray(values).tolist()]
+
+
+def _final_estimator(model: Any) -> Any:
+    while hasattr(model, "steps"):
+        model = model.steps[-1][1]
+    return getattr(model, "best_estimator_", model)
+
+
+def _task(model: Any) -> str:
+    from sklearn.base import is_classifier, is_regressor
+
+    if is_classifier(model) or hasattr(_final_estimator(model), "classes_"):
+        return "classification"
+    if is_regressor(model):
+        return "regression"
+    return "regression"
+
+
+def _encoders(model: Any) -> list[dict[str, Any]]:
+    """Categories held by OneHotEncoder / OrdinalEncoder, and the raw columns each transformer takes."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    found: list[dict[str, Any]] = []
+
+    def visit(obj: Any, columns: list[Any] | None) -> None:
+        if isinstance(obj, Pipeline):
+            for _, step in obj.steps:
+                visit(step, columns)
+        elif isinstance(obj, ColumnTransformer):
+            for _name, transformer, cols in getattr(obj, "transformers_", obj.transformers):
+                if isinstance(cols, str):
+                    cols = [cols]
+                elif not isinstance(cols, slice):
+                    cols = _jsonable(cols)
+                visit(transformer, cols if isinstance(cols, list) else None)
+        elif hasattr(obj, "categories_") and columns is not None:
+            found.append({
+                "transformer": f"{type(obj).__module__}.{type(obj).__qualname__}",
+                "columns": [str(c) for c in columns],
+                "categories": {str(c): _jsonable(cats) for c, cats in zip(columns, obj.categories_)},
+            })
+
+    visit(model, None)
+    return found
+
+
+def describe(model: Any) -> dict[str, Any]:
+    """Describe a model for the Run's model block and for schema inference.
+
+    Raises:
+        NotAModel: the object has no ``predict``.
+    """
+    if not callable(getattr(model, "predict", None)):
+        kind = f"{type(model).__module__}.{type(model).__qualname__}"
+        raise NotAModel(f"The file holds a {kind}, not a model with predict().", {"type": kind})
+    names = getattr(model, "feature_names_in_", None)
+    n_features = getattr(model, "n_features_in_", None)
+    if n_features is None and names is not None:
+        n_features = len(names)
+    if n_features is None:
+        raise NotAModel("The model does not say how many features it takes (no n_features_in_); is it fitted?")
+    task = _task(model)
+    classes = getattr(model, "classes_", None)
+    steps = [[name, f"{type(step).__module__}.{type(step).__qualname__}"] for name, step in getattr(model, "steps", [])]
+    return {
+        "type": f"{type(model).__module__}.{type(model).__qualname__}",
+        "task": task,
+        "n_features": int(n_features),
+        "feature_names": [str(n) for n in names] if names is not None else [f"f{i}" for i in range(int(n_features))],
+        "feature_names_from_model": names is not None,
+        "classes": _jsonable(classes) if task == "classification" and classes is not None else None,
+        "has_predict_proba": callable(getattr(model, "predict_proba", None)) and task == "classification",
+        "has_decision_function": callable(getattr(model, "decision_function", None)),
+        "steps": steps,
+        "encoders": _encoders(model),
+    }

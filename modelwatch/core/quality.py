@@ -1,0 +1,239 @@
+"""Quality with labels: scikit-learn's metrics on ``sample`` (and ``current``), curves and bootstrap intervals.
+
+Point estimates are scikit-learn's own functions. The 95% intervals are percentile bootstraps: each resample
+is a row of counts ``W`` (how often each row was drawn), so every headline metric is a weighted sum over the
+rows and all resamples are computed at once with matrix products (see ``core/bootstrap.py``).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.calibration import calibration_curve
+
+from modelwatch.core.bootstrap import bootstrap_classification, bootstrap_regression
+from modelwatch.core.model_io import to_model_input
+
+if TYPE_CHECKING:
+    from modelwatch.core.suite import SuiteContext
+
+MAX_CURVE_POINTS = 200
+MAX_RESIDUALS = 500
+MAX_CURVE_CLASSES = 10
+N_BOOT = 1000
+CALIBRATION_BINS = 10
+
+
+def _thin(*arrays: np.ndarray, limit: int = MAX_CURVE_POINTS) -> list[list[float]]:
+    """Keep at most ``limit`` evenly spaced points of aligned arrays (first and last always kept)."""
+    n = len(arrays[0])
+    keep = np.unique(np.linspace(0, n - 1, limit).round().astype(int)) if n > limit else np.arange(n)
+    return [[float(v) for v in np.asarray(a, dtype=float)[keep]] for a in arrays]
+
+
+def align_labels(y: np.ndarray, classes: list[Any]) -> np.ndarray:
+    """Map labels read from a CSV onto the model's classes (``1`` matches ``1.0``, ``"1"`` matches ``1``).
+
+    Returns:
+        An object array; labels matching no class are ``None``.
+    """
+    lookup: dict[Any, Any] = {str(c): c for c in classes}
+    lookup.update({c: c for c in classes})
+    out = np.empty(len(y), dtype=object)
+    for i, value in enumerate(y):
+        if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+            continue
+        found = lookup.get(value, lookup.get(str(value)))
+        if found is None:  # "1.0" or 1.0 for the class 1
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                number = None
+            if number is not None and number.is_integer():
+                found = lookup.get(str(int(number)))
+        out[i] = found
+    return out
+
+
+def _calibration(hit: np.ndarray, score: np.ndarray, kind: str) -> dict[str, Any]:
+    frac, mean = calibration_curve(hit, score, n_bins=CALIBRATION_BINS, strategy="uniform")
+    edges = np.linspace(0, 1, CALIBRATION_BINS + 1)
+    counts = np.bincount(np.clip(np.searchsorted(edges[1:-1], score, side="right"), 0, CALIBRATION_BINS - 1),
+                         minlength=CALIBRATION_BINS)
+    counts = counts[counts > 0]
+    ece = float(np.sum(counts / counts.sum() * np.abs(frac - mean)))
+    return {"kind": kind, "mean_predicted": mean.tolist(), "fraction_positive": frac.tolist(),
+            "count": counts.tolist(), "ece": ece}
+
+
+def classification_quality(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None, classes: list[Any],
+                           n_boot: int = N_BOOT, seed: int = 0, scores: np.ndarray | None = None) -> dict[str, Any]:
+    """Classification metrics, per-class scores, confusion matrix, curves and bootstrap intervals.
+
+    Args:
+        y: true labels, each one of ``classes``.
+        pred: predicted labels.
+        proba: ``predict_proba`` output with columns in ``classes`` order, or None.
+        classes: the model's ``classes_``.
+        n_boot: bootstrap resamples (0 for none).
+        seed: the bootstrap's seed.
+        scores: ``decision_function`` output, used for ROC AUC and the curves when there is no ``proba``.
+
+    Returns:
+        ``{"metrics", "per_class", "confusion_matrix", "curves", "ci", "bootstrap"}``; ``ci`` maps a headline
+        metric to its 95% interval ``[low, high]``, ``bootstrap`` says how (``n_boot``, ``rows``, ``level``).
+    """
+    labels = np.asarray(classes)
+    m: dict[str, Any] = {
+        "accuracy": skm.accuracy_score(y, pred),
+        "balanced_accuracy": skm.balanced_accuracy_score(y, pred),
+        "precision_macro": skm.precision_score(y, pred, average="macro", zero_division=0),
+        "recall_macro": skm.recall_score(y, pred, average="macro", zero_division=0),
+        "f1_macro": skm.f1_score(y, pred, average="macro", zero_division=0),
+    }
+    p, r, f, s = skm.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    per_class = {str(c): {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+                 for i, c in enumerate(classes)}
+    # what ranks the rows for AUC and the curves: probabilities, else decision scores (one column per class)
+    ranking = proba
+    if ranking is None and scores is not None:
+        ranking = np.column_stack([-scores, scores]) if np.ndim(scores) == 1 else np.asarray(scores, dtype=float)
+    present = set(np.unique(y).tolist())
+    if proba is not None:
+        m["log_loss"] = skm.log_loss(y, proba, labels=labels)
+        m["brier"] = (skm.brier_score_loss(y == labels[1], proba[:, 1]) if len(classes) == 2
+                      else skm.brier_score_loss(y, proba, labels=labels))
+    if ranking is not None:
+        if len(classes) == 2:
+            m["roc_auc"] = skm.roc_auc_score(y == labels[1], ranking[:, 1]) if len(present) == 2 else None
+        elif len(present) < len(classes):
+            m["roc_auc"] = None  # one-vs-rest needs every class among the labels
+        elif proba is not None:
+            m["roc_auc"] = skm.roc_auc_score(y, proba, multi_class="ovr", labels=labels)
+        else:  # the same macro one-vs-rest average, on scores that are not probabilities
+            m["roc_auc"] = float(np.mean([skm.roc_auc_score(y == c, ranking[:, k]) for k, c in enumerate(classes)]))
+    curves = _curves(y, ranking, classes, proba) if ranking is not None else {}
+    boot: dict[str, Any] = {"ci": {}}
+    if n_boot:
+        boot = bootstrap_classification(y, pred, proba, classes, n_boot, seed, scores=ranking,
+                                      with_auc=m.get("roc_auc") is not None)
+    return {"metrics": {k: (float(v) if v is not None else None) for k, v in m.items()}, "per_class": per_class,
+            "confusion_matrix": {"labels": [str(c) for c in classes],
+                                 "matrix": skm.confusion_matrix(y, pred, labels=labels).tolist()},
+            "curves": curves, "ci": boot.pop("ci"), "bootstrap": boot or None}
+
+
+def _curves(y: np.ndarray, ranking: np.ndarray, classes: list[Any], proba: np.ndarray | None) -> dict[str, Any]:
+    """ROC and PR points per class (the positive class only when binary) and the calibration curve."""
+    roc, pr = {}, {}
+    shown = [1] if len(classes) == 2 else list(range(min(len(classes), MAX_CURVE_CLASSES)))
+    for k in shown:
+        hit = y == classes[k]
+        if hit.all() or not hit.any():
+            continue
+        fpr, tpr, _ = skm.roc_curve(hit, ranking[:, k])
+        precision, recall, _ = skm.precision_recall_curve(hit, ranking[:, k])
+        fpr_t, tpr_t = _thin(fpr, tpr)
+        rec_t, prec_t = _thin(recall, precision)
+        roc[str(classes[k])] = {"fpr": fpr_t, "tpr": tpr_t, "auc": float(skm.auc(fpr, tpr))}
+        pr[str(classes[k])] = {"recall": rec_t, "precision": prec_t,
+                               "average_precision": float(skm.average_precision_score(hit, ranking[:, k]))}
+    curves: dict[str, Any] = {"roc": roc, "pr": pr}
+    if proba is not None and len(classes) == 2:
+        curves["calibration"] = _calibration(y == classes[1], proba[:, 1], "positive_class")
+    elif proba is not None:  # one curve for many classes: the confidence of the top class against how often it is right
+        top = proba.argmax(axis=1)
+        curves["calibration"] = _calibration(np.asarray(classes, dtype=object)[top] == y, proba.max(axis=1),
+                                             "top_label")
+    return curves
+
+
+def regression_quality(y: np.ndarray, pred: np.ndarray, n_boot: int = N_BOOT, seed: int = 0) -> dict[str, Any]:
+    """MAE, RMSE, R², MAPE, downsampled residuals and bootstrap intervals.
+
+    Returns:
+        ``{"metrics", "residuals", "ci", "bootstrap"}`` (see ``classification_quality``).
+    """
+    y, pred = np.asarray(y, dtype=float), np.asarray(pred, dtype=float).ravel()
+    m = {"mae": skm.mean_absolute_error(y, pred), "rmse": skm.root_mean_squared_error(y, pred),
+         "r2": skm.r2_score(y, pred) if len(y) > 1 else None, "mape": skm.mean_absolute_percentage_error(y, pred)}
+    residual = y - pred
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.choice(len(y), MAX_RESIDUALS, replace=False)) if len(y) > MAX_RESIDUALS else np.arange(len(y))
+    residuals = {"predicted": pred[keep].tolist(), "actual": y[keep].tolist(), "residual": residual[keep].tolist(),
+                 "mean": float(residual.mean()), "std": float(residual.std())}
+    boot = bootstrap_regression(y, pred, n_boot, seed) if n_boot and len(y) > 1 else {"ci": {}}
+    return {"metrics": {k: (float(v) if v is not None else None) for k, v in m.items()},
+            "residuals": residuals, "ci": boot.pop("ci"), "bootstrap": boot or None}
+
+
+def evaluate(model: Any, info: dict[str, Any], frame: pd.DataFrame, target: str, n_boot: int = N_BOOT,
+             seed: int = 0) -> dict[str, Any]:
+    """Score the model on a labelled frame.
+
+    Args:
+        model: the loaded model.
+        info: its introspection (``task``, ``classes``, ``has_predict_proba``, ``feature_names``).
+        frame: rows with the model's features and the ``target`` column.
+        target: the label column.
+        n_boot: bootstrap resamples for the intervals.
+        seed: the bootstrap's seed.
+
+    Returns:
+        ``{"task", "n_rows", "metrics", ...}`` (see ``classification_quality`` / ``regression_quality``), with
+        ``dropped_rows`` counting rows without a label or with a label that is not one of the model's classes.
+    """
+    missing = [name for name in info.get("feature_names") or [] if name not in frame.columns]
+    if missing:
+        raise ValueError(f"the labelled data lacks {len(missing)} of the model's features ({', '.join(missing[:5])})")
+    frame = frame[frame[target].notna()]
+    task = info.get("task", "regression")
+    dropped = 0
+    if task == "classification":
+        classes = list(info.get("classes") or getattr(model, "classes_", []))
+        y = align_labels(frame[target].to_numpy(), classes)
+        known = np.array([v is not None for v in y], dtype=bool)
+        dropped = int((~known).sum())
+        frame, y = frame[known], np.asarray(y[known].tolist())
+    if not len(frame):
+        known = f" (the model's classes: {', '.join(map(str, classes[:10]))})" if task == "classification" else ""
+        raise ValueError(f"no row has a usable label in column {target!r}{known}")
+    X = to_model_input(frame, info)
+    pred = np.asarray(model.predict(X))
+    if task == "classification":
+        proba = np.asarray(model.predict_proba(X), dtype=float) if info.get("has_predict_proba") else None
+        scores = None
+        if proba is None and info.get("has_decision_function"):
+            scores = np.asarray(model.decision_function(X), dtype=float)
+        body = classification_quality(y, pred, proba, classes, n_boot, seed, scores)
+    else:
+        body = regression_quality(frame[target].to_numpy(dtype=float), pred, n_boot, seed)
+    return {"task": task, "n_rows": len(frame), **body, "dropped_rows": dropped}
+
+
+def compute(ctx: SuiteContext) -> dict[str, Any] | None:
+    """Quality on ``sample`` when it has the target, and on ``current`` too when it has it.
+
+    Args:
+        ctx: the suite context; ``config["quality"]["n_boot"]`` may change the resamples (default 1000).
+
+    Returns:
+        None without labels; else the contract's ``quality`` section (``task``, ``n_rows``, ``metrics``) plus
+        ``per_class``, ``confusion_matrix``, ``curves`` or ``residuals``, ``ci``, ``evaluated_on`` and
+        ``current`` (the same block for ``current``, or None).
+    """
+    target = ctx.target
+    labelled = {name: frame for name, frame in (("sample", ctx.sample), ("current", ctx.current))
+                if target and frame is not None and target in frame.columns}
+    if not labelled:
+        return None
+    n_boot = int((ctx.config.get("quality") or {}).get("n_boot", N_BOOT))
+    seed = int(ctx.config.get("seed", 0))
+    blocks = {name: evaluate(ctx.model, ctx.info, frame, target, n_boot, seed) for name, frame in labelled.items()}
+    first = "sample" if "sample" in blocks else "current"
+    main = blocks[first]
+    main["evaluated_on"] = first
+    main["current"] = blocks.get("current") if first == "sample" else None
+    return main

@@ -1,0 +1,26 @@
+"""Mount the Dash app on the Flask server, once per process (Dash keeps pages in global registries)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from dash import Dash
+from flask import Flask
+
+from modelwatch.dashboard.layout import shell
+from modelwatch.dashboard.sections import import_renderers
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def mount_dashboard(server: Flask) -> Dash:
+    """Serve the pages in ``pages/`` at the root of ``server``; assets come from ``assets/`` (no CDN)."""
+    app = Dash(
+        "modelwatch", server=False, use_pages=True, pages_folder=str(ROOT / "pages"),
+        assets_folder=str(ROOT / "assets"), title="modelwatch", suppress_callback_exceptions=True,
+        serve_locally=True, update_title=None,
+    )
+    app.layout = shell
+    import_renderers()
+    app.init_app(server)
+    server.extensions["dash"] = app
+    return app

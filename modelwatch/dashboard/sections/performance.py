@@ -1,0 +1,81 @@
+"""Performance tab: headline cards, latency distribution and percentiles, throughput, and the errors found."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from modelwatch.dashboard.sections import skipped
+from modelwatch.figures.performance import (
+    error_breakdown_figure,
+    latency_distribution_figure,
+    latency_figure,
+    throughput_figure,
+)
+
+
+def _card(title: str, value: str, hint: str = "") -> dbc.Col:
+    body = [html.Div(title, className="text-muted small"), html.H5(value, className="mb-0")]
+    if hint:
+        body.append(html.Div(hint, className="text-muted small"))
+    return dbc.Col(dbc.Card(dbc.CardBody(body)), md=3)
+
+
+def _latency_table(section: dict[str, Any]) -> dbc.Table:
+    latency, throughput = section.get("latency_ms") or {}, section.get("throughput_rows_per_s") or {}
+    header = html.Thead(html.Tr([html.Th(h) for h in
+                                 ("batch", "p50 ms", "p95 ms", "p99 ms", "max ms", "mean ms", "calls", "rows/s")]))
+    rows = [html.Tr([html.Td(size)] + [html.Td(f"{latency[size][k]:.3f}") for k in ("p50", "p95", "p99", "max", "mean")]
+                    + [html.Td(latency[size]["n_calls"]), html.Td(f"{throughput.get(size, 0):,.0f}")])
+            for size in sorted(latency, key=int)]
+    return dbc.Table([header, html.Tbody(rows)], size="sm", striped=True, className="mt-2")
+
+
+def _errors(section: dict[str, Any]) -> list:
+    errors = section.get("errors") or []
+    if not errors:
+        return []
+    items = [dbc.ListGroupItem([
+        html.Strong(f"{e['type']} · {e['count']} rows"), html.Div(e["message"], className="small"),
+        html.Details([html.Summary("example row", className="small"),
+                      html.Pre(json.dumps(e.get("example"), indent=1)[:4000], className="small bg-light p-2")]),
+    ]) for e in errors]
+    return [dbc.ListGroup(items, className="mb-3")]
+
+
+def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
+    """The performance section as cards, graphs and tables."""
+    alert = skipped(section)
+    if alert:
+        return alert
+    memory = section.get("memory") or {}
+    scan = section.get("error_scan") or {}
+    rate = section.get("error_rate", 0.0)
+    cards = dbc.Row([
+        _card("load time", f"{section.get('load_time_ms', 0):,.1f} ms"),
+        _card("model size", f"{section.get('model_size_bytes', 0) / 1024:,.1f} KiB"),
+        _card("peak memory during predict", f"{section.get('peak_memory_mb', 0):,.1f} MB",
+              f"+{memory['predict_increase_mb']:.1f} MB over the baseline" if memory else ""),
+        _card("error rate", f"{rate:.2%}",
+              f"of {scan['rows_checked']:,} rows{'' if scan.get('exact', True) else ' (estimate)'}" if scan else ""),
+    ], className="g-3 mb-3")
+    parts: list = [cards]
+    for size, why in (section.get("latency_failures") or {}).items():
+        parts.append(dbc.Alert(f"Batch size {size} could not be timed: {why}", color="warning"))
+    parts += [
+        dbc.Row([dbc.Col(dcc.Graph(figure=latency_distribution_figure(section), id="run-latency-dist-graph"), md=6),
+                 dbc.Col(dcc.Graph(figure=throughput_figure(section), id="run-throughput-graph"), md=6)]),
+        dcc.Graph(figure=latency_figure(section), id="run-latency-graph"),
+        _latency_table(section),
+    ]
+    if section.get("errors"):
+        parts += [dcc.Graph(figure=error_breakdown_figure(section), id="run-errors-graph"), *_errors(section)]
+    else:
+        checked = f" ({scan['rows_checked']:,} rows checked)" if scan.get("rows_checked") else ""
+        parts.append(dbc.Alert(f"No generated row made the model fail or answer with an invalid output{checked}.",
+                               color="success", id="run-errors-alert"))
+    if memory:
+        parts.append(html.P(f"Memory: {memory.get('method')}.", className="text-muted small"))
+    return parts

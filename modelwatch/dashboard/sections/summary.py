@@ -1,0 +1,44 @@
+"""Summary tab: the headline figures of a finished run, and its gate verdicts."""
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from modelwatch.dashboard import verdict
+
+
+def _card(title: str, value: str) -> dbc.Col:
+    return dbc.Col(dbc.Card(dbc.CardBody([html.Div(title, className="text-muted small"), html.H4(value)])), md=3)
+
+
+def headline(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, formatted value) pairs of the numbers a reader looks for first."""
+    perf = result.get("performance") or {}
+    rows: list[tuple[str, str]] = []
+    latency = perf.get("latency_ms") or {}
+    if "1" in latency:
+        rows.append(("p95 latency, 1 row", f"{latency['1']['p95']:.2f} ms"))
+    throughput = perf.get("throughput_rows_per_s") or {}
+    if throughput:
+        best = max(throughput.values())
+        rows.append(("best throughput", f"{best:,.0f} rows/s"))
+    if "error_rate" in perf:
+        rows.append(("error rate", f"{perf['error_rate']:.1%}"))
+    robustness = result.get("robustness") or {}
+    if "total" in robustness:
+        rows.append(("robustness", f"{robustness['passed']}/{robustness['total']} ok"))
+    return rows
+
+
+def render(result: dict[str, Any], run: dict[str, Any]) -> list:
+    model = run.get("model") or {}
+    cards = [_card(label, value) for label, value in headline(result)]
+    parts = [
+        html.P(f"{model.get('type')} · {model.get('task')} · {model.get('n_features')} features · "
+               f"{model.get('format')} · {model.get('size_bytes', 0):,} bytes", className="text-muted"),
+        dbc.Row(cards, className="g-3 mb-3"),
+    ]
+    parts.extend(verdict.panel(run.get("gates")))
+    return parts

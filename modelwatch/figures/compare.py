@@ -1,0 +1,115 @@
+"""Comparison figures: several runs overlaid (latency per batch size, drift impact and importance per feature).
+
+Each builder takes ``[{"label": str, "result": Result | None}]``, the first run being the baseline; a run whose
+section is missing or skipped is left out of that figure (and named in its title).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+from modelwatch.core.report import section_of
+
+LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 60, "b": 60},
+          "legend": {"orientation": "h", "y": -0.25}}
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+TOP_FEATURES = 15
+
+
+def _empty(title: str, message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14})
+    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, **LAYOUT)
+    return fig
+
+
+def _with(runs: list[dict[str, Any]], section: str) -> tuple[list[tuple[int, dict, dict]], list[str]]:
+    """(index, run, section) of the runs that have the section, and the labels of those that do not."""
+    present, missing = [], []
+    for i, run in enumerate(runs):
+        found = section_of(run.get("result"), section)
+        if found is None:
+            missing.append(run["label"])
+        else:
+            present.append((i, run, found))
+    return present, missing
+
+
+def _title(text: str, missing: list[str]) -> str:
+    return f"{text} (not in: {', '.join(missing)})" if missing else text
+
+
+def latency_overlay(runs: list[dict[str, Any]], stat: str = "p95") -> go.Figure:
+    """Latency ``stat`` (and p50, dotted) per batch size, one line per run."""
+    present, missing = _with(runs, "performance")
+    title = _title(f"Latency per call ({stat} solid, p50 dotted)", missing)
+    if not present:
+        return _empty(title, "no run has performance figures")
+    fig = go.Figure()
+    for i, run, perf in present:
+        latency = perf.get("latency_ms") or {}
+        sizes = sorted((s for s in latency if str(s).isdigit()), key=int)
+        color = COLORS[i % len(COLORS)]
+        fig.add_trace(go.Scatter(x=[int(s) for s in sizes], y=[latency[s].get(stat) for s in sizes],
+                                 mode="lines+markers", name=f"{run['label']} {stat}", line={"color": color},
+                                 hovertemplate="batch %{x}<br>%{y:.3f} ms<extra>" + run["label"] + "</extra>"))
+        fig.add_trace(go.Scatter(x=[int(s) for s in sizes], y=[latency[s].get("p50") for s in sizes],
+                                 mode="lines", name=f"{run['label']} p50", line={"color": color, "dash": "dot"},
+                                 showlegend=False, hoverinfo="skip"))
+    fig.update_layout(title=title, xaxis_title="batch size (rows)", yaxis_title="ms", xaxis_type="log", **LAYOUT)
+    return fig
+
+
+def _drift_impact(drift: dict[str, Any]) -> dict[str, float]:
+    """The largest |prediction shift| any scenario of a feature caused."""
+    impact: dict[str, float] = {}
+    for scenario in drift.get("scenarios") or []:
+        shift = scenario.get("prediction_shift")
+        if isinstance(shift, (int, float)):
+            feature = str(scenario.get("feature"))
+            impact[feature] = max(impact.get(feature, 0.0), abs(float(shift)))
+    return impact
+
+
+def _importance(explain: dict[str, Any]) -> dict[str, float]:
+    ranked = explain.get("feature_importance") or []
+    return {str(e.get("feature")): float(e.get("mean_abs_shap") or 0.0) for e in ranked}
+
+
+def _per_feature(runs: list[dict[str, Any]], section: str, extract, title: str, axis: str) -> go.Figure:
+    present, missing = _with(runs, section)
+    title = _title(title, missing)
+    values = [(i, run, extract(found)) for i, run, found in present]
+    values = [(i, run, v) for i, run, v in values if v]
+    if not values:
+        return _empty(title, f"no run has {section} figures")
+    # features ranked by the baseline's value first, then by the largest value in any run
+    ranked = sorted({f for _, _, v in values for f in v},
+                    key=lambda f: (-values[0][2].get(f, 0.0), -max(v.get(f, 0.0) for _, _, v in values)))
+    features = ranked[:TOP_FEATURES][::-1]
+    fig = go.Figure([
+        go.Bar(name=run["label"], y=features, x=[v.get(f) for f in features], orientation="h",
+               marker_color=COLORS[i % len(COLORS)],
+               hovertemplate="%{y}<br>%{x:.4g}<extra>" + run["label"] + "</extra>")
+        for i, run, v in values
+    ])
+    fig.update_layout(barmode="group", title=title, xaxis_title=axis,
+                      **{**LAYOUT, "height": max(320, 22 * len(features) * len(values) + 140)})
+    return fig
+
+
+def drift_impact_overlay(runs: list[dict[str, Any]]) -> go.Figure:
+    """Per feature, the largest |prediction shift| its drift scenarios caused, grouped by run."""
+    return _per_feature(runs, "drift", _drift_impact, "Drift impact per feature", "max |prediction shift|")
+
+
+def importance_overlay(runs: list[dict[str, Any]]) -> go.Figure:
+    """Per feature, the mean |SHAP| of each run."""
+    return _per_feature(runs, "explainability", _importance, "Feature importance", "mean |SHAP|")
+
+
+def compare_figures(runs: list[dict[str, Any]]) -> list[tuple[str, go.Figure]]:
+    """Every comparison figure with a name, in page order."""
+    return [("latency", latency_overlay(runs)), ("drift", drift_impact_overlay(runs)),
+            ("importance", importance_overlay(runs))]

@@ -1,0 +1,76 @@
+"""Model intake as a use case: check an upload, store it once per sha256, and inspect it in the sandbox."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import PurePath
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from modelwatch.core import intake
+from modelwatch.core.formats import sniff_format
+from modelwatch.core.sandbox import Limits, run_task
+from modelwatch.errors import BadRequest, NotFound, PayloadTooLarge
+from modelwatch.extensions import db
+from modelwatch.models import ModelArtifact
+
+INSPECT_TIMEOUT_S = 60
+
+
+def sandbox_limits(timeout_s: float) -> Limits:
+    """The sandbox limits for a task of this length, with the operator's memory cap."""
+    return Limits(timeout_s=float(timeout_s), memory_mb=current_app.config["SANDBOX_MEMORY_MB"])
+
+
+def store_upload(data: bytes, filename: str, name: str | None = None) -> ModelArtifact:
+    """Check, store and inspect an uploaded model file; the same bytes are stored and inspected once.
+
+    Raises:
+        PayloadTooLarge, UnsupportedFormat, CorruptModel, UnsafeModel, NotAModel: the upload is refused
+            and nothing is stored.
+    """
+    if not filename:
+        raise BadRequest("The model file has no name.", {"field": "model"})
+    max_mb = current_app.config["MAX_UPLOAD_MB"]
+    if len(data) > max_mb * 1024 * 1024:
+        raise PayloadTooLarge(f"The model file is larger than the {max_mb} MB this server accepts.",
+                              {"max_mb": max_mb, "size_bytes": len(data)})
+    fmt = sniff_format(data)
+    intake.scan(data, fmt)
+    sha256 = hashlib.sha256(data).hexdigest()
+    artifact = ModelArtifact.query.filter_by(sha256=sha256).one_or_none()
+    if artifact is not None and artifact.info is not None:
+        return artifact
+    info = run_task("inspect", data, fmt, limits=sandbox_limits(INSPECT_TIMEOUT_S))
+    if artifact is None:
+        artifact = ModelArtifact(sha256=sha256, name=name or PurePath(filename).stem, filename=PurePath(filename).name,
+                                 format=fmt, size=len(data), data=data)
+        db.session.add(artifact)
+    artifact.info = info
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same file was stored by a concurrent request meanwhile
+        db.session.rollback()
+        artifact = ModelArtifact.query.filter_by(sha256=sha256).one()
+    return artifact
+
+
+def get_artifact(artifact_id: int) -> ModelArtifact:
+    """The stored artifact, or NotFound."""
+    artifact = db.session.get(ModelArtifact, artifact_id)
+    if artifact is None:
+        raise NotFound(f"No model with id {artifact_id}.")
+    return artifact
+
+
+def model_block(artifact: ModelArtifact) -> dict:
+    """The Run's ``model`` block: the stored file and what the model says of itself."""
+    info = artifact.info or {}
+    return {
+        "name": artifact.name, "filename": artifact.filename, "sha256": artifact.sha256, "format": artifact.format,
+        "size_bytes": artifact.size, "type": info.get("type"), "task": info.get("task"),
+        "n_features": info.get("n_features"), "feature_names": info.get("feature_names"),
+        "classes": info.get("classes"),
+        "intake": {k: (info.get("intake") or {}).get(k) for k in ("allowlist_bypassed", "trusted_mode")},
+        "sandbox": info.get("sandbox"),
+    }

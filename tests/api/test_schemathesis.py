@@ -1,0 +1,72 @@
+"""Schemathesis, driven by the served OpenAPI document: no 500, no response that breaks the document.
+
+Every operation gets a few generated requests, valid and invalid by the document; examples are few because the
+machine is shared. (Strategies are driven by hand: schemathesis' lazy pytest loader does not run on pytest 9.)
+"""
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from modelwatch import create_app
+from modelwatch.extensions import db
+from tests.api.fast import PASSING_GATES, fast_config, submit
+from tests.conftest import make_config
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+MAX_EXAMPLES = 8
+
+
+@pytest.fixture(scope="module")
+def api_schema(tmp_path_factory, forest_bytes):
+    """The served document, on an app whose database holds one real run (so that listings return a Run)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'fuzz.db'}"
+    app = create_app(make_config(url))
+    with app.app_context():
+        db.create_all()
+    run = submit(app.test_client(), forest_bytes, config=fast_config(thresholds=PASSING_GATES)).get_json()["run"]
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    schema.real_run_id = run["id"]
+    return schema
+
+
+def test_a_real_run_fits_the_document(api_schema):
+    operation = api_schema["/api/runs/{run_id}"]["GET"]
+    response = operation.Case(path_parameters={"run_id": api_schema.real_run_id}).call_and_validate(checks=CHECKS)
+    run = response.json()["run"]
+    assert run["status"] == "succeeded" and run["gates"]["passed"] and run["result"]["performance"]
+    listing = api_schema["/api/runs"]["GET"].Case(query={"limit": 5}).call_and_validate(checks=CHECKS)
+    assert listing.json()["total"] == 1
+
+
+def operations(api_schema) -> list:
+    return [result.ok() for result in api_schema.get_all_operations()]
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
+def test_no_server_error_and_every_response_fits_the_document(api_schema, mode):
+    found = operations(api_schema)
+    assert {op.label for op in found} >= {"POST /run_tests", "GET /api/runs", "GET /api/runs/{run_id}",
+                                          "DELETE /api/runs/{run_id}", "GET /api/health"}
+    untestable = []
+    for operation in found:
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def exercise(case):
+            case.call_and_validate(checks=CHECKS)
+
+        try:
+            exercise()
+        except Unsatisfiable:  # nothing of this operation can be made invalid (no body, string-only parameters)
+            untestable.append(operation)
+    assert all(not len(op.body) and not len(op.query) for op in untestable), [op.label for op in untestable]

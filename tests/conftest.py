@@ -1,0 +1,154 @@
+"""Fixtures: the app against SQLite and PostgreSQL, its clients, and models built from sklearn's datasets."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from modelwatch import create_app
+from modelwatch.config import TestConfig
+from modelwatch.extensions import db
+from tests.support import dumps, require
+
+POSTGRES_URL = os.environ.get("MODELWATCH_TEST_POSTGRES_URL")
+
+
+def pytest_setup_options():
+    """Chromium flags for dash_duo on a closed network (../shared/STACK-NOTES.md)."""
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    for flag in ("--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--disable-quic", "--disable-gpu", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    return options
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """Every database test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    require(POSTGRES_URL, "PostgreSQL is not available (set MODELWATCH_TEST_POSTGRES_URL; .ci/run starts one)")
+    return POSTGRES_URL
+
+
+def make_config(url: str, **overrides) -> type[TestConfig]:
+    return type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, **overrides})
+
+
+@pytest.fixture
+def app(db_url):
+    app = create_app(make_config(db_url))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def cancer():
+    data = load_breast_cancer(as_frame=True)
+    return data.frame.drop(columns="target"), data.frame["target"]
+
+
+@pytest.fixture(scope="session")
+def forest(cancer):
+    """A small forest fitted on a numpy array (no feature names)."""
+    X, y = cancer
+    return RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0).fit(X.to_numpy(), y)
+
+
+@pytest.fixture(scope="session")
+def forest_bytes(forest) -> bytes:
+    return dumps(forest)
+
+
+@pytest.fixture(scope="session")
+def frame_logistic(cancer):
+    """A scaled logistic regression fitted on a DataFrame: it knows its feature names."""
+    X, y = cancer
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def diabetes_regressor():
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    return LinearRegression().fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def churn_frame() -> pd.DataFrame:
+    """A churn-like frame with string categories, numbers and a binary label."""
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pd.DataFrame({
+        "plan": rng.choice(["basic", "plus", "pro"], n),
+        "region": rng.choice(["north", "south", "east", "west"], n),
+        "tenure": rng.integers(1, 72, n).astype(float),
+        "monthly": rng.normal(50, 15, n).round(2),
+    })
+    logit = 0.04 * (frame["monthly"] - 50) - 0.05 * (frame["tenure"] - 36) + (frame["plan"] == "basic") * 0.8
+    frame["churn"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return frame
+
+
+@pytest.fixture(scope="session")
+def churn_pipeline(churn_frame):
+    encode = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), ["plan", "region"])],
+                               remainder=StandardScaler())
+    return make_pipeline(encode, LogisticRegression(max_iter=500)).fit(churn_frame.drop(columns="churn"),
+                                                                       churn_frame["churn"])
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The whole app (pages and API) served on loopback by a threaded Werkzeug server, once per session.
+
+    Dash keeps its pages in process-wide registries, so the dashboard is mounted once and shared.
+    """
+    from threading import Thread
+
+    from werkzeug.serving import make_server
+
+    from tests.support import free_port
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
+    app = create_app(make_config(url, DASHBOARD=True, EXECUTOR="threads", EXECUTOR_WORKERS=2))
+    with app.app_context():
+        db.create_all()
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def browser(request):
+    """dash_duo's headless Chromium, or a skip (locally) / failure (CI) naming what is missing."""
+    import shutil
+
+    require(shutil.which("chromedriver") and (shutil.which("chromium") or shutil.which("google-chrome")),
+            "Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    return request.getfixturevalue("dash_duo")

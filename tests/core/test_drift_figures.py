@@ -1,0 +1,32 @@
+"""Drift figures and the Drift tab render from a real section dict (and from a skipped one)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from sklearn.linear_model import LinearRegression
+
+from modelwatch.core.drift import section
+from modelwatch.core.jsonable import to_jsonable
+from modelwatch.dashboard.sections.drift import render
+from modelwatch.figures.drift import distribution_figure, drift_figures, severity_curves
+from tests.core.suite_context import make_context
+
+
+def test_figures_and_tab_from_a_section():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    model = LinearRegression().fit(X, 2 * X["a"] + X["b"])
+    current = X.assign(a=X["a"] + 1)
+    ctx = make_context(model, X, current=current, thresholds={"drift.scenario.impact": {"max": 1.0}},
+                       drift={"kinds": ["mean_shift", "missing"], "severities": [0.5, 1.0, 2.0], "resamples": 3})
+    drift = to_jsonable(section.compute(ctx))
+    figures = dict(drift_figures(drift))
+    assert {"current", "heatmap", "curves", "detection", "distribution-0"} <= set(figures)
+    assert all(isinstance(f, go.Figure) for f in figures.values())
+    # the breaking point of a's mean shift (impact 2 * 0.5 / std > 1 at 1.0) is marked on its curve
+    curves = severity_curves(drift)
+    assert any(t.marker.symbol == "x" for t in curves.data if t.mode == "markers")
+    dist = distribution_figure(drift, "a")
+    assert {t.name for t in dist.data} >= {"reference", "mean_shift 2", "current"}
+    assert render(drift, {}) and render({"skipped": "no model"}, {})[0].color == "warning"

@@ -1,0 +1,221 @@
+"""Performance section: the latency harness, peak memory, and the error rate with bisection and output checks."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from modelwatch.core import performance
+from modelwatch.core.introspect import describe
+from modelwatch.core.synthetic import generate
+from tests.core.suite_context import make_context, schema_from_frame
+
+
+def reject_negative(X):
+    """A transformer body that fails like a strict production validator."""
+    values = np.asarray(X, dtype=float)
+    if (values[:, 0] < 0).any():
+        raise ValueError("negative values are not allowed in the first column")
+    return values
+
+
+class NanOnLargeRegressor(RegressorMixin, BaseEstimator):
+    """Returns NaN for rows whose first value is above 1: a silent failure, no exception."""
+
+    def fit(self, X, y):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def predict(self, X):
+        X = np.asarray(X, dtype=float)
+        return np.where(X[:, 0] > 1, np.nan, X.sum(axis=1))
+
+
+class BadProbaClassifier(ClassifierMixin, BaseEstimator):
+    """Probabilities above 1 where x0 > 1, rows summing to 0.5 where x1 > 1, an unknown class where x2 > 1."""
+
+    def fit(self, X, y):
+        self.n_features_in_ = np.asarray(X).shape[1]
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        X = np.asarray(X, dtype=float)
+        p = np.full((len(X), 2), 0.5)
+        p[X[:, 0] > 1] = [1.5, -0.5]
+        p[(X[:, 0] <= 1) & (X[:, 1] > 1)] = [0.25, 0.25]
+        return p
+
+    def predict(self, X):
+        X = np.asarray(X, dtype=float)
+        return np.where(X[:, 2] > 1, 7, 0)
+
+
+@pytest.fixture(scope="module")
+def normal_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    return pd.DataFrame(rng.normal(size=(1000, 4)), columns=["a", "b", "c", "d"])
+
+
+def test_latency_summary_orders_percentiles():
+    seconds = np.linspace(0.001, 0.1, 200)
+    summary = performance.latency_summary(seconds)
+    assert summary["n_calls"] == 200
+    assert summary["p50"] <= summary["p95"] <= summary["p99"] <= summary["max"] == pytest.approx(100.0)
+    assert summary["p50"] == pytest.approx(np.percentile(seconds * 1000, 50))
+    assert summary["mean"] == pytest.approx(seconds.mean() * 1000)
+
+
+def test_time_calls_keeps_to_its_budget_and_counts():
+    calls = []
+    timings = performance.time_calls(lambda X: calls.append(X), 1, budget_s=0.05, max_calls=300)
+    assert timings.size == 300  # a trivial call hits the cap, not the budget
+    assert len(calls) == 300 + performance.WARMUP_CALLS
+    slow = performance.time_calls(lambda X: time.sleep(0.02), 1, budget_s=0.1)
+    assert performance.MIN_CALLS <= slow.size <= 8  # at least MIN_CALLS when they fit in twice the budget
+
+
+def test_harness_p50_matches_a_direct_perf_counter_loop(forest, cancer):
+    X = cancer[0].to_numpy()[:1]
+    ratios = []
+    with threadpool_limits(limits=1):
+        for _ in range(9):  # paired runs, so machine noise hits both alike; the median ratio is compared
+            timings = performance.time_calls(forest.predict, X, 0.1)
+            loop = []
+            for _ in range(timings.size):
+                start = time.perf_counter()
+                forest.predict(X)
+                loop.append(time.perf_counter() - start)
+            ratios.append(performance.latency_summary(timings)["p50"] / (float(np.median(loop)) * 1000))
+    assert np.median(ratios) == pytest.approx(1.0, rel=0.10)
+
+
+def test_error_rate_is_exactly_the_rows_a_validator_rejects(normal_frame):
+    y = (normal_frame["b"] > 0).astype(int)
+    model = make_pipeline(FunctionTransformer(reject_negative), LogisticRegression()).fit(normal_frame.abs(), y)
+    data = normal_frame.head(400)
+    scan = performance.scan_errors(model, data, describe(model), budget_s=30, chunk=128)  # several chunks
+    negative = np.flatnonzero(data["a"].to_numpy() < 0)
+    assert scan["exact"] and scan["rows_checked"] == 400
+    assert scan["error_rate"] == pytest.approx(len(negative) / len(data))
+    assert scan["failed_rows"] == negative.tolist()
+    [error] = scan["errors"]
+    assert error["type"] == "ValueError" and error["count"] == len(negative)
+    assert error["example"]["a"] < 0 and "negative" in error["message"]
+
+
+def test_bisection_finds_one_bad_row_in_few_calls(normal_frame, frame_logistic, cancer):
+    data = cancer[0].sample(1000, replace=True, random_state=0).reset_index(drop=True)
+    data.loc[617, "mean area"] = np.nan  # the scaler passes NaN on, LogisticRegression rejects it
+    scan = performance.scan_errors(frame_logistic, data, describe(frame_logistic), budget_s=30)
+    assert scan["failed_rows"] == [617]
+    assert scan["error_rate"] == pytest.approx(1 / 1000)
+    assert scan["calls"] <= 2 * int(np.ceil(np.log2(1000))) + 1
+
+
+def test_nan_rows_from_missing_values_fail_and_latency_still_measured(cancer):
+    X, y = cancer
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    data = X.sample(300, replace=True, random_state=1).reset_index(drop=True)
+    rng = np.random.default_rng(0)
+    holes = rng.random(len(data)) < 0.07  # what a schema's missing_rate of 0.07 produces
+    data.loc[holes, "worst radius"] = np.nan
+    result = performance.compute(make_context(model, data))
+    assert result["error_rate"] == pytest.approx(holes.mean())
+    assert result["errors"][0]["type"] == "ValueError" and result["errors"][0]["count"] == holes.sum()
+    assert result["errors"][0]["example"]["worst radius"] is None  # NaN made strict-JSON safe
+    assert set(result["latency_ms"]) == {"1", "10", "100"} and not result["latency_failures"]
+
+
+def test_error_rate_from_a_schema_missing_rate(frame_logistic, cancer):
+    schema = schema_from_frame(cancer[0])
+    for feature in schema["features"][:2]:
+        feature.update(nullable=True, missing_rate=0.05)
+    data = generate(schema, 200, seed=3)
+    holes = data.isna().any(axis=1)
+    assert 0.04 < holes.mean() < 0.2
+    result = performance.compute(make_context(frame_logistic, data, schema))
+    assert result["error_rate"] == pytest.approx(holes.mean())
+    assert result["error_scan"]["failed_rows"] == np.flatnonzero(holes).tolist()
+
+
+def test_silent_nan_outputs_count_as_errors(normal_frame):
+    model = NanOnLargeRegressor().fit(normal_frame.to_numpy(), None)
+    data = normal_frame.set_axis([f"f{i}" for i in range(4)], axis=1)
+    scan = performance.scan_errors(model, data, describe(model), budget_s=30)
+    expected = (normal_frame["a"] > 1).mean()
+    assert scan["error_rate"] == pytest.approx(expected)
+    assert [e["type"] for e in scan["errors"]] == ["NonFiniteOutput"]
+
+
+def test_invalid_probabilities_and_unknown_classes_are_caught(normal_frame):
+    model = BadProbaClassifier().fit(normal_frame.to_numpy(), None)
+    data = normal_frame.set_axis([f"f{i}" for i in range(4)], axis=1)
+    scan = performance.scan_errors(model, data, describe(model), budget_s=30)
+    a, b, c = (normal_frame[k].to_numpy() > 1 for k in "abc")
+    counts = {e["type"]: e["count"] for e in scan["errors"]}
+    # one problem per row, the first found: unknown class, then out of range, then the sum
+    assert counts == {"UnknownClass": c.sum(), "ProbabilityOutOfRange": (a & ~c).sum(),
+                      "ProbabilitiesDoNotSumToOne": (b & ~a & ~c).sum()}
+    assert scan["error_rate"] == pytest.approx((a | b | c).mean())
+
+
+def test_compute_fills_the_contract(forest, cancer):
+    data = cancer[0].sample(300, random_state=0).reset_index(drop=True)
+    ctx = make_context(forest, data)
+    ctx.info["load_time_ms"] = 12.5
+    result = performance.compute(ctx)
+    for key in ("latency_ms", "throughput_rows_per_s", "load_time_ms", "model_size_bytes", "peak_memory_mb",
+                "error_rate", "errors"):
+        assert key in result
+    assert set(result["latency_ms"]) == {"1", "10", "100"}
+    for size, stats in result["latency_ms"].items():
+        assert stats["n_calls"] >= performance.MIN_CALLS
+        assert stats["p50"] <= stats["p95"] <= stats["p99"] <= stats["max"]
+        assert len(result["latency_quantiles_ms"][size]) == 101
+        # throughput is rows over mean call time
+        assert result["throughput_rows_per_s"][size] == pytest.approx(int(size) / (stats["mean"] / 1000), rel=1e-6)
+    assert result["load_time_ms"] == 12.5 and result["model_size_bytes"] == 1234
+    assert result["error_rate"] == 0.0 and result["errors"] == []
+    assert result["peak_memory_mb"] >= result["memory"]["baseline_mb"] > 10
+    memory = result["memory"]
+    assert memory["method"].split(":")[0] in ("measured", "estimated")
+    assert memory["alloc_batch_size"] == 100 and memory["predict_alloc_peak_mb"] >= 0
+    assert memory["process_peak_mb"] >= memory["baseline_mb"] * 0.5
+
+
+def allocate_40mb(X):
+    block = np.ones(40 * 1024 * 1024 // 8)  # touched, so resident
+    return block.sum()
+
+
+def test_peak_memory_sees_a_large_allocation():
+    with performance.PeakMemory() as memory:
+        allocate_40mb(None)
+    if not memory.measured:
+        pytest.skip("this process may not reset its peak RSS (/proc/self/clear_refs)")
+    summary = memory.summary(None, None)
+    assert summary["predict_increase_mb"] > 35 and summary["method"].startswith("measured")
+
+
+def test_traced_peak_sees_a_large_allocation_anywhere():
+    assert 39 < performance.traced_peak_mb(allocate_40mb, None) < 45
+
+
+def test_memory_summary_without_a_resettable_peak():
+    """The hardened sandbox cannot reset VmHWM: the peak is then estimated from a traced call, or bounded."""
+    with performance.PeakMemory() as memory:
+        pass
+    memory.measured = False  # what a non-dumpable process gets
+    estimated = memory.summary(3.0, 1000)
+    assert estimated["method"].startswith("estimated") and "batch 1000" in estimated["method"]
+    assert estimated["peak_mb"] == pytest.approx(estimated["baseline_mb"] + 3.0)
+    bounded = memory.summary(None, None)
+    assert bounded["method"].startswith("upper bound") and bounded["peak_mb"] >= bounded["baseline_mb"]

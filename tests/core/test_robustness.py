@@ -1,0 +1,150 @@
+"""Robustness section and the edge-case set: known behaviours of real scikit-learn models."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_diabetes
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestRegressor
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from modelwatch.core import robustness
+from modelwatch.core.edge_cases import KINDS, edge_cases, feature_edge_cases, feature_range
+from tests.core.suite_context import make_context, schema_from_frame
+
+FEATURES = ["mean radius", "mean texture", "mean area", "worst smoothness"]
+
+
+def by_name(result):
+    return {case["name"]: case for case in result["cases"]}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """OpenMP models (HistGradientBoosting) crawl when many threads fight over a busy machine's cores."""
+    with threadpool_limits(limits=1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def small_cancer(cancer):
+    X, y = cancer
+    return X[FEATURES], y
+
+
+def test_feature_range_and_ten_times_beyond():
+    feature = {"name": "x", "type": "float", "min": 2.0, "max": 6.0}
+    assert feature_range(feature) == (2.0, 6.0)
+    values = {c["kind"]: c["value"] for c in feature_edge_cases(feature)}
+    assert values["above_range"] == 6.0 + 10 * 4.0 and values["below_range"] == 2.0 - 10 * 4.0
+    assert values["min"] == 2.0 and values["max"] == 6.0
+    assert math.isnan(values["nan"]) and values["+inf"] == math.inf and values["-inf"] == -math.inf
+    assert isinstance(values["string_in_numeric"], str)
+    # no bounds: the distribution's mean +- 3 std
+    assert feature_range({"name": "y", "type": "float", "distribution": {"kind": "normal", "mean": 1, "std": 2}}) \
+        == (-5.0, 7.0)
+
+
+def test_edge_cases_by_type_and_validity():
+    schema = {"features": [
+        {"name": "n", "type": "int", "min": 0, "max": 10, "nullable": True},
+        {"name": "c", "type": "categorical", "categories": ["a", "b"]},
+        {"name": "codes", "type": "categorical", "categories": [1, 2, 3]},
+        {"name": "flag", "type": "bool"},
+    ]}
+    cases = edge_cases(schema)
+    kinds = {f: [c["kind"] for c in cases if c["feature"] == f] for f in ("n", "c", "codes", "flag")}
+    assert kinds["n"] == ["nan", "+inf", "-inf", "above_range", "below_range", "min", "max", "string_in_numeric"]
+    assert kinds["c"] == kinds["codes"] == ["nan", "unseen_category"]
+    assert kinds["flag"] == ["nan", "string_in_numeric"]
+    unseen = {c["feature"]: c["value"] for c in cases if c["kind"] == "unseen_category"}
+    assert unseen["c"] not in ("a", "b") and unseen["codes"] not in (1, 2, 3) and isinstance(unseen["codes"], int)
+    valid = {c["name"]: c["valid"] for c in cases}
+    assert valid["nan:n"] and valid["min:n"] and not valid["nan:c"] and not valid["+inf:n"]
+    assert all(c["kind"] in KINDS for c in cases)
+    assert [c["kind"] for c in edge_cases(schema, ["nan"])] == ["nan"] * 4
+
+
+def test_hist_gradient_boosting_accepts_nan_logistic_regression_rejects_it(small_cancer):
+    X, y = small_cancer
+    data = X.sample(200, random_state=0).reset_index(drop=True)
+    hgb = robustness.compute(make_context(HistGradientBoostingClassifier(max_iter=30).fit(X, y), data))
+    logistic = robustness.compute(make_context(make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y), data))
+    for name in FEATURES:
+        assert by_name(hgb)[f"nan:{name}"]["status"] in ("ok", "degraded")
+        case = by_name(logistic)[f"nan:{name}"]
+        assert case["status"] == "error" and "NaN" in case["message"]
+    # neither accepts a string in a numeric column
+    assert by_name(hgb)["string_in_numeric:mean area"]["status"] == "error"
+    assert by_name(logistic)["string_in_numeric:mean area"]["status"] == "error"
+
+
+def test_counts_and_batch_shape_cases(small_cancer):
+    X, y = small_cancer
+    data = X.head(100)
+    result = robustness.compute(make_context(make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y), data))
+    assert result["total"] == len(result["cases"])
+    assert result["passed"] == sum(c["status"] == "ok" for c in result["cases"])
+    cases = by_name(result)
+    assert cases["baseline"]["status"] == "ok"
+    assert cases["single_row"]["status"] == "ok" and cases["single_row"]["shift"] == pytest.approx(0.0)
+    assert cases["empty_batch"]["status"] == "error"  # scikit-learn refuses 0 samples
+    assert cases["column_order"]["status"] == "error"  # fitted on a DataFrame: names must come in order
+    assert cases["min:mean area"]["status"] == "ok"  # boundaries are valid: never "degraded"
+    assert {c["status"] for c in result["cases"]} <= {"ok", "error", "degraded"}
+
+
+def test_array_models_get_no_column_order_case(forest, cancer):
+    result = robustness.compute(make_context(forest, cancer[0].head(50)))
+    assert "column_order" not in by_name(result)
+    assert by_name(result)["nan:f0"]["status"] in ("ok", "degraded")  # forests handle NaN since sklearn 1.4
+
+
+def test_linear_extrapolation_is_degraded_a_forest_is_not():
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    data = X.sample(200, random_state=0).reset_index(drop=True)
+    schema = schema_from_frame(X)
+    linear = by_name(robustness.compute(make_context(LinearRegression().fit(X, y), data, schema)))
+    forest = by_name(robustness.compute(make_context(
+        RandomForestRegressor(n_estimators=10, max_depth=4, random_state=0).fit(X, y), data, schema)))
+    case = linear["above_range:bmi"]
+    assert case["status"] == "degraded" and case["shift"] > robustness.TOLERANCE["regression_std"]
+    assert linear["+inf:bmi"]["status"] == "error"
+    # a tree clamps: ten ranges out gives the same answer as the maximum
+    assert forest["above_range:bmi"]["shift"] == pytest.approx(forest["max:bmi"]["shift"])
+    assert forest["above_range:bmi"]["shift"] < case["shift"]
+
+
+def test_unseen_category_depends_on_the_encoder(churn_frame):
+    X, y = churn_frame.drop(columns="churn"), churn_frame["churn"]
+    schema = {"schema_version": 1, "target": None, "features": [
+        {"name": "plan", "type": "categorical", "categories": ["basic", "plus", "pro"]},
+        {"name": "region", "type": "categorical", "categories": ["north", "south", "east", "west"]},
+        {"name": "tenure", "type": "float", "min": 1, "max": 71},
+        {"name": "monthly", "type": "float", "min": 0, "max": 100},
+    ]}
+    results = {}
+    for handle in ("ignore", "error"):
+        encode = ColumnTransformer([("cat", OneHotEncoder(handle_unknown=handle), ["plan", "region"])],
+                                   remainder=StandardScaler())
+        model = make_pipeline(encode, LogisticRegression(max_iter=500)).fit(X, y)
+        results[handle] = by_name(robustness.compute(make_context(model, X.head(60), schema)))
+    assert results["ignore"]["unseen_category:plan"]["status"] in ("ok", "degraded")
+    assert results["error"]["unseen_category:plan"]["status"] == "error"
+    assert "unknown categor" in results["error"]["unseen_category:plan"]["message"].lower()
+    assert results["ignore"]["string_in_numeric:tenure"]["status"] == "error"
+
+
+def test_output_shift_definitions():
+    base = np.array([[0.9, 0.1], [0.2, 0.8]])
+    shift, tol, _ = robustness.output_shift(base, np.array([[0.1, 0.9], [0.2, 0.8]]), 1.0)
+    assert shift == pytest.approx(0.4) and tol == robustness.TOLERANCE["probability_tv"]
+    shift, _, _ = robustness.output_shift(np.array(["a", "b"]), np.array(["a", "a"]), 1.0)
+    assert shift == 0.5
+    shift, tol, _ = robustness.output_shift(np.array([1.0, 2.0]), np.array([3.0, 2.0]), 2.0)
+    assert shift == pytest.approx(0.5) and tol == robustness.TOLERANCE["regression_std"]

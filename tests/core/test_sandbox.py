@@ -1,0 +1,152 @@
+"""The sandbox: protections, timeout, memory, crashes, the warm worker's life, concurrency."""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.tree import DecisionTreeClassifier
+
+from modelwatch.core import sandbox
+from modelwatch.core.sandbox import Limits, run_task
+from modelwatch.errors import ModelError, ResourceLimit, RunTimeout
+from tests.core.malicious import _Reduce
+
+
+@pytest.fixture(scope="module")
+def tree():
+    X, y = load_breast_cancer(return_X_y=True)
+    return pickle.dumps(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)), X
+
+
+def _npy(X: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, X, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _predict(blob: bytes, X: np.ndarray, limits: Limits = Limits(timeout_s=60)) -> dict:
+    return run_task("predict", blob, "pickle", {"method": "predict"}, {"X.npy": _npy(X)}, limits)
+
+
+def test_protections_are_recorded_and_the_environment_is_clean(tree, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "do-not-leak")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://secret")
+    blob, X = tree
+    progress = []
+    result = run_task("predict", blob, "pickle", {}, {"X.npy": _npy(X)}, Limits(timeout_s=60),
+                      on_progress=lambda stage, fraction: progress.append(stage))
+    protections = result["info"]["sandbox"]
+    assert protections["clean_env"] is True and protections["private_dir"] is True
+    assert set(protections["rlimits"]) >= {"RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE"}
+    from modelwatch.core import landlock, seccomp
+
+    assert protections["seccomp"] is seccomp.available()
+    assert protections["landlock"] is (landlock.abi_version() > 0)
+    assert result["info"]["intake"]["sandbox"] == protections
+    assert progress[:2] == ["loading model", "predicting"]
+    assert result["arrays"]["output"].shape == (len(X),)
+
+
+def test_slow_allowlisted_model_is_stopped_by_the_timeout(tree):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20000, 40))
+    knn = KNeighborsClassifier(algorithm="brute").fit(X, rng.integers(0, 2, len(X)))
+    started = time.monotonic()
+    with pytest.raises(RunTimeout):
+        _predict(pickle.dumps(knn), np.tile(X, (3, 1)), Limits(timeout_s=1.5))
+    assert time.monotonic() - started < 10
+    blob, X_small = tree
+    assert _predict(blob, X_small)["arrays"]["output"].shape == (len(X_small),)  # the sandbox still serves
+
+
+def test_cancel_stops_the_child_at_once(tree):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20000, 40))
+    knn = KNeighborsClassifier(algorithm="brute").fit(X, rng.integers(0, 2, len(X)))
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(RunTimeout) as info:
+        run_task("predict", pickle.dumps(knn), "pickle", {}, {"X.npy": _npy(np.tile(X, (3, 1)))},
+                 Limits(timeout_s=60), cancel=cancel)
+    assert info.value.details == {"cancelled": True}
+    assert time.monotonic() - started < 10
+
+
+def test_filesystem_outside_the_private_directory_is_closed(tmp_path, monkeypatch):
+    """Even with the allowlist bypassed, the child cannot read the application's files (Landlock)."""
+    from modelwatch.core import landlock
+
+    if landlock.abi_version() < 1:
+        pytest.skip("this kernel has no Landlock")
+    secret = tmp_path / "app.db"
+    secret.write_text("SECRET_KEY=abc")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(secret, 0o644)
+    monkeypatch.setenv("MODELWATCH_TRUST_PICKLES", "1")
+    with pytest.raises(ModelError, match="PermissionError"):
+        run_task("inspect", pickle.dumps(_Reduce(open, str(secret))), "pickle", limits=Limits(timeout_s=30))
+
+
+def test_memory_bomb_ends_in_resource_limit(monkeypatch):
+    # In trusted mode the allowlist does not stop the allocation: RLIMIT_AS does.
+    monkeypatch.setenv("MODELWATCH_TRUST_PICKLES", "1")
+    bomb = pickle.dumps(_Reduce(bytearray, 6 * 1024**3))
+    with pytest.raises(ResourceLimit):
+        run_task("inspect", bomb, "pickle", limits=Limits(timeout_s=60, memory_mb=1536))
+
+
+def test_worker_survives_a_child_crash(tree, monkeypatch):
+    blob, X = tree
+    _predict(blob, X)
+    pid = sandbox.worker_pid()
+    assert pid is not None
+    monkeypatch.setenv("MODELWATCH_TRUST_PICKLES", "1")
+    with pytest.raises((ModelError, ResourceLimit)):
+        run_task("inspect", pickle.dumps(_Reduce(os.abort)), "pickle", limits=Limits(timeout_s=30))
+    monkeypatch.delenv("MODELWATCH_TRUST_PICKLES")
+    assert _predict(blob, X)["info"]["sandbox"]["mode"] == "zygote"
+    assert sandbox.worker_pid() == pid
+
+
+def test_dead_worker_falls_back_to_a_cold_start_and_restarts(tree):
+    blob, X = tree
+    _predict(blob, X)
+    pid = sandbox.worker_pid()
+    os.kill(pid, signal.SIGKILL)  # the worker this test process started
+    time.sleep(0.2)
+    result = _predict(blob, X)
+    assert result["info"]["sandbox"]["mode"] == "cold"
+    sandbox.warm_up(wait=True)
+    assert sandbox.worker_pid() not in (None, pid)
+    assert _predict(blob, X)["info"]["sandbox"]["mode"] == "zygote"
+
+
+def test_concurrent_tasks_from_several_threads(tree):
+    blob, X = tree
+    expected = pickle.loads(blob).predict(X)
+    outputs, errors = [], []
+
+    def work(i: int) -> None:
+        try:
+            outputs.append(_predict(blob, X[i:])["arrays"]["output"])
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(len(o) for o in outputs) == [len(X) - i for i in (3, 2, 1, 0)]
+    for out in outputs:
+        assert np.array_equal(out, expected[len(X) - len(out):])

@@ -1,0 +1,32 @@
+"""The first-slice flow in a real browser: upload a model, start a run, see its result, find it in History."""
+from __future__ import annotations
+
+from tests.support import dumps
+
+
+def test_upload_run_result_history(browser, live_server, forest, tmp_path):
+    _, url = live_server
+    model_path = tmp_path / "cancer_forest.pkl"
+    model_path.write_bytes(dumps(forest))
+
+    browser.wait_for_page(url=f"{url}/upload")
+    browser.find_element("#upload-model-upload input[type=file]").send_keys(str(model_path))
+    browser.wait_for_contains_text("#upload-summary-div", "is ready", timeout=60)
+    assert "RandomForestClassifier" in browser.find_element("#upload-summary-div").text
+    samples = browser.find_element("#upload-samples-input")
+    samples.clear()
+    samples.send_keys("200")
+    browser.find_element("#upload-start-button").click()
+
+    browser.wait_for_contains_text("#run-status-badge", "succeeded", timeout=120)
+    assert "/runs/" in browser.driver.current_url
+    run_id = browser.driver.current_url.rsplit("/", 1)[-1]
+    browser.wait_for_element("#run-result-tabs")
+    tabs = browser.driver.find_elements("css selector", "#run-result-tabs .nav-link")
+    next(tab for tab in tabs if tab.text == "Performance").click()
+    browser.wait_for_element("#run-latency-graph .main-svg", timeout=30)
+
+    browser.wait_for_page(url=f"{url}/history")
+    browser.wait_for_contains_text("#history-runs-grid", "cancer_forest", timeout=30)
+    link = browser.driver.find_element("css selector", f"#history-runs-grid a[href='/runs/{run_id}']")
+    assert link.text == "cancer_forest"
