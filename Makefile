@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8050
 export FLASK_APP := wsgi
 
-.PHONY: run test lint migrate bench bench-drift clean
+.PHONY: run test lint migrate bench bench-drift allowlist clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ bench-drift:
 	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/pip install -q -r bench/requirements-drift.txt
 	.venv-bench/bin/python bench/drift.py
+
+# After any change to the pinned libraries: regenerate-check the intake allowlist and load every estimator kind.
+allowlist: $(BIN)/.installed
+	$(BIN)/python -m modelwatch.core.intake.build_allowlist --check
+	$(BIN)/python -m modelwatch.core.intake.build_allowlist --verify
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -52,7 +52,7 @@ def layout(**_kwargs) -> html.Div:
     ])
 
 
-def summary_card(artifact) -> dbc.Card:
+def summary_card(artifact, name: str) -> dbc.Card:
     block = artifacts.model_block(artifact)
     classes = block["classes"]
     rows = [
@@ -62,9 +62,10 @@ def summary_card(artifact) -> dbc.Card:
         ("Size", f"{block['size_bytes']:,} bytes"), ("sha256", block["sha256"][:16]),
     ]
     return dbc.Card(dbc.CardBody([
-        html.H5(f"{block['name']} is ready", className="card-title"),
-        html.Dl([item for label, value in rows for item in (html.Dt(label), html.Dd(str(value)))],
-                className="row-cols-2 mb-0"),
+        html.H5(f"{name} is ready", className="card-title"),
+        html.Dl([item for label, value in rows
+                 for item in (html.Dt(label, className="col-sm-3"), html.Dd(str(value), className="col-sm-9"))],
+                className="row mb-0"),
     ]), color="success", outline=True)
 
 
@@ -83,7 +84,8 @@ def store_model(contents: str | None, filename: str | None, name: str | None):
         artifact = artifacts.store_upload(decode_upload(contents), filename or "", name or None)
     except ModelwatchError as exc:
         return dbc.Alert(exc.message, color="danger", id="upload-error-alert"), None, True
-    return summary_card(artifact), {"artifact_id": artifact.id}, False
+    display = artifacts.display_name(filename or "", name)
+    return summary_card(artifact, display), {"artifact_id": artifact.id, "name": display}, False
 
 
 @callback(
@@ -115,7 +117,7 @@ def start_run(n_clicks, store: dict | None, sample: str | None, target: str | No
     try:
         run = runs.submit_run(
             artifacts.get_artifact(store["artifact_id"]), config={"n_samples": int(n_samples or 1000)},
-            sample_csv=decode_upload(sample) if sample else None, target=target or None, name=name or None,
+            sample_csv=decode_upload(sample) if sample else None, target=target or None, name=name or store.get("name"),
             source="ui",
         )
     except ModelwatchError as exc:

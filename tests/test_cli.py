@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.fast import FAILING_GATES, PASSING_GATES, fast_config
+from tests.api.fast import FAILING_GATES, PASSING_GATES, TIMEOUT_CONFIG, fast_config, slow_model_bytes
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,9 +61,10 @@ def test_gates_fail_exit_1_with_a_junit_failure(live_server, model_file, tmp_pat
     assert json.loads(out_json.read_text())["run"]["gates"]["passed"] is False
 
 
-def test_a_model_that_runs_out_of_time_exits_1(live_server, model_file, tmp_path):
-    slow = fast_config(timeout_s=1, n_samples=100_000, batch_sizes=[100_000])
-    done, _, out_xml = cli(live_server[1], model_file, tmp_path, "--config", slow)
+def test_a_model_that_runs_out_of_time_exits_1(live_server, tmp_path):
+    model = tmp_path / "knn.pkl"
+    model.write_bytes(slow_model_bytes())
+    done, _, out_xml = cli(live_server[1], model, tmp_path, "--config", TIMEOUT_CONFIG)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "run_timeout" in done.stdout
     assert suite(out_xml).find("testcase/failure").get("type") == "run_timeout"

@@ -81,7 +81,8 @@ def submit(body: dict, query: dict):
     artifact = artifacts.store_upload(upload.read(), upload.filename or "", body.get("name"))
     run = runs.submit_run(
         artifact, schema=body.get("schema"), config=body.get("config"), sample_csv=_read(body.get("sample")),
-        current_csv=_read(body.get("current")), target=body.get("target"), name=body.get("name"), source="api",
+        current_csv=_read(body.get("current")), target=body.get("target"),
+        name=artifacts.display_name(upload.filename or "", body.get("name")), source="api",
         submitted_by=g.get("token_name"),
     )
     if query["wait"] > 0:

@@ -187,6 +187,8 @@ class ModelSchema(Schema):
     n_features = fields.Integer(allow_none=True)
     feature_names = fields.List(fields.String(), allow_none=True)
     classes = fields.List(fields.Raw(), allow_none=True)
+    intake = fields.Dict(metadata={"description": "allowlist_bypassed / trusted_mode: how the file was loaded"})
+    sandbox = fields.Dict(allow_none=True, metadata={"description": "the sandbox protections that were active"})
 
 
 class LinksSchema(Schema):

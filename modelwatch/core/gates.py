@@ -124,7 +124,8 @@ def validate_thresholds(thresholds: Any, config: dict[str, Any]) -> None:
                          {"field": "config.thresholds", "invalid": invalid})
 
 
-def _lookup(result: dict[str, Any], path: str) -> Any:
+def lookup(result: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of a nested dict, or None when any step is missing."""
     node: Any = result
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -162,7 +163,7 @@ def metric_value(result: dict[str, Any], path: str, op: str = "max") -> float | 
         section = result.get("robustness") or {}
         passed, total = section.get("passed"), section.get("total")
         return passed / total if _is_number(passed) and _is_number(total) and total > 0 else None
-    value = _lookup(result, path)
+    value = lookup(result, path)
     if isinstance(value, bool):
         return float(value)
     return float(value) if _is_number(value) else None

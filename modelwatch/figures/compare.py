@@ -10,6 +10,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from modelwatch.core.report import section_of
+from modelwatch.figures.common import empty_figure
 
 LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 60, "b": 60},
           "legend": {"orientation": "h", "y": -0.25}}
@@ -18,10 +19,7 @@ TOP_FEATURES = 15
 
 
 def _empty(title: str, message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14})
-    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, **LAYOUT)
-    return fig
+    return empty_figure(title, message, LAYOUT)
 
 
 def _with(runs: list[dict[str, Any]], section: str) -> tuple[list[tuple[int, dict, dict]], list[str]]:

@@ -5,15 +5,14 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from modelwatch.figures.common import empty_figure
+
 LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 50, "b": 50}}
 COLORS = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692")
 
 
 def _empty(title: str, message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14})
-    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, **LAYOUT)
-    return fig
+    return empty_figure(title, message, LAYOUT)
 
 
 def _fmt(value: Any, digits: int = 4) -> str:

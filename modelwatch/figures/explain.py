@@ -6,15 +6,14 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from modelwatch.figures.common import empty_figure
+
 LAYOUT = {"template": "plotly_white", "margin": {"l": 160, "r": 30, "t": 50, "b": 50}}
 MAX_FEATURES = 20
 
 
 def _empty(title: str, message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14})
-    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, height=300, **LAYOUT)
-    return fig
+    return empty_figure(title, message, LAYOUT)
 
 
 def _numeric(values: list[Any]) -> np.ndarray | None:

@@ -5,14 +5,13 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from modelwatch.figures.common import empty_figure
+
 LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 50, "b": 50}}
 
 
 def _empty(title: str, message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14})
-    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, **LAYOUT)
-    return fig
+    return empty_figure(title, message, LAYOUT)
 
 
 def confusion_matrix_figure(quality: dict[str, Any]) -> go.Figure:

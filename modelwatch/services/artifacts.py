@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import PurePath
 
 from flask import current_app
@@ -35,24 +38,47 @@ def store_upload(data: bytes, filename: str, name: str | None = None) -> ModelAr
     if len(data) > max_mb * 1024 * 1024:
         raise PayloadTooLarge(f"The model file is larger than the {max_mb} MB this server accepts.",
                               {"max_mb": max_mb, "size_bytes": len(data)})
-    fmt = sniff_format(data)
-    intake.scan(data, fmt)
     sha256 = hashlib.sha256(data).hexdigest()
-    artifact = ModelArtifact.query.filter_by(sha256=sha256).one_or_none()
-    if artifact is not None and artifact.info is not None:
-        return artifact
-    info = run_task("inspect", data, fmt, limits=sandbox_limits(INSPECT_TIMEOUT_S))
-    if artifact is None:
-        artifact = ModelArtifact(sha256=sha256, name=name or PurePath(filename).stem, filename=PurePath(filename).name,
-                                 format=fmt, size=len(data), data=data)
+    with _inspection_lock(sha256):  # concurrent uploads of one file share a single sandbox inspection
+        artifact = ModelArtifact.query.filter_by(sha256=sha256).one_or_none()
+        if artifact is not None:  # these exact bytes already passed the scan and the inspection
+            return artifact
+        fmt = sniff_format(data)
+        intake.scan(data, fmt)
+        info = run_task("inspect", data, fmt, limits=sandbox_limits(INSPECT_TIMEOUT_S))
+        artifact = ModelArtifact(sha256=sha256, name=display_name(filename, name), filename=PurePath(filename).name,
+                                 format=fmt, size=len(data), data=data, info=info)
         db.session.add(artifact)
-    artifact.info = info
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same file was stored by a concurrent request meanwhile
-        db.session.rollback()
-        artifact = ModelArtifact.query.filter_by(sha256=sha256).one()
+        try:
+            db.session.commit()
+        except IntegrityError:  # another process stored the same file meanwhile
+            db.session.rollback()
+            artifact = ModelArtifact.query.filter_by(sha256=sha256).one()
     return artifact
+
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _inspection_lock(sha256: str) -> Iterator[None]:
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(sha256, threading.Lock())
+    try:
+        with lock:
+            yield
+    finally:
+        with _LOCKS_GUARD:
+            _LOCKS.pop(sha256, None)
+
+
+def display_name(filename: str, name: str | None = None) -> str:
+    """A run's name: the one given, else this upload's file name without its extension.
+
+    One stored artifact serves every upload of the same bytes, so the name belongs to the upload, not the file.
+    """
+    return name or PurePath(filename or "model").stem
 
 
 def get_artifact(artifact_id: int) -> ModelArtifact:

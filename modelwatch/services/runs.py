@@ -1,7 +1,6 @@
 """Runs as use cases: submit, execute, wait for, read, list and delete."""
 from __future__ import annotations
 
-import inspect
 import json
 import threading
 import time
@@ -123,8 +122,6 @@ class _ProgressWriter:
         self.last_commit = 0.0
 
     def __call__(self, stage: str, fraction: float) -> None:
-        if self.cancel is not None and self.cancel.is_set():
-            raise _Cancelled  # stops the sandbox even where run_task takes no cancel event
         now = time.monotonic()
         try:
             if stage == self.run.stage and now - self.last_commit < PROGRESS_COMMIT_INTERVAL_S:
@@ -151,11 +148,6 @@ def _claim(run_id: str) -> bool:
     return claimed == 1
 
 
-def _cancel_kwargs(cancel: threading.Event) -> dict[str, Any]:
-    # run_task kills the sandbox as soon as the event is set when it takes one (see the issue 8 report)
-    return {"cancel": cancel} if "cancel" in inspect.signature(run_task).parameters else {}
-
-
 def execute_run(run_id: str) -> None:
     """Run the suite for a queued run in the sandbox and store its result or its error."""
     if not _claim(run_id):
@@ -173,7 +165,7 @@ def _execute_claimed(run_id: str, cancel: threading.Event) -> None:
     try:
         result = run_task("suite", run.artifact.data, run.artifact.format, payload, files,
                           limits=sandbox_limits(run.config["timeout_s"]), on_progress=_ProgressWriter(run, cancel),
-                          **_cancel_kwargs(cancel))
+                          cancel=cancel)
     except ModelwatchError as exc:
         if not cancel.is_set():  # else the row already says why it stopped (cancel_run or recovery wrote it)
             _finish(run, "failed", error=exc.to_dict())

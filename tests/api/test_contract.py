@@ -15,8 +15,10 @@ from modelwatch.models import ApiToken
 from tests.api.fast import (
     FAILING_GATES,
     PASSING_GATES,
+    TIMEOUT_CONFIG,
     assert_error,
     fast_config,
+    slow_model_bytes,
     submit,
     unsafe_pickle,
 )
@@ -207,8 +209,7 @@ def test_schema_mismatch(client, forest_bytes):
 
 
 def test_runs_that_fail_carry_their_error_code(client, forest_bytes, frame_logistic, cancer):
-    slow = fast_config(timeout_s=1, n_samples=100_000, batch_sizes=[100_000])
-    run = submit(client, forest_bytes, config=slow).get_json()["run"]
+    run = submit(client, slow_model_bytes(), config=TIMEOUT_CONFIG).get_json()["run"]
     assert run["status"] == "failed" and run["error"]["code"] == "run_timeout" and run["gates"] is None
 
     # a logistic regression cannot take NaN: every generated row has one

@@ -16,7 +16,9 @@ def test_upload_run_result_history(browser, live_server, forest, tmp_path):
     samples = browser.find_element("#upload-samples-input")
     samples.clear()
     samples.send_keys("200")
-    browser.find_element("#upload-start-button").click()
+    start = browser.find_element("#upload-start-button")
+    browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", start)
+    start.click()
 
     browser.wait_for_contains_text("#run-status-badge", "succeeded", timeout=120)
     assert "/runs/" in browser.driver.current_url

@@ -30,6 +30,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from modelwatch.core.drift.stattests import psi_test
+from modelwatch.core.gates import lookup
 from modelwatch.core.model_io import to_model_input
 
 DEFAULT_GATES: dict[str, dict[str, float]] = {"drift.scenario.prediction_psi": {"max": 0.25}}
@@ -147,15 +148,6 @@ def gate_metrics(scenario: dict[str, Any], drifted_quality: dict[str, float] | N
     return {"drift": {"scenario": fields}, "quality": {"metrics": dict(drifted_quality or {})}}
 
 
-def _lookup(tree: dict[str, Any], path: str) -> Any:
-    node: Any = tree
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def applicable_gates(thresholds: dict[str, dict[str, float]] | None) -> tuple[dict[str, dict[str, float]], str]:
     """The gates that apply to scenarios, and where they come from (``config`` or ``default``)."""
     gates = {path: rule for path, rule in (thresholds or {}).items()
@@ -167,7 +159,7 @@ def failed_gates(metrics: dict[str, Any], gates: dict[str, dict[str, float]]) ->
     """Every gate whose metric exists in ``metrics`` and is outside its bound."""
     failed = []
     for path, rule in gates.items():
-        value = _lookup(metrics, path)
+        value = lookup(metrics, path)
         if value is None or not isinstance(value, (int, float)):
             continue
         for op, bound in rule.items():
