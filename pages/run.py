@@ -121,6 +121,7 @@ def layout(run_id: str | None = None, **_kwargs) -> html.Div:
     Output(RUN_TIMER_INTERVAL, "disabled"),
     Input(RUN_POLL_INTERVAL, "n_intervals"),
     State(RUN_ID_STORE, "data"),
+    prevent_initial_call=True,  # the layout already rendered the current state
 )
 def poll(_n, run_id: str | None):
     if not run_id:

@@ -8,7 +8,8 @@ that faster when the run happens to execute in this process, or drops a task sti
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import os
+import threading
 from typing import Protocol
 
 from flask import Flask, current_app
@@ -52,28 +53,60 @@ class InlineExecutor:
 
 
 class ThreadExecutor:
-    """A bounded thread pool in the web process; the sandbox child does the heavy work."""
+    """Runner threads in each web process that take the oldest queued run of the whole server.
+
+    Every process shares the runs table, so a free runner anywhere takes the next run: no process idles while
+    another has a backlog, at most ``workers`` runs execute per process, the rest wait in the table (never
+    dropped), and a queued run outlives the process that received it.
+    """
 
     name = "threads"
+    IDLE_POLL_S = 0.5  # how soon a run queued by another process is noticed
+    ERROR_BACKOFF_S = 2.0  # the database is unreachable: do not spin
 
     def __init__(self, app: Flask, workers: int) -> None:
         self.app = app
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="modelwatch-run")
+        self.workers = workers
+        self.wake = threading.Condition()
+        self.lock = threading.Lock()
+        self.started_pid = 0
+        app.before_request(self.start)  # not at import nor in CLI commands: with each process's first request
+
+    def start(self) -> None:
+        """Start this process's runners once (gunicorn forks workers after the app is built)."""
+        with self.lock:
+            if self.started_pid == os.getpid():
+                return
+            self.started_pid = os.getpid()
+            for index in range(self.workers):
+                threading.Thread(target=self._loop, daemon=True, name=f"modelwatch-run-{index}").start()
 
     def submit(self, run_id: str) -> None:
-        self.pool.submit(self._execute, run_id)
+        self.start()
+        with self.wake:
+            self.wake.notify()
 
     def cancel(self, run_id: str) -> None:
         _cancel_local(run_id)  # a queued run is skipped anyway: its claim fails once the row says failed
 
-    def _execute(self, run_id: str) -> None:
-        from modelwatch.services.runs import execute_run
+    def _loop(self) -> None:
+        from modelwatch.extensions import db
+        from modelwatch.services.runs import execute_next
 
-        with self.app.app_context():
-            try:
-                execute_run(run_id)
-            except Exception:
-                self.app.logger.exception("run %s could not be executed", run_id)
+        while True:
+            ran, pause = False, self.IDLE_POLL_S
+            with self.app.app_context():
+                try:
+                    ran = execute_next()
+                except Exception:
+                    self.app.logger.exception("the run queue could not be read")
+                    db.session.rollback()
+                    pause = self.ERROR_BACKOFF_S
+                finally:
+                    db.session.remove()
+            if not ran:
+                with self.wake:
+                    self.wake.wait(timeout=pause)
 
 
 class CeleryExecutor:

@@ -167,30 +167,11 @@ def recover_orphans(stale_after_s: float = STALE_AFTER_S) -> list[str]:
     return recovered
 
 
-def requeue_queued() -> list[str]:
-    """Hand every ``queued`` run to the executor again (after a restart a thread pool lost its queue).
-
-    Safe to repeat: a run is claimed atomically, so one handed out twice still executes once.
-    """
-    from modelwatch.services.executor import get_executor
-
-    ids = [run_id for (run_id,) in db.session.query(Run.id).filter(Run.status == "queued")
-           .order_by(Run.created_at).all()]
-    executor = get_executor()
-    for run_id in ids:
-        executor.submit(run_id)
-    return ids
-
-
 def _janitor_loop(app: Flask, interval_s: float) -> None:
-    first = True
     while True:
         with app.app_context():
             try:
                 recover_orphans()
-                if first and app.extensions["modelwatch.executor"].name == "threads":
-                    requeue_queued()
-                first = False
             except Exception:  # never let the janitor die: a missing table before `db upgrade`, a DB blip
                 app.logger.debug("recovery check failed", exc_info=True)
                 db.session.rollback()

@@ -150,10 +150,28 @@ def _claim(run_id: str) -> bool:
 
 def execute_run(run_id: str) -> None:
     """Run the suite for a queued run in the sandbox and store its result or its error."""
-    if not _claim(run_id):
-        return
+    if _claim(run_id):
+        execute_claimed(run_id)
+
+
+def execute_claimed(run_id: str) -> None:
+    """Execute a run this process has claimed: its row says ``running`` with this process as its worker."""
     with recovery.watch(run_id) as cancel:
         _execute_claimed(run_id, cancel)
+
+
+def execute_next() -> bool:
+    """Claim the oldest queued run of the whole server and execute it; False when nothing is queued."""
+    while True:
+        run_id = db.session.execute(
+            db.select(Run.id).where(Run.status == "queued").order_by(Run.created_at, Run.id).limit(1)
+        ).scalar()
+        db.session.commit()
+        if run_id is None:
+            return False
+        if _claim(run_id):  # else another runner took it first: look again
+            execute_claimed(run_id)
+            return True
 
 
 def _execute_claimed(run_id: str, cancel: threading.Event) -> None:

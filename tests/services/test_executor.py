@@ -212,15 +212,18 @@ def test_a_worker_killed_mid_run_leaves_a_failed_run_and_the_others_complete(exe
     if get_executor().name == "celery":
         victim = runs.submit_run(forest, config=SLOW, name="victim")
     else:
-        # the thread pool lives in the web process: crash a second process executing a run on the same database
+        # the runners live in the web processes: crash a second process executing a run on the same database;
+        # the row is created already claimed, so that no runner of this process takes it from the queue
         victim = Run(artifact=forest, name="victim", schema=runs.build_schema(forest, None),
-                     config=runs.resolve_config(SLOW))
+                     config=runs.resolve_config(SLOW), status="running", stage="starting", started_at=utcnow())
         db.session.add(victim)
         db.session.commit()
         code = ("import sys; from modelwatch import create_app; from tests.conftest import make_config; "
-                "from modelwatch.services.runs import execute_run; "
+                "from modelwatch.extensions import db; from modelwatch.models import Run; "
+                "from modelwatch.services import recovery, runs; "
                 "app = create_app(make_config(sys.argv[1], EXECUTOR='inline'));"
-                "ctx = app.app_context(); ctx.push(); execute_run(sys.argv[2])")
+                "ctx = app.app_context(); ctx.push(); run = db.session.get(Run, sys.argv[2]); "
+                "run.worker = recovery.worker_id(); db.session.commit(); runs.execute_claimed(sys.argv[2])")
         crashed = subprocess.Popen([sys.executable, "-c", code, executor_app.config["SQLALCHEMY_DATABASE_URI"],
                                     victim.id], cwd=ROOT)
     _wait(lambda: _status(victim.id) == "running" and db.session.get(Run, victim.id).stage != "starting", 90,
