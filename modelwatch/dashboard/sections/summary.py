@@ -29,6 +29,13 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str]]:
     robustness = result.get("robustness") or {}
     if "total" in robustness:
         rows.append(("robustness", f"{robustness['passed']}/{robustness['total']} ok"))
+    metrics = (result.get("quality") or {}).get("metrics") or {}
+    for key, label in (("accuracy", "accuracy"), ("roc_auc", "ROC AUC"), ("r2", "R²"), ("rmse", "RMSE")):
+        if isinstance(metrics.get(key), (int, float)):
+            rows.append((label, f"{metrics[key]:.3f}"))
+    strongest = (result.get("drift") or {}).get("strongest")
+    if strongest:
+        rows.append(("drift it reacts to most", f"{strongest['kind']} of {strongest['feature'] or 'all features'}"))
     return rows
 
 

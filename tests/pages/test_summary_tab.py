@@ -1,0 +1,20 @@
+"""The Summary tab's headline figures come from the result's sections, and only from those present."""
+from modelwatch.dashboard.sections.summary import headline
+
+
+def test_headline_reads_each_section_it_finds():
+    result = {
+        "performance": {"latency_ms": {"1": {"p95": 3.214}}, "throughput_rows_per_s": {"1": 300.0, "100": 9000.4},
+                        "error_rate": 0.025},
+        "robustness": {"passed": 7, "total": 9},
+        "quality": {"metrics": {"accuracy": 0.91234, "roc_auc": None}},
+        "drift": {"strongest": {"feature": None, "kind": "scale", "severity": 2.0}},
+    }
+    assert headline(result) == [
+        ("p95 latency, 1 row", "3.21 ms"), ("best throughput", "9,000 rows/s"), ("error rate", "2.5%"),
+        ("robustness", "7/9 ok"), ("accuracy", "0.912"), ("drift it reacts to most", "scale of all features"),
+    ]
+
+
+def test_skipped_or_missing_sections_add_nothing():
+    assert headline({"performance": {"skipped": "timeout"}, "quality": None, "drift": {"skipped": "x"}}) == []
