@@ -1,4 +1,4 @@
-"""The Summary tab's headline figures come from the result's sections, and only from those present."""
+"""Run tabs rendered from result dicts: Summary headline figures and the Data tab's schema table."""
 from modelwatch.dashboard.sections.summary import headline
 
 
@@ -18,3 +18,17 @@ def test_headline_reads_each_section_it_finds():
 
 def test_skipped_or_missing_sections_add_nothing():
     assert headline({"performance": {"skipped": "timeout"}, "quality": None, "drift": {"skipped": "x"}}) == []
+
+
+def test_data_tab_lists_every_feature_of_the_schema():
+    from modelwatch.dashboard.sections.data import render
+
+    schema = {"features": [{"name": "age", "type": "int", "min": 18, "max": 90,
+                            "distribution": {"kind": "uniform"}},
+                           {"name": "plan", "type": "categorical", "categories": ["a", "b"], "missing_rate": 0.1}]}
+    (table,) = render(schema, {})
+    head, body = table.children
+    assert [th.children for th in head.children.children][:2] == ["feature", "type"]
+    assert [[td.children for td in tr.children] for tr in body.children] == [
+        ["age", "int", "uniform", "18", "90", "", "0"], ["plan", "categorical", "", "", "", "a, b", "0.1"]]
+    assert "No schema" in str(render(None, {}))
