@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+# a run of the diabetes regressor in a few seconds: small data, one batch size, one drift scenario, few SHAP rows
+QUICK_DIABETES_CONFIG = {"n_samples": 50, "batch_sizes": [1], "explain": {"max_samples": 5, "background": 5},
+                         "drift": {"features": ["age"], "kinds": ["mean_shift"], "severities": [1.0]}}
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

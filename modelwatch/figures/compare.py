@@ -5,6 +5,7 @@ section is missing or skipped is left out of that figure (and named in its title
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import plotly.graph_objects as go
@@ -18,8 +19,7 @@ COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 TOP_FEATURES = 15
 
 
-def _empty(title: str, message: str) -> go.Figure:
-    return empty_figure(title, message, LAYOUT)
+_empty = partial(empty_figure, layout=LAYOUT)  # a placeholder chart with this module's layout
 
 
 def _with(runs: list[dict[str, Any]], section: str) -> tuple[list[tuple[int, dict, dict]], list[str]]:

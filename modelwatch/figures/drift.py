@@ -1,6 +1,7 @@
 """Drift figures: distributions overlaid, impact heatmap, severity-to-impact curves, detection tables."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import plotly.graph_objects as go
@@ -11,8 +12,7 @@ LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20
 COLORS = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692")
 
 
-def _empty(title: str, message: str) -> go.Figure:
-    return empty_figure(title, message, LAYOUT)
+_empty = partial(empty_figure, layout=LAYOUT)  # a placeholder chart with this module's layout
 
 
 def _fmt(value: Any, digits: int = 4) -> str:

@@ -1,6 +1,7 @@
 """Explainability figures: importance bar, beeswarm, dependence scatter, one-sample waterfall, shift under drift."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -12,8 +13,7 @@ LAYOUT = {"template": "plotly_white", "margin": {"l": 160, "r": 30, "t": 50, "b"
 MAX_FEATURES = 20
 
 
-def _empty(title: str, message: str) -> go.Figure:
-    return empty_figure(title, message, LAYOUT)
+_empty = partial(empty_figure, layout=LAYOUT)  # a placeholder chart with this module's layout
 
 
 def _numeric(values: list[Any]) -> np.ndarray | None:

@@ -1,6 +1,7 @@
 """Quality figures: confusion matrix, ROC and PR curves, calibration, residuals."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import plotly.graph_objects as go
@@ -10,8 +11,7 @@ from modelwatch.figures.common import empty_figure
 LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 50, "b": 50}}
 
 
-def _empty(title: str, message: str) -> go.Figure:
-    return empty_figure(title, message, LAYOUT)
+_empty = partial(empty_figure, layout=LAYOUT)  # a placeholder chart with this module's layout
 
 
 def confusion_matrix_figure(quality: dict[str, Any]) -> go.Figure:

@@ -100,7 +100,7 @@ def test_errors_on_api_paths_are_json(client):
     assert_error(client.get("/run_tests"), 405, "method_not_allowed")
 
 
-def test_uploads_over_the_limit_are_413(db_url, tmp_path):
+def test_uploads_over_the_limit_are_413(db_url):
     from modelwatch import create_app
     from tests.conftest import make_config
 

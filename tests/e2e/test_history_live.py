@@ -7,10 +7,7 @@ import time
 import requests
 
 from modelwatch.models import Run
-from tests.support import dumps
-
-FAST = {"n_samples": 50, "batch_sizes": [1], "explain": {"max_samples": 5, "background": 5},
-        "drift": {"features": ["age"], "kinds": ["mean_shift"], "severities": [1.0]}}
+from tests.support import QUICK_DIABETES_CONFIG, dumps
 
 
 def _row(browser, run_id: str) -> str:
@@ -24,7 +21,8 @@ def test_an_api_run_appears_on_history_without_a_reload(browser, live_server, di
     browser.driver.execute_script("window.__sameDocument = 'yes';")  # gone if the page reloads
 
     response = requests.post(f"{url}/run_tests", files={"model": ("history_live.pkl", dumps(diabetes_regressor))},
-                             data={"name": "posted by a pipeline", "config": json.dumps(FAST)}, timeout=120)
+                             data={"name": "posted by a pipeline", "config": json.dumps(QUICK_DIABETES_CONFIG)},
+                             timeout=120)
     posted = time.monotonic()  # the row was committed just before the answer
     assert response.status_code == 202, response.text
     run_id = response.json()["run"]["id"]

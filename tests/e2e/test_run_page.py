@@ -6,10 +6,7 @@ import time
 
 import requests
 
-from tests.support import dumps
-
-FAST = {"n_samples": 50, "batch_sizes": [1], "explain": {"max_samples": 5, "background": 5},
-        "drift": {"features": ["age"], "kinds": ["mean_shift"], "severities": [1.0]}}
+from tests.support import QUICK_DIABETES_CONFIG, dumps
 
 
 def _post(url: str, model: bytes, name: str, config: dict, wait: int = 0) -> dict:
@@ -37,7 +34,7 @@ def test_a_running_run_shows_a_ticking_timer_and_can_be_cancelled(browser, live_
 
 def test_a_finished_run_offers_its_exports(browser, live_server, diabetes_regressor):
     _, url = live_server
-    run = _post(url, dumps(diabetes_regressor), "exports", FAST, wait=120)
+    run = _post(url, dumps(diabetes_regressor), "exports", QUICK_DIABETES_CONFIG, wait=120)
     assert run["status"] == "succeeded"
     browser.wait_for_page(url=f"{url}/runs/{run['id']}")
     browser.wait_for_element("#run-result-tabs", timeout=30)

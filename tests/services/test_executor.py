@@ -22,12 +22,10 @@ from modelwatch.models import Run, utcnow
 from modelwatch.services import artifacts, recovery, runs
 from modelwatch.services.executor import get_executor
 from tests.conftest import make_config
-from tests.support import dumps, require
+from tests.support import QUICK_DIABETES_CONFIG, dumps, require
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("MODELWATCH_TEST_REDIS_URL")
-FAST = {"n_samples": 50, "batch_sizes": [1], "explain": {"max_samples": 5, "background": 5},
-        "drift": {"features": ["age"], "kinds": ["mean_shift"], "severities": [1.0]}}
 SLOW = {"n_samples": 300, "batch_sizes": [1, 100]}
 
 
@@ -122,7 +120,7 @@ def models(executor_app, diabetes_regressor, forest):
 
 def test_runs_move_from_queued_through_running_to_succeeded(executor_app, models):
     quick, _ = models
-    ids = [runs.submit_run(quick, config=FAST, name=f"quick {i}").id for i in range(3)]
+    ids = [runs.submit_run(quick, config=QUICK_DIABETES_CONFIG, name=f"quick {i}").id for i in range(3)]
     seen: dict[str, set] = {run_id: set() for run_id in ids}
 
     def all_done():
@@ -147,7 +145,7 @@ def test_runs_move_from_queued_through_running_to_succeeded(executor_app, models
 
 def test_a_run_handed_out_twice_executes_once(executor_app, models):
     quick, _ = models
-    run = runs.submit_run(quick, config=FAST)
+    run = runs.submit_run(quick, config=QUICK_DIABETES_CONFIG)
     get_executor().submit(run.id)  # e.g. requeued after a restart while the first hand-out was still queued
     _wait(lambda: _status(run.id) in runs.FINISHED, 120, "the run finishes")
     first = db.session.get(Run, run.id)
@@ -169,7 +167,7 @@ def test_cancelling_a_running_run_fails_it_and_frees_the_worker(executor_app, mo
     # the executing process lets go of the run (its sandbox is stopped) and later runs still execute
     if get_executor().name == "threads":
         _wait(lambda: slow.id not in recovery.executing_here(), 60, "the executing thread lets go")
-    after = runs.submit_run(quick, config=FAST, name="after cancel")
+    after = runs.submit_run(quick, config=QUICK_DIABETES_CONFIG, name="after cancel")
     _wait(lambda: _status(after.id) in runs.FINISHED, 120, "a run after the cancelled one finishes")
     assert _status(after.id) == "succeeded"
     final = db.session.get(Run, slow.id)
@@ -178,8 +176,8 @@ def test_cancelling_a_running_run_fails_it_and_frees_the_worker(executor_app, mo
 
 def test_a_queued_run_cancelled_never_executes(executor_app, models):
     quick, _ = models
-    blockers = [runs.submit_run(quick, config=FAST) for _ in range(2)]  # both slots busy
-    waiting = runs.submit_run(quick, config=FAST)
+    blockers = [runs.submit_run(quick, config=QUICK_DIABETES_CONFIG) for _ in range(2)]  # both slots busy
+    waiting = runs.submit_run(quick, config=QUICK_DIABETES_CONFIG)
     runs.cancel_run(waiting.id)
     _wait(lambda: all(_status(b.id) in runs.FINISHED for b in blockers), 120, "the blockers finish")
     time.sleep(1.0)
@@ -228,7 +226,7 @@ def test_a_worker_killed_mid_run_leaves_a_failed_run_and_the_others_complete(exe
                                     victim.id], cwd=ROOT)
     _wait(lambda: _status(victim.id) == "running" and db.session.get(Run, victim.id).stage != "starting", 90,
           "the victim runs")
-    others = [runs.submit_run(quick, config=FAST, name=f"other {i}") for i in range(2)]
+    others = [runs.submit_run(quick, config=QUICK_DIABETES_CONFIG, name=f"other {i}") for i in range(2)]
     worker = _kill_worker_of(victim.id)  # not reaped yet: a zombie counts as gone too
     # the janitor of any live process (here: this one) fails it well within a minute
     started = time.monotonic()
