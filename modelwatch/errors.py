@@ -37,12 +37,16 @@ RunTimeout = _error("run_timeout", 422, "The run went over its time limit.")
 ModelError = _error("model_error", 422, "The model raised while it was called.")
 ResourceLimit = _error("resource_limit", 422, "The model went over a resource limit of the sandbox.")
 ServiceUnavailable = _error("service_unavailable", 503, "A server the service needs is unavailable.")
+Forbidden = _error("forbidden", 403, "The caller is known but lacks the permission this needs.")
+ModelCrashed = _error("model_crashed", 422, "The sandboxed process died of a signal other than a resource limit.")
+UnsupportedModel = _error("unsupported_model", 422, "The file is read but holds a model modelwatch cannot test.")
+DatabaseUnavailable = _error("database_unavailable", 503, "The database did not answer in time.")
 
 BY_CODE: dict[str, type[ModelwatchError]] = {
     cls.code: cls
     for cls in (BadRequest, Unauthorized, NotFound, MethodNotAllowed, PayloadTooLarge, UnsupportedFormat,
                 CorruptModel, UnsafeModel, NotAModel, SchemaMismatch, RunTimeout, ModelError, ResourceLimit,
-                ServiceUnavailable)
+                ServiceUnavailable, Forbidden, ModelCrashed, UnsupportedModel, DatabaseUnavailable)
 }
 
 
