@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8050
 export FLASK_APP := wsgi
 
-.PHONY: run test lint migrate bench bench-drift allowlist clean
+.PHONY: run test test-fast lint migrate bench bench-drift allowlist clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: migrate
 
 test: migrate
 	$(BIN)/python -m pytest
+
+# The subset for every edit: no browser, no PostgreSQL/Redis/gunicorn, nothing marked slow (tests/conftest.py).
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -m "not browser and not postgres and not redis and not e2e and not slow"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -20,6 +20,35 @@ from tests.support import dumps, require
 
 POSTGRES_URL = os.environ.get("MODELWATCH_TEST_POSTGRES_URL")
 
+# marker -> why it exists; `make test-fast` deselects all of them (no browser, no servers, nothing slow)
+MARKERS = {
+    "browser": "drives headless Chromium through dash_duo",
+    "postgres": "runs against the PostgreSQL server of MODELWATCH_TEST_POSTGRES_URL",
+    "redis": "needs the Redis server of MODELWATCH_TEST_REDIS_URL",
+    "e2e": "starts the whole app, a gunicorn or a Celery worker on loopback",
+    "slow": "costs several seconds of sandboxed runs on an idle machine",
+}
+
+
+def pytest_configure(config):
+    for name, why in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {why}")
+
+
+def pytest_collection_modifyitems(items):
+    """Derive the markers from what a test uses, so a new test is classified without anyone remembering to."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if fixtures & {"browser", "dash_duo"}:
+            item.add_marker("browser")
+        if params.get("db_url") == "postgresql":
+            item.add_marker("postgres")
+        if any(isinstance(value, str) and value == "celery" for value in params.values()):
+            item.add_marker("redis")
+        if "e2e" in item.path.parts:
+            item.add_marker("e2e")
+
 
 def pytest_setup_options():
     """Chromium flags for dash_duo on a closed network (../shared/STACK-NOTES.md)."""
