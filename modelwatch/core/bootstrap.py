@@ -98,9 +98,10 @@ def prepare_classification(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | 
         support, pred_count, tp = sums[:, 2:2 + k], sums[:, 2 + k:2 + 2 * k], sums[:, 2 + 2 * k:2 + 3 * k]
         with np.errstate(invalid="ignore", divide="ignore"):
             recall = np.where(support > 0, tp / support, np.nan)
-            f1 = np.where(support + pred_count > 0, 2 * tp / (support + pred_count), 0.0)
+            # a class absent from a resample (in y and in pred) is left out of the mean, as scikit-learn does
+            f1 = np.where(support + pred_count > 0, 2 * tp / (support + pred_count), np.nan)
         out = {"accuracy": sums[:, 1] / n, "balanced_accuracy": np.nanmean(recall, axis=1),
-               "f1_macro": f1.mean(axis=1)}
+               "f1_macro": np.nanmean(f1, axis=1)}
         if proba is not None:
             out["log_loss"], out["brier"] = sums[:, -2] / n, sums[:, -1] / n
         if auc is not None:
