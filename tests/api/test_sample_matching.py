@@ -35,6 +35,7 @@ def test_a_lightgbm_model_gets_its_original_sample_renamed_and_measured(client, 
     assert quality["n_rows"] == 120 and quality["metrics"]["accuracy"] > 0.9
     features = {f["name"]: f for f in run["result"]["schema"]["features"]}
     assert features["mean_radius"]["min"] == X["mean radius"].head(120).min()
+    assert {f["source"] for f in features.values()} == {"sample"} and run["result"]["data"]["assumed_features"] == []
     stored = app.extensions["sqlalchemy"].session.get(Run, run["id"]).sample_csv
     assert csv_header(stored)[:2] == ["mean_radius", "mean_texture"] and csv_header(stored)[-1] == "label"
 

@@ -14,7 +14,9 @@ from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 
 from modelwatch.core.introspect import describe
 from modelwatch.core.schema import assumed_features, schema_from_model, validate_for_model
+from modelwatch.core.suite import run_suite
 from modelwatch.core.synthetic import generate
+from tests.api.fast import FAST_CONFIG
 
 
 def by_name(schema: dict) -> dict:
@@ -35,12 +37,17 @@ def test_a_scaled_logistic_regression_gives_the_scalers_means_and_scales(frame_l
     assert frame["mean area"].mean() == pytest.approx(X["mean area"].mean(), rel=0.05)
 
 
-def test_a_bare_model_with_nothing_known_is_assumed(cancer):
+def test_a_bare_model_with_nothing_known_is_assumed_and_the_result_says_so(cancer, tmp_path):
     X, y = cancer
-    info = describe(LogisticRegression(max_iter=200).fit(X.iloc[:, :3], y))
+    model = LogisticRegression(max_iter=200).fit(X.iloc[:, :3], y)
+    info = describe(model)
     schema = validate_for_model(schema_from_model(info), info)
     assert {f["source"] for f in schema["features"]} == {"assumed"}
     assert assumed_features(schema) == list(X.columns[:3])
+    (tmp_path / "model.bin").write_bytes(b"-")
+    result = run_suite(model, info, {"schema": schema, "config": {**FAST_CONFIG, "drift": {"features": []}}},
+                       tmp_path, lambda *_: None)
+    assert result["data"]["assumed_features"] == list(X.columns[:3])
 
 
 def test_branches_ranges_and_trees_each_give_their_prior(churn_frame, churn_pipeline, cancer):
