@@ -35,7 +35,9 @@ def test_the_interval_is_the_plug_in_bootstrap_of_sklearns_f1_with_a_rare_class(
     gaps = []
     for seed in range(12):
         y, pred = rare_class_sample(rng)
-        got = bootstrap_classification(y, pred, None, [0, 1, 2], n_boot, seed, with_auc=False)["ci"]["f1_macro"]
+        result = bootstrap_classification(y, pred, None, [0, 1, 2], n_boot, seed, with_auc=False)
+        got = result["ci"]["f1_macro"]
+        assert result["sparse_classes"] == ([2] if 0 < (y == 2).sum() < 10 else [])  # flagged: undercovers
         replicates = [skm.f1_score(y[rows], pred[rows], average="macro", zero_division=0)
                       for W in count_blocks(len(y), n_boot, seed) for rows in (np.repeat(np.arange(len(y)),
                                                                                         w.astype(int)) for w in W)]
