@@ -29,8 +29,9 @@ def test_a_lightgbm_model_gets_its_original_sample_renamed_and_measured(client, 
     config = fast_config(drift={"features": ["mean_radius"], "kinds": ["mean_shift"], "severities": [1.0],
                                 "resamples": 0})
     response = submit(client, lightgbm_bytes, sample=csv_file(sample), target="label", config=config)
-    run = response.get_json()["run"]
-    assert response.status_code == 200 and run["status"] == "succeeded", run.get("error")
+    body = response.get_json()
+    assert response.status_code == 200 and body["run"]["status"] == "succeeded", body
+    run = body["run"]
     quality = run["result"]["quality"]
     assert quality["n_rows"] == 120 and quality["metrics"]["accuracy"] > 0.9
     features = {f["name"]: f for f in run["result"]["schema"]["features"]}
