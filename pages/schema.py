@@ -57,6 +57,7 @@ COLUMN_DEFS = [
     {"field": "nullable", "cellDataType": "boolean", "maxWidth": 110},
     {"field": "missing_rate", "headerName": "missing rate", "cellEditor": "agNumberCellEditor", "maxWidth": 130},
     {"field": "flags", "editable": False},
+    {"field": "source", "editable": False, "maxWidth": 110, "headerTooltip": "sample, model, assumed or user"},
 ]
 
 

@@ -9,7 +9,7 @@ from dash.exceptions import PreventUpdate
 from modelwatch.dashboard import ids
 from modelwatch.dashboard.uploads import decode_upload
 from modelwatch.errors import ModelwatchError
-from modelwatch.services import artifacts, runs
+from modelwatch.services import artifacts, runs, schemas
 
 dash.register_page(__name__, path="/upload", name="Upload", order=1, title="Upload a model · modelwatch")
 
@@ -93,11 +93,27 @@ def store_model(contents: str | None, filename: str | None, name: str | None):
     Output(UPLOAD_SAMPLE_TEXT, "children"),
     Input(UPLOAD_SAMPLE_UPLOAD, "contents"),
     State(UPLOAD_SAMPLE_UPLOAD, "filename"),
+    State(ids.SHELL_ARTIFACT_STORE, "data"),
+    State(UPLOAD_TARGET_INPUT, "value"),
 )
-def keep_sample(contents: str | None, filename: str | None):
+def keep_sample(contents: str | None, filename: str | None, store: dict | None = None, target: str | None = None):
+    """Keep the dropped sample; with a model uploaded, say at once whether its columns fit (``core.columns``)."""
     if not contents:
         raise PreventUpdate
-    return contents, f"Sample: {filename}"
+    if not store:
+        return contents, f"Sample: {filename}"
+    try:
+        _, match = schemas.match_csv(decode_upload(contents), artifacts.get_artifact(store["artifact_id"]),
+                                     target or None)
+    except ModelwatchError as exc:  # kept: Start refuses it with the same message rather than run without it
+        return contents, dbc.Alert(f"Sample {filename} refused: {exc.message}", color="danger",
+                                   id="upload-sample-refused")
+    mapped = list(match.mapped.items()) if match else []
+    if not mapped:
+        return contents, f"Sample: {filename}"
+    more = f" (and {len(mapped) - 3} more)" if len(mapped) > 3 else ""
+    return contents, (f"Sample: {filename}; columns matched to the model's names: "
+                      + ", ".join(f"{c} → {f}" for c, f in mapped[:3]) + more)
 
 
 @callback(

@@ -125,6 +125,7 @@ class DataSchema(Schema):
     n_samples = fields.Integer()
     seed = fields.Integer()
     generator = fields.String()
+    assumed_features = fields.List(fields.String(), metadata={"description": "features generated without knowledge"})
 
 
 class ResultSchema(Schema):

@@ -25,6 +25,7 @@ MAX_CELLS = 20_000_000
 MIN_BOOT = 200
 MAX_ROWS = 100_000
 LEVEL = 0.95
+SPARSE_CLASS_ROWS = 10  # below this many labelled rows a class's scores barely vary across resamples
 EPS = np.finfo(np.float64).eps
 Stats = Callable[[np.ndarray], dict[str, np.ndarray]]
 
@@ -98,9 +99,10 @@ def prepare_classification(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | 
         support, pred_count, tp = sums[:, 2:2 + k], sums[:, 2 + k:2 + 2 * k], sums[:, 2 + 2 * k:2 + 3 * k]
         with np.errstate(invalid="ignore", divide="ignore"):
             recall = np.where(support > 0, tp / support, np.nan)
-            f1 = np.where(support + pred_count > 0, 2 * tp / (support + pred_count), 0.0)
+            # a class absent from a resample (in y and in pred) is left out of the mean, as scikit-learn does
+            f1 = np.where(support + pred_count > 0, 2 * tp / (support + pred_count), np.nan)
         out = {"accuracy": sums[:, 1] / n, "balanced_accuracy": np.nanmean(recall, axis=1),
-               "f1_macro": f1.mean(axis=1)}
+               "f1_macro": np.nanmean(f1, axis=1)}
         if proba is not None:
             out["log_loss"], out["brier"] = sums[:, -2] / n, sums[:, -1] / n
         if auc is not None:
@@ -193,7 +195,9 @@ def bootstrap_classification(y: np.ndarray, pred: np.ndarray, proba: np.ndarray 
         scores: what ranks the rows for ROC AUC (one column per class), when not ``proba``.
 
     Returns:
-        See ``intervals``.
+        See ``intervals``; plus ``sparse_classes``: the classes with 1 to ``SPARSE_CLASS_ROWS - 1`` labelled rows,
+        whose per-class scores a resample cannot vary enough: intervals over them (F1 macro, balanced accuracy)
+        are narrower than the truth's spread (measured: a 4% class at n = 60 gave 57-83% coverage, not 95%).
     """
     y, pred = np.asarray(y, dtype=object), np.asarray(pred, dtype=object)
 
@@ -201,7 +205,9 @@ def bootstrap_classification(y: np.ndarray, pred: np.ndarray, proba: np.ndarray 
         return prepare_classification(y[rows], pred[rows], None if proba is None else proba[rows], classes,
                                       with_auc, None if scores is None else scores[rows])
 
-    return intervals(prepare, len(y), n_boot, seed)
+    support = {c: int(np.sum(y == c)) for c in classes}
+    sparse = [c for c, count in support.items() if 0 < count < SPARSE_CLASS_ROWS]
+    return {**intervals(prepare, len(y), n_boot, seed), "sparse_classes": sparse}
 
 
 def bootstrap_regression(y: np.ndarray, pred: np.ndarray, n_boot: int, seed: int) -> dict[str, Any]:

@@ -18,19 +18,37 @@ from scipy import special
 from modelwatch.core.synthetic import categories_of, from_normal
 
 CHUNK_ROWS = 131_072  # bounds the temporary normal block (chunk x features) whatever n is
-_TRUE_TEXT = {"true", "t", "yes", "y", "1", "1.0"}
-_FALSE_TEXT = {"false", "f", "no", "n", "0", "0.0"}
+_TRUE_TEXT = {"true", "t", "yes", "y"}
+_FALSE_TEXT = {"false", "f", "no", "n"}
+
+
+def _value_key(value: Any, is_bool: bool) -> Any:
+    """What identifies a category: numbers by value (``4``, ``4.0`` and ``"4"`` are one), other values by text.
+
+    A sample parsed by ``read_csv`` holds int columns as float64 while the schema lists ``4``: matching on
+    ``str`` would never see ``"4.0" == "4"`` and drop the whole column from the copula.
+    """
+    if isinstance(value, (bool, np.bool_, int, float, np.integer, np.floating)):
+        return float(value)
+    text = str(value).strip()
+    if is_bool and text.lower() in _TRUE_TEXT | _FALSE_TEXT:
+        return 1.0 if text.lower() in _TRUE_TEXT else 0.0
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return number if np.isfinite(number) else text
 
 
 def _codes(feature: dict[str, Any], column: pd.Series) -> pd.Series:
     """Category index of each value (NaN when missing or not in the schema); bools also match their text forms."""
-    lookup = {str(c): i for i, c in enumerate(categories_of(feature))}
-    if feature.get("type") == "bool":
-        for i, c in enumerate(categories_of(feature)):
-            for text in (_TRUE_TEXT if c is True or c == 1 else _FALSE_TEXT if c is False or c == 0 else ()):
-                lookup.setdefault(text, i)
-        return column.astype(str).str.lower().map(lookup)
-    return column.astype(str).map(lookup)
+    is_bool = feature.get("type") == "bool"
+    lookup: dict[Any, int] = {}
+    for i, category in enumerate(categories_of(feature)):
+        lookup.setdefault(_value_key(category, is_bool), i)
+    present = column.dropna().unique()
+    codes = {value: lookup[key] for value in present if (key := _value_key(value, is_bool)) in lookup}
+    return column.map(codes).astype(float)
 
 
 def _is_categorical(feature: dict[str, Any]) -> bool:

@@ -173,7 +173,7 @@ def infer_column(name: str, column: pd.Series) -> tuple[dict[str, Any], pd.Serie
     """
     n = len(column)
     warnings: list[dict[str, Any]] = []
-    feature: dict[str, Any] = {"name": name, "nullable": False, "missing_rate": 0.0, "flags": []}
+    feature: dict[str, Any] = {"name": name, "nullable": False, "missing_rate": 0.0, "flags": [], "source": "sample"}
     numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
     if numeric:  # pandas parsed every cell as a number: no text to look at
         text = None

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from modelwatch.core.model_prior import model_priors
 from modelwatch.errors import NotAModel
 
 
@@ -78,7 +79,7 @@ def describe(model: Any) -> dict[str, Any]:
     task = _task(model)
     classes = getattr(model, "classes_", None)
     steps = [[name, f"{type(step).__module__}.{type(step).__qualname__}"] for name, step in getattr(model, "steps", [])]
-    return {
+    info = {
         "type": f"{type(model).__module__}.{type(model).__qualname__}",
         "task": task,
         "n_features": int(n_features),
@@ -90,3 +91,5 @@ def describe(model: Any) -> dict[str, Any]:
         "steps": steps,
         "encoders": _encoders(model),
     }
+    info["priors"] = model_priors(model, info["feature_names"])  # what the model knows of its inputs' distribution
+    return info

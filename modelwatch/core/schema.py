@@ -6,7 +6,8 @@ from typing import Any
 from modelwatch.core.schema_doc import SCHEMA_VERSION, validate_schema
 from modelwatch.errors import SchemaMismatch
 
-__all__ = ["SCHEMA_VERSION", "check_against_model", "encoder_categories", "schema_from_model", "validate_for_model"]
+__all__ = ["SCHEMA_VERSION", "assumed_features", "check_against_model", "encoder_categories", "schema_from_model",
+           "validate_for_model"]
 
 
 def encoder_categories(info: dict[str, Any]) -> dict[str, list[Any]]:
@@ -36,17 +37,43 @@ def feature_from_encoder(name: str, cats: list[Any]) -> dict[str, Any]:
     return feature
 
 
+def feature_from_prior(name: str, prior: dict[str, Any]) -> dict[str, Any]:
+    """A numeric feature from what the model knows of it (``core.model_prior``): its distribution and range."""
+    feature: dict[str, Any] = {"name": name, "type": "float", "distribution": dict(prior["distribution"]),
+                               "nullable": False, "missing_rate": 0.0, "source": "model",
+                               "description": f"from the model: {prior.get('from', 'its fitted state')}"}
+    feature.update({key: prior[key] for key in ("min", "max") if prior.get(key) is not None})
+    return feature
+
+
 def schema_from_model(info: dict[str, Any]) -> dict[str, Any]:
-    """A schema from introspection alone: encoder categories become categoricals, the rest standard normals."""
+    """A schema from introspection alone: encoder categories become categoricals, features the model describes
+    (scaler statistics, ranges, tree thresholds: ``info["priors"]``) take that distribution, and the rest are
+    standard normals marked ``source: "assumed"`` (``assumed_features`` lists them for the Result)."""
     categories = encoder_categories(info)
+    priors = info.get("priors") or {}
     features = []
     for name in info["feature_names"]:
         if name in categories:
-            features.append(feature_from_encoder(name, categories[name]))
+            features.append({**feature_from_encoder(name, categories[name]), "source": "model"})
+        elif name in priors:
+            features.append(feature_from_prior(name, priors[name]))
         else:
             features.append({"name": name, "type": "float", "distribution": {"kind": "normal", "mean": 0.0, "std": 1.0},
-                             "nullable": False, "missing_rate": 0.0})
+                             "nullable": False, "missing_rate": 0.0, "source": "assumed"})
     return {"schema_version": SCHEMA_VERSION, "features": features, "target": None}
+
+
+def assumed_features(schema: dict[str, Any]) -> list[str]:
+    """Features whose data nothing backs: marked ``assumed``, or numeric with no distribution, range or categories
+    (the generator's standard-normal default). The Result's ``data.assumed_features``; the verdict reads it."""
+    def assumed(feature: dict[str, Any]) -> bool:
+        if feature.get("source") == "assumed":
+            return True
+        bare = not feature.get("distribution") and not feature.get("categories")
+        return bare and feature.get("type") in ("float", "int") and (feature.get("min") is None
+                                                                     or feature.get("max") is None)
+    return [f["name"] for f in schema.get("features", []) if assumed(f)]
 
 
 def type_problems(schema: dict[str, Any], info: dict[str, Any]) -> dict[str, str]:

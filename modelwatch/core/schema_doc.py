@@ -25,6 +25,9 @@ Bool and categorical features take ``categorical`` or ``constant``; float and in
 given, else a standard normal. ``missing_rate`` above 0 needs ``nullable: true``. Optional extensions:
 ``flags`` on a feature (set by inference: ``id_like``, ``constant``, ``empty``, ``high_cardinality``) and the
 top-level ``copula`` block (the Gaussian copula's correlation, written by inference from a sample).
+Every feature says where its distribution came from in ``source``: ``sample`` (inferred from a CSV),
+``model`` (the model's own knowledge: encoder categories, scaler statistics, ranges, split thresholds),
+``assumed`` (nothing known: a standard normal) or ``user`` (the default for a document written by hand).
 """
 from __future__ import annotations
 
@@ -46,6 +49,7 @@ KINDS_FOR_TYPE: dict[str, tuple[str, ...]] = {
     "float": KINDS, "int": KINDS, "bool": ("categorical", "constant"), "categorical": ("categorical", "constant"),
 }
 FLAGS = ("id_like", "constant", "empty", "high_cardinality")
+SOURCES = ("sample", "model", "assumed", "user")
 
 
 def _number(value: Any) -> bool:
@@ -124,6 +128,8 @@ class FeatureSchema(Schema):
     distribution = fields.Nested(DistributionSchema, allow_none=True, load_default=None)
     flags = fields.List(fields.String(validate=validate.OneOf(FLAGS)), load_default=list)
     description = fields.String(allow_none=True)
+    source = fields.String(load_default="user", validate=validate.OneOf(SOURCES), metadata={
+        "description": "where the distribution came from: sample, model, assumed (nothing known) or user"})
 
     @validates_schema(skip_on_field_errors=False)
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:

@@ -52,6 +52,7 @@ def _merge_categories(name: str, model: dict[str, Any], sample: dict[str, Any],
     merged["nullable"] = sample.get("nullable", False)
     merged["missing_rate"] = sample.get("missing_rate", 0.0)
     merged["flags"] = list(sample.get("flags") or [])
+    merged["source"] = "sample" if observed else "model"
     return merged
 
 

@@ -16,6 +16,7 @@ from modelwatch.core.csv_infer import read_csv_bytes
 from modelwatch.core.drift import section as drift_section
 from modelwatch.core.explain import section as explain_section
 from modelwatch.core.model_io import to_model_input
+from modelwatch.core.schema import assumed_features
 from modelwatch.core.synthetic import generate
 from modelwatch.errors import ModelError
 
@@ -111,7 +112,8 @@ def run_suite(
     progress("finishing", 0.98)
     return {
         "schema": schema,
-        "data": {"n_samples": len(data), "seed": config["seed"], "generator": config["generator"]},
+        "data": {"n_samples": len(data), "seed": config["seed"], "generator": config["generator"],
+                 "assumed_features": assumed_features(schema)},
         **ctx.results,
         "model": {k: info.get(k) for k in ("type", "task", "n_features", "feature_names", "classes", "intake")},
     }

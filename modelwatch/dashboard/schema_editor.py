@@ -40,7 +40,7 @@ def schema_to_rows(schema: dict[str, Any]) -> list[dict[str, Any]]:
             "max": feature.get("max"), "categories": _text(feature.get("categories")),
             "weights": _text(feature.get("weights")), "kind": dist.get("kind") or "", "params": params_text(dist),
             "nullable": bool(feature.get("nullable")), "missing_rate": feature.get("missing_rate") or 0.0,
-            "flags": ", ".join(feature.get("flags") or []),
+            "flags": ", ".join(feature.get("flags") or []), "source": feature.get("source") or "user",
         })
     return rows
 
@@ -102,13 +102,15 @@ def parse_params(text: str, ftype: str | None) -> tuple[dict[str, Any], list[str
 
 
 def rows_to_schema(rows: list[dict[str, Any]], base: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict]:
-    """The Schema document the grid describes, keeping ``base``'s target, copula and flags.
+    """The Schema document the grid describes, keeping ``base``'s target, copula and flags, and each unedited
+    row's ``source`` (an edited row becomes ``user``).
 
     Returns:
         ``(doc, parse_errors)`` with errors keyed like validation errors (``features[2].params``).
     """
     base = base or {}
     flags = {f.get("name"): f.get("flags") or [] for f in base.get("features", [])}
+    before = {row["name"]: row for row in schema_to_rows(base)}  # an edited row's data is the user's
     features, errors = [], {}
     for i, row in enumerate(rows or []):
         ftype = row.get("type")
@@ -130,6 +132,9 @@ def rows_to_schema(rows: list[dict[str, Any]], base: dict[str, Any] | None = Non
                 errors[f"features[{i}].params"] = problems
         if flags.get(feature["name"]):
             feature["flags"] = flags[feature["name"]]
+        original = before.get(feature["name"])
+        if row.get("source") and original and all(row.get(c) == original.get(c) for c in COLUMNS):
+            feature["source"] = row["source"]
         features.append(feature)
     doc: dict[str, Any] = {"schema_version": 1, "features": features, "target": base.get("target")}
     copula = base.get("copula")

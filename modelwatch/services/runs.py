@@ -20,7 +20,7 @@ from modelwatch.models import ModelArtifact, Run, utcnow
 from modelwatch.services import recovery
 from modelwatch.services.artifacts import sandbox_limits
 from modelwatch.services.executor import get_executor
-from modelwatch.services.schemas import infer_schema
+from modelwatch.services.schemas import infer_schema, match_csv
 
 PROGRESS_COMMIT_INTERVAL_S = 0.3
 FINISHED = ("succeeded", "failed")
@@ -89,9 +89,11 @@ def submit_run(
 
     Raises:
         BadRequest: the config or schema is malformed.
-        SchemaMismatch: the schema does not fit the model.
+        SchemaMismatch: the schema does not fit the model, or the sample / current CSV lacks model features.
     """
     config = checked_config(config)
+    sample_csv, _ = match_csv(sample_csv, artifact, target, "sample")  # refused here, before any row exists
+    current_csv, _ = match_csv(current_csv, artifact, target, "current")
     run = Run(
         artifact=artifact, name=name or artifact.name, source=source, submitted_by=submitted_by,
         schema=build_schema(artifact, schema, sample_csv, target, config["generator"]), config=config,

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from flask import current_app
 
-from modelwatch.core.csv_infer import infer_frame, read_csv_bytes
+from modelwatch.core.columns import ColumnMatch, csv_header, match_columns, rename_header, require_match
+from modelwatch.core.csv_infer import infer_frame, read_csv_bytes, warning
 from modelwatch.core.schema import check_against_model, schema_from_model
 from modelwatch.core.schema_doc import schema_errors, validate_schema
 from modelwatch.core.schema_merge import merge
@@ -49,10 +50,37 @@ def infer_schema(sample: bytes | None, artifact: ModelArtifact | None = None,
             raise BadRequest("Send a sample CSV, a model, or both.", {"sample": ["required when no model is given"]})
         return {"schema": validate_schema(schema_from_model(info)), "warnings": []}
     _check_sample_size(sample)
-    schema, warnings, parsed = infer_frame(read_csv_bytes(sample), info["feature_names"] if info else None, target)
+    raw, notes = read_csv_bytes(sample), []
+    if info is not None:
+        match = match_columns(list(raw.columns), info, target)
+        raw = raw.rename(columns=match.mapped)
+        notes = [warning("matched_by_position" if match.rules.get(column) == "position" else "columns_mapped",
+                         f"The sample's column {column!r} is the model's feature {feature!r} "
+                         f"({match.rules.get(column)} match).", feature) for column, feature in match.mapped.items()]
+    schema, warnings, parsed = infer_frame(raw, info["feature_names"] if info else None, target)
+    warnings = notes + warnings
     if info is not None:
         schema, warnings = merge(info, schema, warnings, parsed)
     return {"schema": validate_schema(schema), "warnings": warnings}
+
+
+def match_csv(data: bytes | None, artifact: ModelArtifact, target: str | None = None,
+              what: str = "sample") -> tuple[bytes | None, ColumnMatch | None]:
+    """A run's sample or current CSV with its columns renamed to the model's features (``core.columns``).
+
+    Returns:
+        ``(csv, match)``: the CSV as the run stores it, and how its columns matched (None without a CSV).
+
+    Raises:
+        SchemaMismatch: the CSV lacks a feature the model needs (``details.missing``, ``details.unexpected``,
+            ``details.mapped``): refused before any run exists.
+        BadRequest / PayloadTooLarge: the file is not a readable CSV, or too large.
+    """
+    if not data or artifact.info is None:
+        return data, None
+    _check_sample_size(data)
+    match = require_match(csv_header(data), artifact.info, target, what)
+    return rename_header(data, match.mapped), match
 
 
 def load_schema_file(data: bytes) -> dict[str, Any]:

@@ -140,3 +140,14 @@ def test_schema_page_prefills_from_the_uploaded_model(browser, live_server, tmp_
     browser.wait_for_contains_text("#schema-source-div", "merged with the model", timeout=30)
     browser.wait_for_contains_text("#schema-warnings-div", "mars", timeout=10)
     browser.wait_for_contains_text("#schema-validation-div", "valid: 4 feature(s)", timeout=20)
+
+
+def test_an_unedited_row_keeps_its_source_and_an_edited_one_becomes_the_users():
+    schema = {"schema_version": 1, "target": None, "features": [
+        {"name": "a", "type": "float", "distribution": {"kind": "normal", "mean": 0, "std": 1}, "source": "assumed"},
+        {"name": "b", "type": "float", "distribution": {"kind": "normal", "mean": 0, "std": 1}, "source": "model"}]}
+    rows = schema_to_rows(schema)
+    assert [r["source"] for r in rows] == ["assumed", "model"]
+    rows[1]["params"] = "mean=3, std=1"
+    doc, _ = rows_to_schema(rows, schema)
+    assert doc["features"][0]["source"] == "assumed" and "source" not in doc["features"][1]

@@ -39,6 +39,17 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def assumed_notice(result: dict[str, Any]) -> list:
+    """A one-line warning when some features were generated without knowledge (``data.assumed_features``)."""
+    names = (result.get("data") or {}).get("assumed_features") or []
+    if not names:
+        return []
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return [dbc.Alert(f"Data assumed: {len(names)} feature(s) were generated from a standard normal because nothing "
+                      f"was known of them ({shown}). Give a sample CSV or a schema for figures that mean something.",
+                      color="warning", className="py-2", id="summary-assumed-notice")]
+
+
 def render(result: dict[str, Any], run: dict[str, Any]) -> list:
     model = run.get("model") or {}
     cards = [_card(label, value) for label, value in headline(result)]
@@ -47,5 +58,6 @@ def render(result: dict[str, Any], run: dict[str, Any]) -> list:
                f"{model.get('format')} · {model.get('size_bytes', 0):,} bytes", className="text-muted"),
         dbc.Row(cards, className="g-3 mb-3"),
     ]
+    parts.extend(assumed_notice(result))
     parts.extend(verdict.panel(run.get("gates")))
     return parts
