@@ -33,6 +33,7 @@ from modelwatch.errors import ModelCrashed, ModelError, ResourceLimit, RunTimeou
 # on_progress(stage, fraction) or on_progress(stage, fraction, extra) when the line carries more keys
 ProgressFn = Callable[..., None]
 DEFAULT_USER = "modelwatch-sandbox"
+START_WAIT_S = 300  # the warm worker's first start (imports, numba compilation); not charged to any task
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # Variables that change how numeric libraries behave on this hardware; everything else is dropped.
 PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "MODELWATCH_TRUST_PICKLES",
@@ -99,7 +100,7 @@ class _Zygote:
             if not starting:
                 self._spawn()
         if wait:
-            self.settled.wait(timeout=120)
+            self.settled.wait(timeout=START_WAIT_S)
 
     def _spawn(self) -> None:
         self.dir = tempfile.mkdtemp(prefix="modelwatch-zygote-")
@@ -213,9 +214,9 @@ class _Pipes:
 def _run_in_zygote(root: Path, limits: Limits, on_progress: ProgressFn | None, deadline: float,
                    cancel: threading.Event | None, pipes: _Pipes) -> Collected | None:
     sock = _ZYGOTE.connect({"workdir": str(root), "env": _clean_env(str(root))}, [pipes.result_w, pipes.stderr_w])
-    pipes.close_child_ends()  # the child has its own copies now (or there is no child)
     if sock is None:
-        return None
+        return None  # the pipes go to a cold start instead
+    pipes.close_child_ends()  # the child has its own copies now
     try:
         collected = collect(sock.fileno(), pipes.result_r, pipes.stderr_r, deadline, limits.max_result_mb << 20,
                             on_progress, cancel)

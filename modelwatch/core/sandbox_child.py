@@ -185,7 +185,8 @@ if __name__ == "__main__":
     # cold start: <workdir> <result fd>; or the warm worker: --zygote <socket>
     from modelwatch.core.sandbox_zygote import preload
 
-    preload()  # everything the task can import, before the drop makes the interpreter's files unreadable
+    # everything the task can import, before the drop makes the interpreter's files unreadable
+    preload(explain=sys.argv[1] == "--zygote" and os.environ.get("MODELWATCH_SANDBOX_WARM_EXPLAIN", "1") != "0")
     if sys.argv[1] == "--zygote":
         from modelwatch.core.sandbox_zygote import serve
 

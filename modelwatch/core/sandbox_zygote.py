@@ -31,9 +31,12 @@ PRELOAD = ("numpy", "pandas", "scipy.sparse", "sklearn", "shap", "xgboost", "lig
            "modelwatch.core.landlock", "modelwatch.core.privileges", "modelwatch.core.sandbox_child")
 
 
-def preload() -> None:
+def preload(explain: bool = True) -> None:
     """Import everything a task can use, so that a child starts warm and, once it has dropped root, needs to
-    read nothing more of the interpreter (which may live in a home directory only root can enter)."""
+    read nothing more of the interpreter (which may live in a home directory only root can enter).
+
+    ``explain`` also compiles the explanations' numba code (tens of seconds on a busy machine: the warm
+    worker does it once; a cold start leaves it to the task)."""
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -62,7 +65,7 @@ def preload() -> None:
         except Exception:
             pass
     _exercise()
-    if os.environ.get("MODELWATCH_SANDBOX_WARM_EXPLAIN", "1") != "0":
+    if explain:
         try:  # compile the explanations' numba code once here rather than in every child
             from modelwatch.core.explain.warm import warm_up
 

@@ -16,7 +16,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from modelwatch.core import sandbox
 from modelwatch.core.sandbox import Limits, run_task
-from modelwatch.errors import ModelError, ResourceLimit, RunTimeout
+from modelwatch.errors import ModelCrashed, ModelError, ResourceLimit, RunTimeout
 from tests.core.malicious import _Reduce
 
 
@@ -48,8 +48,9 @@ def test_protections_are_recorded_and_the_environment_is_clean(tree, monkeypatch
     assert set(protections["rlimits"]) >= {"RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE"}
     from modelwatch.core import landlock, seccomp
 
-    assert protections["seccomp"] is seccomp.available()
+    assert protections["seccomp"] == ("allowlist" if seccomp.available() else None)
     assert protections["landlock"] is (landlock.abi_version() > 0)
+    assert protections["uid"] != 0 and protections["no_capabilities"] and protections["no_new_privs"]
     assert result["info"]["intake"]["sandbox"] == protections
     assert progress[:2] == ["loading model", "predicting"]
     assert result["arrays"]["output"].shape == (len(X),)
@@ -110,7 +111,7 @@ def test_worker_survives_a_child_crash(tree, monkeypatch):
     pid = sandbox.worker_pid()
     assert pid is not None
     monkeypatch.setenv("MODELWATCH_TRUST_PICKLES", "1")
-    with pytest.raises((ModelError, ResourceLimit)):
+    with pytest.raises(ModelCrashed, match="SIGABRT"):
         run_task("inspect", pickle.dumps(_Reduce(os.abort)), "pickle", limits=Limits(timeout_s=30))
     monkeypatch.delenv("MODELWATCH_TRUST_PICKLES")
     assert _predict(blob, X)["info"]["sandbox"]["mode"] == "zygote"
