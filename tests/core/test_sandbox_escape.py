@@ -114,19 +114,21 @@ def test_a_model_running_its_own_code_is_refused_every_escape(trusted, canary, t
     nr = SYSCALLS.get(platform.machine())
     if nr is None:
         pytest.skip("syscall numbers of this architecture are not listed")
-    other = subprocess.Popen(["sleep", "60"])
+    other = subprocess.Popen(["sleep", "600"])
     try:
         code = _PROBE.format(nr=nr, outside=str(outside), canary=str(canary_path), other=other.pid,
                              parent=os.getpid())
         extras = []
         with pytest.raises(ModelError) as info:
-            run_task("inspect", pickle.dumps(_Reduce(exec, code)), "pickle", limits=LIMITS,
+            run_task("inspect", pickle.dumps(_Reduce(exec, code, {})), "pickle", limits=LIMITS,
                      on_progress=lambda stage, fraction, extra=None: extras.append((stage, extra)))
         assert other.poll() is None  # the unrelated process is alive
     finally:
         other.kill()
         other.wait()
-    seen = json.loads(re.search(r"PROBE(.*)END", info.value.message).group(1))
+    match = re.search(r"PROBE(.*)END", info.value.message)
+    assert match, info.value.to_dict()
+    seen = json.loads(match.group(1))
     allowed = {"own_limit", "own_priority", "signal_self"}
     assert {name for name, outcome in seen.items() if outcome == "allowed"} == allowed, seen
     if seccomp.available():
@@ -161,7 +163,7 @@ def test_the_run_reports_the_isolation_in_force(tmp_path):
 def _writes_result(data: bytes) -> bytes:
     """A model that sends ``data`` down the result pipe itself and exits before the sandbox can write."""
     code = f"import os\nos.write(3, {data!r})\nos._exit(0)\n"
-    return pickle.dumps(_Reduce(exec, code))
+    return pickle.dumps(_Reduce(exec, code, {}))
 
 
 def test_pickle_inside_npy_is_refused_without_unpickling(trusted, tmp_path):
@@ -185,7 +187,7 @@ def test_malformed_and_oversized_results_are_clear_errors(trusted):
     code = "import os\nchunk = b'x' * (1 << 20)\nwhile True:\n    os.write(3, chunk)\n"
     started = time.monotonic()
     with pytest.raises(ResourceLimit, match="larger than 1 MB"):
-        run_task("inspect", pickle.dumps(_Reduce(exec, code)), "pickle",
+        run_task("inspect", pickle.dumps(_Reduce(exec, code, {})), "pickle",
                  limits=Limits(timeout_s=60, max_result_mb=1))
     assert time.monotonic() - started < 30
 
@@ -196,7 +198,7 @@ def test_crashes_are_named_and_limits_are_not_crashes(trusted):
     for name in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE"):
         code = f"import os, signal\nos.kill(os.getpid(), signal.{name})\n"
         with pytest.raises(ModelCrashed, match=name):
-            run_task("inspect", pickle.dumps(_Reduce(exec, code)), "pickle", limits=LIMITS)
+            run_task("inspect", pickle.dumps(_Reduce(exec, code, {})), "pickle", limits=LIMITS)
     with pytest.raises(ResourceLimit):
         run_task("inspect", pickle.dumps(_Reduce(exec, "import os, signal\nos.kill(os.getpid(), signal.SIGXCPU)\n")),
                  "pickle", limits=LIMITS)
