@@ -53,10 +53,17 @@ def _relay(line: bytes, on_progress: Callable[..., None] | None, collected: Coll
         except (TypeError, ValueError):
             return
         extra = {k: v for k, v in message.items() if k not in ("stage", "progress")}
-        if extra and len(json.dumps(extra)) <= MAX_EXTRA_BYTES:
+        if extra and _size(extra) <= MAX_EXTRA_BYTES:
             on_progress(stage, progress, extra)
         else:
             on_progress(stage, progress)
+
+
+def _size(value: Any) -> float:
+    try:
+        return len(json.dumps(value))
+    except (ValueError, RecursionError):
+        return float("inf")
 
 
 def collect(progress_fd: int, result_fd: int, stderr_fd: int, deadline: float, max_result_bytes: int,

@@ -126,6 +126,7 @@ def test_dead_worker_falls_back_to_a_cold_start_and_restarts(tree):
     time.sleep(0.2)
     result = _predict(blob, X)
     assert result["info"]["sandbox"]["mode"] == "cold"
+    assert result["info"]["sandbox"]["no_capabilities"] and (os.geteuid() != 0 or result["info"]["sandbox"]["uid"] != 0)
     sandbox.warm_up(wait=True)
     assert sandbox.worker_pid() not in (None, pid)
     assert _predict(blob, X)["info"]["sandbox"]["mode"] == "zygote"
