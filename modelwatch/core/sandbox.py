@@ -83,7 +83,6 @@ class _Zygote:
         self.dir: str | None = None
         self.ready = threading.Event()
         self.settled = threading.Event()  # ready, or failed to start
-        self.starts = 0
 
     @property
     def socket_path(self) -> str:
@@ -107,7 +106,6 @@ class _Zygote:
         os.chmod(self.dir, 0o700)
         self.ready, self.settled = threading.Event(), threading.Event()
         self.owner_pid = os.getpid()
-        self.starts += 1
         # the worker's stderr stays in its private directory for diagnosis
         stderr = os.open(os.path.join(self.dir, "stderr.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -346,8 +344,8 @@ def run_task(
     identity = _identity()
     warm = os.environ.get("MODELWATCH_SANDBOX_WARM", "1") != "0"  # operator switch: 0 = always a cold start
     if warm and not _ZYGOTE.alive():
-        # first use waits for the worker; a worker that died is restarted while this task runs cold
-        _ZYGOTE.start(wait=_ZYGOTE.starts == 0)
+        # (re)start the worker and wait for it; a cold start only where it cannot start at all
+        _ZYGOTE.start(wait=True)
     root = _prepare(task, model_bytes, fmt, payload, files, limits, identity)
     pipes = _Pipes()
     try:
