@@ -26,7 +26,7 @@ from modelwatch.core.sandbox_io import RESULT_FD
 
 CLONE_NEWPID = 0x20000000
 _PID_NAMESPACE = False
-PRELOAD = ("numpy", "pandas", "scipy.sparse", "sklearn", "shap", "xgboost", "lightgbm", "skops.io",
+PRELOAD = ("numpy", "pandas", "scipy.sparse", "sklearn", "shap", "xgboost", "lightgbm", "onnxruntime", "skops.io",
            "modelwatch.core.intake", "modelwatch.core.introspect", "modelwatch.core.suite", "modelwatch.core.seccomp",
            "modelwatch.core.landlock", "modelwatch.core.privileges", "modelwatch.core.sandbox_child")
 

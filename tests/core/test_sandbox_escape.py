@@ -104,7 +104,9 @@ def _owned_by_sandbox(path):
         os.chown(path, identity.uid, identity.gid)
 
 
-def test_a_model_running_its_own_code_is_refused_every_escape(trusted, canary, tmp_path):
+@pytest.mark.parametrize("warm", ["1", "0"], ids=["warm", "cold"])
+def test_a_model_running_its_own_code_is_refused_every_escape(warm, trusted, canary, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODELWATCH_SANDBOX_WARM", warm)
     canary_path, token = canary
     outside = tmp_path / "outside.txt"
     outside.write_text("outside")
