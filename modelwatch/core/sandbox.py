@@ -225,9 +225,7 @@ def _run_in_zygote(root: Path, limits: Limits, on_progress: ProgressFn | None, d
         sock.close()
         raise
     sock.close()
-    if collected.finished and collected.returncode is None:
-        collected.returncode = -1  # the worker died under the child; the result decides
-    return collected
+    return collected  # returncode None: the worker died under the child; the result decides
 
 
 def _drain(sock: socket.socket, deadline: float) -> None:
@@ -368,7 +366,7 @@ def run_task(
 
 def _outcome(collected: Collected, limits: Limits) -> dict[str, Any]:
     """The result the child sent, or the typed error its exit status means."""
-    returncode = collected.returncode or 0
+    returncode = collected.returncode if collected.returncode is not None else 70  # the worker itself ended
     stderr = collected.stderr.decode(errors="replace")[-600:].strip()
     if collected.result:
         try:
@@ -380,7 +378,8 @@ def _outcome(collected: Collected, limits: Limits) -> dict[str, Any]:
             if "error" in result:
                 raise from_dict(result["error"])
             return result
-    out_of_memory = returncode == 75 or "MemoryError" in stderr  # 75: sandbox_child.EXIT_OUT_OF_MEMORY
+    # 75: sandbox_child.EXIT_OUT_OF_MEMORY; C++ code that cannot allocate aborts with bad_alloc
+    out_of_memory = returncode == 75 or "MemoryError" in stderr or "std::bad_alloc" in stderr
     details = {"exit_code": returncode, "stderr": stderr}
     if -returncode in LIMIT_SIGNALS or out_of_memory:
         raise ResourceLimit(f"The model was stopped by the sandbox's limits (exit {returncode}); "
