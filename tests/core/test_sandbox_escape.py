@@ -215,3 +215,26 @@ def test_without_a_sandbox_user_root_fails_closed_unless_overridden():
     assert privileges.resolve_identity("no-such-user-modelwatch", allow_insecure=True).insecure is True
     with pytest.raises(privileges.SandboxUnavailable):
         privileges.resolve_identity("0:0")
+
+
+def test_the_app_refuses_to_start_where_models_would_run_as_root_unless_the_operator_allows_it():
+    if os.geteuid() != 0:
+        pytest.skip("only a root server has root to drop")
+    from sklearn.datasets import load_iris
+    from sklearn.tree import DecisionTreeClassifier
+
+    from modelwatch import create_app
+    from modelwatch.core import sandbox
+    from tests.conftest import make_config
+
+    with pytest.raises(privileges.SandboxUnavailable, match="does not exist"):
+        create_app(make_config("sqlite://", SANDBOX_USER="no-such-user-modelwatch"))
+    X, y = load_iris(return_X_y=True)
+    try:
+        create_app(make_config("sqlite://", SANDBOX_USER="no-such-user-modelwatch", SANDBOX_ALLOW_INSECURE=True))
+        info = run_task("inspect", pickle.dumps(DecisionTreeClassifier().fit(X, y)), "pickle", limits=LIMITS)
+    finally:
+        sandbox.configure()  # back to the default sandbox user for the tests that follow
+    protections = info["sandbox"]
+    assert protections["insecure_root"] is True and protections["uid"] == 0
+    assert protections["no_capabilities"] and protections["capabilities"]["CapBnd"] == "0000000000000000"
