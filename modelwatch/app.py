@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from modelwatch import commands
 from modelwatch.api import register_api
 from modelwatch.config import Config, database_url, from_environment
+from modelwatch.core import sandbox
 from modelwatch.extensions import db, migrate
 from modelwatch.services.executor import init_executor
 from modelwatch.services.recovery import init_recovery
@@ -35,6 +36,8 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
 
 def configure(app: Flask, config: Config | type[Config]) -> None:
     app.config.from_object(config)
+    # fails closed at start-up when models would run as root (no sandbox user, no explicit override)
+    sandbox.configure(app.config["SANDBOX_USER"], app.config["SANDBOX_ALLOW_INSECURE"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         default = f"sqlite:///{Path(app.instance_path) / 'modelwatch.db'}"

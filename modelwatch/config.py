@@ -24,6 +24,10 @@ class Config:
     EXECUTOR = os.environ.get("MODELWATCH_EXECUTOR", "threads")  # threads | inline | celery
     EXECUTOR_WORKERS = int(os.environ.get("MODELWATCH_WORKERS", "2"))
     SANDBOX_MEMORY_MB = int(os.environ.get("MODELWATCH_SANDBOX_MEMORY_MB", "2048"))
+    # who models run as when the server runs as root; "1" lets them run as root (recorded in every Run)
+    SANDBOX_USER = os.environ.get("MODELWATCH_SANDBOX_USER", "modelwatch-sandbox")
+    SANDBOX_ALLOW_INSECURE = os.environ.get("MODELWATCH_SANDBOX_ALLOW_INSECURE", "") == "1"
+    SANDBOX_MAX_RESULT_MB = int(os.environ.get("MODELWATCH_SANDBOX_MAX_RESULT_MB", "16"))
     MAX_WAIT_S = 600
     # "required": write endpoints need a bearer token (the production default); "optional": checked when sent
     AUTH = os.environ.get("MODELWATCH_AUTH", "optional")

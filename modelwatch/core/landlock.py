@@ -1,5 +1,8 @@
 """Landlock (Linux 5.13+) through raw syscalls: the sandbox child may read only the code it runs, write only its dir.
 
+It may never make a device node, FIFO, socket file or symlink, even in its own directory; from ABI 4 no TCP
+bind/connect, from ABI 6 no signal or abstract Unix socket to a process outside its sandbox.
+
 Without it, a child that runs as the same user as the web process could read the database file or the
 application's configuration. Where the kernel has no Landlock, :func:`restrict` returns False and the
 sandbox records that the filesystem was not restricted.
@@ -16,8 +19,13 @@ from pathlib import Path
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446
 RULE_PATH_BENEATH = 1
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+MAKE_CHAR, MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK, MAKE_SYM = 1 << 6, 1 << 9, 1 << 10, 1 << 11, 1 << 12
 ALL_V1 = (1 << 13) - 1  # execute .. make_sym
-TRUNCATE = 1 << 14  # ABI 3
+REFER, TRUNCATE, IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15  # ABI 2, 3, 5
+NET_TCP = 0b11  # ABI 4: bind and connect; handled with no rule, so refused
+SCOPE_ABSTRACT_UNIX, SCOPE_SIGNAL = 1, 2  # ABI 6: no signal or abstract socket out of the sandbox
+# Never granted, even in the private directory: device nodes, FIFOs, sockets and symlinks.
+NEVER = MAKE_CHAR | MAKE_BLOCK | MAKE_FIFO | MAKE_SOCK | MAKE_SYM | IOCTL_DEV
 READ_ONLY_DIR = EXECUTE | READ_FILE | READ_DIR
 READ_ONLY_FILE = EXECUTE | READ_FILE
 # Device files and pseudo-filesystems a numeric library may read; nothing there belongs to the application.
@@ -27,7 +35,8 @@ SYSTEM_READ = ("/usr", "/lib", "/lib64", "/bin", "/sys/devices/system/cpu", "/sy
 
 
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64)]
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
 
 
 class _PathBeneath(ctypes.Structure):
@@ -57,33 +66,43 @@ def readable_roots(package_root: Path) -> list[str]:
     return sorted(roots)
 
 
-def restrict(workdir: Path, package_root: Path) -> bool:
-    """Limit this process (and the threads it starts later) to reading code and writing ``workdir``.
+def handled_access(abi: int) -> int:
+    """Every filesystem right this ABI knows: all of them are refused unless a rule grants them."""
+    return ALL_V1 | (REFER if abi >= 2 else 0) | (TRUNCATE if abi >= 3 else 0) | (IOCTL_DEV if abi >= 5 else 0)
 
-    Returns:
-        True when the restriction is in force; False when the kernel has no Landlock or refused it.
-    """
+
+def ruleset(workdir: Path, package_root: Path) -> tuple[int, int]:
+    """Build the child's rules (while the code's paths can still be opened); returns (ruleset fd, ABI) or (-1, 0)."""
     abi = abi_version()
     if abi < 1:
-        return False
-    handled = ALL_V1 | (TRUNCATE if abi >= 3 else 0)
+        return -1, 0
+    handled = handled_access(abi)
+    attr = _RulesetAttr(handled, NET_TCP if abi >= 4 else 0,
+                        SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
     libc = _libc()
-    attr = _RulesetAttr(handled)
-    ruleset = libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
-                           ctypes.c_uint32(0))
-    if ruleset < 0:
-        return False
+    fd = libc.syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if fd < 0:
+        return -1, 0
+    rules = [(p, READ_ONLY_DIR) for p in (*SYSTEM_READ, *readable_roots(package_root))]
+    rules += [(p, READ_FILE | WRITE_FILE | (TRUNCATE if abi >= 3 else 0)) for p in DEVICES]
+    rules.append((str(workdir), handled & ~NEVER))
+    for path, access in rules:
+        _add_rule(libc, fd, path, access)
+    return fd, abi
+
+
+def enforce(fd: int, abi: int) -> int:
+    """Restrict this process (and the threads it starts later) to the ruleset; the ABI in force, or 0."""
+    if fd < 0:
+        return 0
+    libc = _libc()
     try:
-        rules = [(p, READ_ONLY_DIR) for p in (*SYSTEM_READ, *readable_roots(package_root))]
-        rules += [(p, READ_FILE | WRITE_FILE | (TRUNCATE if abi >= 3 else 0)) for p in DEVICES]
-        rules.append((str(workdir), handled))
-        for path, access in rules:
-            _add_rule(libc, ruleset, path, access)
         if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS, required before restricting
-            return False
-        return libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
+            return 0
+        return abi if libc.syscall(SYS_RESTRICT_SELF, ctypes.c_int(fd), ctypes.c_uint32(0)) == 0 else 0
     finally:
-        os.close(ruleset)
+        os.close(fd)
 
 
 def _add_rule(libc: ctypes.CDLL, ruleset: int, path: str, access: int) -> None:
@@ -93,7 +112,7 @@ def _add_rule(libc: ctypes.CDLL, ruleset: int, path: str, access: int) -> None:
         return  # absent on this system: nothing to allow
     try:
         if not os.path.isdir(path):
-            access &= READ_ONLY_FILE | WRITE_FILE | TRUNCATE  # directory rights are invalid on a file
+            access &= READ_ONLY_FILE | WRITE_FILE | TRUNCATE | IOCTL_DEV  # directory rights are invalid on a file
         rule = _PathBeneath(access, fd)
         libc.syscall(SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(RULE_PATH_BENEATH), ctypes.byref(rule),
                      ctypes.c_uint32(0))

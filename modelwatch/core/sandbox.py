@@ -1,17 +1,18 @@
 """Run a task on an untrusted model in an isolated subprocess: JSON in, JSON out, progress on stdout.
 
 The model object never exists in the calling process. The child gets a clean environment, a private
-temporary directory as its working directory, resource limits, seccomp (no network, no new processes)
-where libseccomp exists, and a wall-clock timeout that kills its whole process group. A warm worker
-(``sandbox_zygote``) forks children with the numeric stack already imported; when it is missing or dead
-a task falls back to a cold ``python -m modelwatch.core.sandbox_child`` and the worker is restarted.
+temporary directory as its working directory, an unprivileged uid with no capabilities, resource limits,
+Landlock, an allow-list seccomp filter, a PID namespace where the kernel allows it, and a wall-clock
+timeout. Its progress, result and stderr come back over pipes opened before it existed (``sandbox_io``):
+this process never opens a file the child could have planted. A warm worker (``sandbox_zygote``) forks
+children with the numeric stack already imported; when it is missing or dead a task falls back to a cold
+``python -m modelwatch.core.sandbox_child`` and the worker is restarted.
 """
 from __future__ import annotations
 
 import atexit
 import json
 import os
-import selectors
 import shutil
 import signal
 import socket
@@ -25,14 +26,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelwatch.errors import ModelError, ResourceLimit, RunTimeout, from_dict
+from modelwatch.core.privileges import Identity, SandboxUnavailable, resolve_identity
+from modelwatch.core.sandbox_io import Collected, collect, decode_result
+from modelwatch.errors import ModelCrashed, ModelError, ResourceLimit, RunTimeout, ServiceUnavailable, from_dict
 
-ProgressFn = Callable[[str, float], None]
+# on_progress(stage, fraction) or on_progress(stage, fraction, extra) when the line carries more keys
+ProgressFn = Callable[..., None]
+DEFAULT_USER = "modelwatch-sandbox"
+START_WAIT_S = 300  # the warm worker's first start (imports, numba compilation); not charged to any task
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # Variables that change how numeric libraries behave on this hardware; everything else is dropped.
 PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "MODELWATCH_TRUST_PICKLES",
               "MODELWATCH_SANDBOX_WARM_EXPLAIN")
-MAX_RESULT_ARRAY_BYTES = 256 * 1024 * 1024
+# The signals a limit of the sandbox kills with (memory, CPU, file size); any other is a crash of the model's own.
+LIMIT_SIGNALS = {signal.SIGKILL, signal.SIGXCPU, signal.SIGXFSZ}
 
 
 def _default_memory_mb() -> int:
@@ -47,6 +54,7 @@ class Limits:
     memory_mb: int = field(default_factory=_default_memory_mb)
     max_file_mb: int = 512
     max_open_files: int = 256
+    max_result_mb: int = 16  # the result (JSON and arrays) the child may send back; more is refused
 
 
 def _clean_env(workdir: str) -> dict[str, str]:
@@ -65,64 +73,6 @@ def _clean_env(workdir: str) -> dict[str, str]:
     return env
 
 
-class _Exchange:
-    """What came back from one child: its pid, exit code and whether the deadline passed."""
-
-    def __init__(self) -> None:
-        self.pid: int | None = None
-        self.returncode: int | None = None
-        self.finished = False
-        self.cancelled = False
-
-
-def _relay(line: bytes, on_progress: ProgressFn | None, exchange: _Exchange) -> None:
-    try:
-        message = json.loads(line)
-    except ValueError:
-        return  # the model printed something of its own; it is not a progress line
-    if not isinstance(message, dict):
-        return
-    if "pid" in message and exchange.pid is None and isinstance(message["pid"], int):
-        exchange.pid = message["pid"]
-    elif "zygote_exit" in message and isinstance(message["zygote_exit"], int):
-        exchange.returncode = message["zygote_exit"]
-    elif "stage" in message and "progress" in message and on_progress:
-        try:
-            on_progress(str(message["stage"]), float(message["progress"]))
-        except (TypeError, ValueError):
-            pass
-
-
-def _pump(fd: int, deadline: float, on_progress: ProgressFn | None, exchange: _Exchange,
-          cancel: threading.Event | None = None) -> bool:
-    """Relay lines from ``fd`` until EOF; False when the deadline passed or ``cancel`` was set first."""
-    selector = selectors.DefaultSelector()
-    selector.register(fd, selectors.EVENT_READ)
-    buffer = b""
-    try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if cancel is not None and cancel.is_set():
-                exchange.cancelled = True
-                return False
-            if remaining <= 0:
-                return False
-            if not selector.select(timeout=min(remaining, 0.2)):
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                if buffer:
-                    _relay(buffer, on_progress, exchange)
-                return True
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                _relay(line, on_progress, exchange)
-            buffer = buffer[-(1 << 20):]
-    finally:
-        selector.close()
-
-
 class _Zygote:
     """The warm worker of this process: started lazily, restarted when it dies, safe across threads."""
 
@@ -133,7 +83,6 @@ class _Zygote:
         self.dir: str | None = None
         self.ready = threading.Event()
         self.settled = threading.Event()  # ready, or failed to start
-        self.starts = 0
 
     @property
     def socket_path(self) -> str:
@@ -150,14 +99,13 @@ class _Zygote:
             if not starting:
                 self._spawn()
         if wait:
-            self.settled.wait(timeout=120)
+            self.settled.wait(timeout=START_WAIT_S)
 
     def _spawn(self) -> None:
         self.dir = tempfile.mkdtemp(prefix="modelwatch-zygote-")
         os.chmod(self.dir, 0o700)
         self.ready, self.settled = threading.Event(), threading.Event()
         self.owner_pid = os.getpid()
-        self.starts += 1
         # the worker's stderr stays in its private directory for diagnosis
         stderr = os.open(os.path.join(self.dir, "stderr.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -195,15 +143,17 @@ class _Zygote:
                 shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
-    def connect(self, request: dict[str, Any]) -> socket.socket | None:
-        """A connection carrying the request, or None when the worker is not usable."""
+    def connect(self, request: dict[str, Any], fds: list[int]) -> socket.socket | None:
+        """A connection carrying the request and ``fds``, or None when the worker is not usable."""
         if not self.alive():
             return None
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(5.0)
             sock.connect(self.socket_path)
-            sock.sendall(json.dumps(request).encode() + b"\n")
+            data = json.dumps(request).encode() + b"\n"
+            sent = socket.send_fds(sock, [data], fds)
+            sock.sendall(data[sent:])
             sock.settimeout(None)
             return sock
         except OSError:
@@ -238,53 +188,117 @@ def _kill_group(pid: int | None) -> None:
             pass
 
 
+class _Pipes:
+    """The result and stderr pipes of one child, made before it exists; the parent keeps the read ends."""
+
+    def __init__(self) -> None:
+        self.result_r, self.result_w = os.pipe()
+        self.stderr_r, self.stderr_w = os.pipe()
+
+    def close_child_ends(self) -> None:
+        for fd in (self.result_w, self.stderr_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.result_w = self.stderr_w = -1
+
+    def close(self) -> None:
+        self.close_child_ends()
+        for fd in (self.result_r, self.stderr_r):
+            os.close(fd)
+
+
 def _run_in_zygote(root: Path, limits: Limits, on_progress: ProgressFn | None, deadline: float,
-                   cancel: threading.Event | None) -> _Exchange | None:
-    sock = _ZYGOTE.connect({"workdir": str(root), "env": _clean_env(str(root)), "limits": limits.__dict__})
+                   cancel: threading.Event | None, pipes: _Pipes) -> Collected | None:
+    sock = _ZYGOTE.connect({"workdir": str(root), "env": _clean_env(str(root))}, [pipes.result_w, pipes.stderr_w])
     if sock is None:
-        return None
-    exchange = _Exchange()
+        return None  # the pipes go to a cold start instead
+    pipes.close_child_ends()  # the child has its own copies now
     try:
-        exchange.finished = _pump(sock.fileno(), deadline, on_progress, exchange, cancel)
+        collected = collect(sock.fileno(), pipes.result_r, pipes.stderr_r, deadline, limits.max_result_mb << 20,
+                            on_progress, cancel)
+        if not collected.finished:
+            sock.shutdown(socket.SHUT_WR)  # the zygote kills the child when its side of the connection ends
+            _drain(sock, time.monotonic() + 2.0)  # and reaps it: no zombie is left behind
     except BaseException:  # on_progress raised (the caller gave up): the child must not outlive the call
-        _kill_group(exchange.pid)
         sock.close()
         raise
-    try:
-        if not exchange.finished:
-            _kill_group(exchange.pid)
-            # let the zygote reap it so that no zombie is left behind; a bounded wait
-            _pump(sock.fileno(), time.monotonic() + 2.0, None, _Exchange())
-    finally:
-        sock.close()
-    if exchange.finished and exchange.returncode is None:
-        exchange.returncode = -1  # the worker died under the child; the result file decides
-    return exchange
+    sock.close()
+    return collected  # returncode None: the worker died under the child; the result decides
+
+
+def _drain(sock: socket.socket, deadline: float) -> None:
+    sock.settimeout(0.2)
+    while time.monotonic() < deadline:
+        try:
+            if not sock.recv(65536):
+                return
+        except TimeoutError:
+            continue
+        except OSError:
+            return
 
 
 def _run_cold(root: Path, limits: Limits, on_progress: ProgressFn | None, deadline: float,
-              cancel: threading.Event | None) -> _Exchange:
-    exchange = _Exchange()
-    with open(root / "stderr.txt", "wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-s", "-P", "-m", "modelwatch.core.sandbox_child", str(root)],
-            cwd=root, env=_clean_env(str(root)), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=stderr, start_new_session=True, close_fds=True,
-        )
-        exchange.pid = proc.pid
-        try:
-            exchange.finished = _pump(proc.stdout.fileno(), deadline, on_progress, exchange, cancel)
-            if exchange.finished:
-                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            exchange.finished = False
-        finally:
-            if proc.poll() is None:
-                _kill_group(proc.pid)
-                proc.wait()
-            proc.stdout.close()
-    exchange.returncode = proc.returncode
-    return exchange
+              cancel: threading.Event | None, pipes: _Pipes) -> Collected:
+    proc = subprocess.Popen(
+        [sys.executable, "-s", "-P", "-m", "modelwatch.core.sandbox_child", str(root), str(pipes.result_w)],
+        cwd=root, env=_clean_env(str(root)), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=pipes.stderr_w, pass_fds=(pipes.result_w,), start_new_session=True, close_fds=True,
+    )
+    pipes.close_child_ends()
+    try:
+        collected = collect(proc.stdout.fileno(), pipes.result_r, pipes.stderr_r, deadline,
+                            limits.max_result_mb << 20, on_progress, cancel)
+        if collected.finished:
+            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+    except subprocess.TimeoutExpired:
+        collected.finished = False
+    finally:
+        if proc.poll() is None:
+            _kill_group(proc.pid)
+            proc.wait()
+        proc.stdout.close()
+    collected.returncode = proc.returncode
+    return collected
+
+
+def configure(user: str = DEFAULT_USER, allow_insecure: bool = False) -> Identity:
+    """Set who the children run as (the operator's settings, at start-up); fails closed where it cannot drop root.
+
+    Raises:
+        SandboxUnavailable: this process is root, ``user`` does not exist and ``allow_insecure`` is off.
+    """
+    global _IDENTITY
+    _IDENTITY = resolve_identity(user, allow_insecure)
+    return _IDENTITY
+
+
+def _identity() -> Identity:
+    try:
+        return _IDENTITY or configure()
+    except SandboxUnavailable as exc:
+        raise ServiceUnavailable(str(exc), {"sandbox": "no unprivileged user"}) from None
+
+
+_IDENTITY: Identity | None = None
+
+
+def _prepare(task: str, model_bytes: bytes, fmt: str, payload: dict[str, Any] | None,
+             files: dict[str, bytes] | None, limits: Limits, identity: Identity) -> Path:
+    """The child's private directory: the model, the job and the extra files, owned by the sandbox user."""
+    root = Path(tempfile.mkdtemp(prefix="modelwatch-sandbox-"))
+    os.chmod(root, 0o700)
+    (root / "model.bin").write_bytes(model_bytes)
+    for name, data in (files or {}).items():
+        (root / Path(name).name).write_bytes(data)
+    job = {"task": task, "format": fmt, "payload": payload or {}, "limits": limits.__dict__,
+           "identity": identity.__dict__}
+    (root / "job.json").write_text(json.dumps(job))
+    if identity.uid is not None and identity.gid is not None:
+        os.chown(root, identity.uid, identity.gid)  # the files stay ours (0644): the child reads, never rewrites
+    return root
 
 
 def run_task(
@@ -299,7 +313,8 @@ def run_task(
 ) -> dict[str, Any]:
     """Run ``task`` on the model in a sandboxed child and return its JSON result.
 
-    Safe to call from several threads at once: each call has its own directory and child.
+    Safe to call from several threads at once: each call has its own directory, pipes and child. The
+    deadline starts when the task does: waiting for the warm worker's first start is not charged to it.
 
     Args:
         task: a task name known to ``sandbox_child`` (``inspect``, ``suite``, ``predict``).
@@ -307,85 +322,69 @@ def run_task(
         fmt: its format from ``formats.sniff_format``.
         payload: JSON-able arguments of the task.
         files: extra files for the child (``sample.csv``, ``X.npy``...), written into its private directory.
-        limits: resource and time limits.
-        on_progress: called with (stage, fraction) for each progress line of the child.
-        cancel: when set (from any thread), the child's process group is killed within 0.2 s.
+        limits: resource, time and result-size limits.
+        on_progress: called with (stage, fraction) for each progress line of the child, and with a third
+            argument, a small dict, when the line carries more keys (``section``, ``headline``).
+        cancel: when set (from any thread), the child is killed within 0.2 s.
 
     Returns:
         The task's result; ``result["arrays"]`` (when present) maps names to numpy arrays read with
         ``allow_pickle=False``.
 
     Raises:
-        RunTimeout: the wall clock ran out or ``cancel`` was set; the child's process group was killed.
-        ResourceLimit: the child was killed by a resource limit.
+        RunTimeout: the wall clock ran out or ``cancel`` was set; the child was killed.
+        ResourceLimit: a resource limit stopped the child, or its result was over ``limits.max_result_mb``.
+        ModelCrashed: the child died of a signal of its own (segmentation fault, abort...).
+        ModelError: the child's result was malformed, or it ended without one.
+        ServiceUnavailable: the sandbox cannot drop root here (no sandbox user).
         ModelwatchError: the typed error the child reported.
     """
-    deadline = time.monotonic() + limits.timeout_s
-    workdir = tempfile.mkdtemp(prefix="modelwatch-sandbox-")
+    identity = _identity()
+    warm = os.environ.get("MODELWATCH_SANDBOX_WARM", "1") != "0"  # operator switch: 0 = always a cold start
+    if warm and not _ZYGOTE.alive():
+        # (re)start the worker and wait for it; a cold start only where it cannot start at all
+        _ZYGOTE.start(wait=True)
+    root = _prepare(task, model_bytes, fmt, payload, files, limits, identity)
+    pipes = _Pipes()
     try:
-        os.chmod(workdir, 0o700)
-        root = Path(workdir)
-        (root / "model.bin").write_bytes(model_bytes)
-        for name, data in (files or {}).items():
-            (root / Path(name).name).write_bytes(data)
-        job = {"task": task, "format": fmt, "payload": payload or {}, "limits": limits.__dict__}
-        (root / "job.json").write_text(json.dumps(job))
-        exchange = None
-        if os.environ.get("MODELWATCH_SANDBOX_WARM", "1") != "0":  # operator switch: 0 = always a cold start
-            if not _ZYGOTE.alive():
-                # first use waits for the worker; a worker that died is restarted while this task runs cold
-                _ZYGOTE.start(wait=_ZYGOTE.starts == 0)
-            exchange = _run_in_zygote(root, limits, on_progress, deadline, cancel)
-        exchange = exchange or _run_cold(root, limits, on_progress, deadline, cancel)
-        if exchange.cancelled:
-            raise RunTimeout("The run was cancelled; the sandbox was stopped.", {"cancelled": True})
-        if not exchange.finished:
-            raise RunTimeout(f"The model did not finish within {limits.timeout_s:g} s; the sandbox was stopped.",
-                             {"timeout_s": limits.timeout_s})
-        return _read_result(root, exchange.returncode or 0, _stderr_tail(root / "stderr.txt"), limits)
+        deadline = time.monotonic() + limits.timeout_s
+        collected = _run_in_zygote(root, limits, on_progress, deadline, cancel, pipes) if warm else None
+        collected = collected or _run_cold(root, limits, on_progress, deadline, cancel, pipes)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        pipes.close()
+        shutil.rmtree(root, ignore_errors=True)
+    if collected.cancelled:
+        raise RunTimeout("The run was cancelled; the sandbox was stopped.", {"cancelled": True})
+    if collected.oversized:
+        raise ResourceLimit(f"The model's result is larger than {limits.max_result_mb} MB; nothing was kept.",
+                            {"max_result_mb": limits.max_result_mb})
+    if not collected.finished:
+        raise RunTimeout(f"The model did not finish within {limits.timeout_s:g} s; the sandbox was stopped.",
+                         {"timeout_s": limits.timeout_s})
+    return _outcome(collected, limits)
 
 
-def _stderr_tail(path: Path, chars: int = 600) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:].strip()
-    except OSError:
-        return ""
-
-
-def _read_result(root: Path, returncode: int, stderr: str, limits: Limits) -> dict[str, Any]:
-    result_path = root / "result.json"
-    if result_path.exists():
+def _outcome(collected: Collected, limits: Limits) -> dict[str, Any]:
+    """The result the child sent, or the typed error its exit status means."""
+    returncode = collected.returncode if collected.returncode is not None else 70  # the worker itself ended
+    stderr = collected.stderr.decode(errors="replace")[-600:].strip()
+    if collected.result:
         try:
-            result = json.loads(result_path.read_text())
-        except ValueError:
-            result = {"error": {"code": "model_error", "message": "The sandbox wrote an unreadable result."}}
-        if not isinstance(result, dict):
-            raise ModelError("The sandbox wrote a result that is not an object.")
-        if "error" in result:
-            raise from_dict(result["error"] if isinstance(result["error"], dict) else {})
-        if isinstance(result.get("arrays"), dict):
-            result["arrays"] = _read_arrays(root, result["arrays"])
-        return result
-    out_of_memory = returncode == 75 or "MemoryError" in stderr  # 75: sandbox_child.EXIT_OUT_OF_MEMORY
-    if returncode in (-signal.SIGKILL, -signal.SIGXCPU, -signal.SIGSEGV, -signal.SIGBUS) or out_of_memory:
-        raise ResourceLimit(
-            f"The model was stopped by the sandbox's limits (exit {returncode}); "
-            f"memory is capped at {limits.memory_mb} MB.",
-            {"exit_code": returncode, "stderr": stderr},
-        )
-    raise ModelError(f"The sandboxed process ended without a result (exit {returncode}).",
-                     {"exit_code": returncode, "stderr": stderr})
-
-
-def _read_arrays(root: Path, names: dict[str, Any]) -> dict[str, Any]:
-    import numpy as np
-
-    arrays = {}
-    for key, name in names.items():
-        path = root / Path(str(name)).name
-        if path.suffix != ".npy" or not path.is_file() or path.stat().st_size > MAX_RESULT_ARRAY_BYTES:
-            raise ModelError(f"The sandbox returned an unreadable array {name!r}.")
-        arrays[str(key)] = np.load(path, allow_pickle=False)
-    return arrays
+            result = decode_result(collected.result)
+        except ModelError:
+            if returncode >= 0:
+                raise
+        else:
+            if "error" in result:
+                raise from_dict(result["error"])
+            return result
+    # 75: sandbox_child.EXIT_OUT_OF_MEMORY; C++ code that cannot allocate aborts with bad_alloc
+    out_of_memory = returncode == 75 or "MemoryError" in stderr or "std::bad_alloc" in stderr
+    details = {"exit_code": returncode, "stderr": stderr}
+    if -returncode in LIMIT_SIGNALS or out_of_memory:
+        raise ResourceLimit(f"The model was stopped by the sandbox's limits (exit {returncode}); "
+                            f"memory is capped at {limits.memory_mb} MB.", details)
+    if returncode < 0:
+        name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
+        raise ModelCrashed(f"The model's process crashed ({name}).", {**details, "signal": name})
+    raise ModelError(f"The sandboxed process ended without a result (exit {returncode}).", details)

@@ -1,6 +1,8 @@
-"""Entry point inside the sandbox: harden the process, load the untrusted model, run one task, write ``result.json``.
+"""Entry point inside the sandbox: harden the process, load the untrusted model, run one task, send the result.
 
-Usage: ``python -m modelwatch.core.sandbox_child <workdir>`` (a cold start by ``core.sandbox.run_task``), or
+The result goes down the pipe the parent opened before the child existed (``sandbox_io.RESULT_FD``), never
+into a file the parent would have to open. Usage: ``python -m modelwatch.core.sandbox_child <workdir> <fd>``
+(a cold start by ``core.sandbox.run_task``), or
 ``python -m modelwatch.core.sandbox_child --zygote <socket>`` (the warm pre-forked worker, which forks one
 child per task and calls :func:`main` in it).
 """
@@ -17,31 +19,38 @@ from pathlib import Path
 from typing import Any
 
 from modelwatch.core.jsonable import to_jsonable
-from modelwatch.errors import BadRequest, ModelError, ModelwatchError, ResourceLimit
+from modelwatch.errors import BadRequest, ModelError, ModelwatchError, ResourceLimit, ServiceUnavailable
 
-NOBODY = 65534
 EXIT_OUT_OF_MEMORY = 75  # the child ran out of memory before it could even write its result
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 _PROTECTIONS: dict[str, Any] = {}
 
 
-def report_progress(stage: str, fraction: float) -> None:
-    """One JSON line on stdout; the parent relays it to the Run row."""
-    sys.stdout.write(json.dumps({"stage": stage, "progress": round(float(fraction), 4)}) + "\n")
+def report_progress(stage: str, fraction: float, **extra: Any) -> None:
+    """One JSON line on stdout; the parent relays it (and small ``extra`` keys) to the Run row."""
+    sys.stdout.write(json.dumps({"stage": stage, "progress": round(float(fraction), 4), **extra}) + "\n")
     sys.stdout.flush()
 
 
-def harden(root: Path, limits: dict[str, Any], mode: str) -> dict[str, Any]:
-    """Apply the sandbox's protections to this process and say which are active.
+def harden(root: Path, job: dict[str, Any], mode: str, pid_namespace: bool = False) -> dict[str, Any]:
+    """Apply the sandbox's protections to this process and say which are in force.
 
-    ``memory_mb`` caps the whole address space of the process, the preloaded libraries included (about
-    0.8 GB of it with the warm worker), so that the operator's figure is what the process can ever use.
+    Every module the task can need is imported already (the process may read nothing outside ``root``
+    afterwards). ``memory_mb`` caps the whole address space of the process, the preloaded libraries included
+    (about 0.8 GB of it with the warm worker), so that the operator's figure is what the process can ever use.
+
+    Raises:
+        SandboxUnavailable: root could not be dropped and the operator did not allow running as root.
     """
-    # Identity, filesystem and syscall filters first, the memory cap last: a tiny cap must not stop them.
-    uid_dropped = _drop_privileges(root)
-    dumpable = _set_not_dumpable()
-    from modelwatch.core import landlock, seccomp
+    from modelwatch.core import landlock, privileges, seccomp
 
-    filesystem = landlock.restrict(root, Path(__file__).resolve().parents[2])
+    limits = job.get("limits") or {}
+    _prctl(PR_SET_PDEATHSIG, 9)  # SIGKILL when the process that forked this one dies
+    identity = privileges.Identity(**(job.get("identity") or {"uid": None, "gid": None}))
+    rules = landlock.ruleset(root, Path(__file__).resolve().parents[2])  # opens the code's paths: before the drop
+    privileges.drop(identity)
+    dumpable = _prctl(PR_SET_DUMPABLE, 0)  # others of this uid cannot read this one's memory or /proc entries
+    landlock_abi = landlock.enforce(*rules)
     filtered = seccomp.install()
     applied: list[str] = []
     memory = int(limits.get("memory_mb", 2048)) * 1024 * 1024
@@ -60,55 +69,26 @@ def harden(root: Path, limits: dict[str, Any], mode: str) -> dict[str, Any]:
             applied.append(name)
         except (ValueError, OSError):
             pass
+    who = privileges.describe()
     protections = {
-        "mode": mode, "seccomp": filtered, "landlock": filesystem, "rlimits": applied,
-        "memory_mb": memory // 2**20,
+        "mode": mode, "seccomp": filtered, "landlock": landlock_abi > 0, "landlock_abi": landlock_abi,
+        "rlimits": applied, "memory_mb": memory // 2**20,
         "clean_env": "SECRET_KEY" not in os.environ and "DATABASE_URL" not in os.environ,
-        "private_dir": True, "uid_dropped": uid_dropped, "not_dumpable": dumpable, "process_group_kill": True,
+        "private_dir": True, "uid": who["uid"], "gid": who["gid"], "uid_dropped": who["uid"] != 0,
+        "insecure_root": identity.insecure and who["uid"] == 0,
+        "capabilities": who["capabilities"], "no_capabilities": who["no_capabilities"],
+        "no_new_privs": who["no_new_privs"], "securebits": who["securebits"],
+        "pid_namespace": pid_namespace, "not_dumpable": dumpable, "process_group_kill": True,
     }
     _PROTECTIONS.update(protections)
     return protections
 
 
-def _drop_privileges(root: Path) -> bool:
-    """When started as root, hand the private directory to ``nobody`` and become ``nobody``."""
-    if os.geteuid() != 0 or not all(_others_can_read(Path(p)) for p in _import_roots()):
-        return False  # as nobody the child could not import what it has not imported yet
-    try:
-        for path in [root, *root.iterdir()]:
-            os.chown(path, NOBODY, NOBODY)
-        os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
-        return True
-    except OSError:
-        return False
-
-
-def _import_roots() -> list[str]:
-    import sysconfig
-
-    import numpy
-
-    return [sysconfig.get_paths()["stdlib"], os.path.dirname(os.path.dirname(numpy.__file__)),
-            str(Path(__file__).resolve().parents[2])]
-
-
-def _others_can_read(path: Path) -> bool:
-    try:
-        if path.stat().st_mode & 0o005 != 0o005:
-            return False
-        return all(parent.stat().st_mode & 0o001 for parent in path.parents)
-    except OSError:
-        return False
-
-
-def _set_not_dumpable() -> bool:
-    # Not dumpable: other processes of the same user cannot read this one's memory or /proc entries.
+def _prctl(option: int, value: int) -> bool:
     try:
         import ctypes
 
-        return ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) == 0  # PR_SET_DUMPABLE = 4
+        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
 
@@ -124,7 +104,7 @@ def _suite(model: Any, info: dict[str, Any], root: Path, payload: dict[str, Any]
 
 
 def _predict(model: Any, info: dict[str, Any], root: Path, payload: dict[str, Any]) -> dict[str, Any]:
-    """Call ``predict`` (or ``method``) on ``X.npy`` or a CSV; the output goes back as ``output.npy`` (no pickle)."""
+    """Call ``predict`` (or ``method``) on ``X.npy`` or a CSV; the output goes back as ``.npy`` bytes (no pickle)."""
     import numpy as np
 
     method = payload.get("method", "predict")
@@ -142,8 +122,7 @@ def _predict(model: Any, info: dict[str, Any], root: Path, payload: dict[str, An
     elapsed = (time.perf_counter() - started) * 1000
     if output.dtype.hasobject:
         output = output.astype(str)
-    np.save(root / "output.npy", output, allow_pickle=False)
-    return {"info": info, "predict_ms": elapsed, "arrays": {"output": "output.npy"}}
+    return {"info": info, "predict_ms": elapsed, "arrays": {"output": output}}
 
 
 TASKS: dict[str, Callable[[Any, dict[str, Any], Path, dict[str, Any]], dict[str, Any]]] = {
@@ -153,12 +132,11 @@ TASKS: dict[str, Callable[[Any, dict[str, Any], Path, dict[str, Any]], dict[str,
 }
 
 
-def run(root: Path) -> dict[str, Any]:
-    """Load the model, describe it, and run the task named in ``job.json``."""
+def run(root: Path, job: dict[str, Any]) -> dict[str, Any]:
+    """Load the model, describe it, and run the task named in ``job``."""
     from modelwatch.core.intake import load_model
     from modelwatch.core.introspect import describe
 
-    job = json.loads((root / "job.json").read_text())
     report_progress("loading model", 0.0)
     started = time.perf_counter()
     model, load_notes = load_model(root / "model.bin", job["format"])
@@ -169,14 +147,19 @@ def run(root: Path) -> dict[str, Any]:
     return TASKS[job["task"]](model, info, root, job.get("payload") or {})
 
 
-def main(root: Path, mode: str = "cold") -> None:
-    """Harden this process, run the job in ``root`` and write ``result.json`` (always, unless killed)."""
+def main(root: Path, mode: str = "cold", pid_namespace: bool = False) -> None:
+    """Harden this process, run the job in ``root`` and send the result down ``RESULT_FD`` (always, unless killed)."""
+    from modelwatch.core.privileges import SandboxUnavailable
+    from modelwatch.core.sandbox_io import RESULT_FD, encode_result
+
     try:
         job = json.loads((root / "job.json").read_text())
-        harden(root, job.get("limits") or {}, mode)
-        result = run(root)
+        harden(root, job, mode, pid_namespace)
+        result = run(root, job)
     except ModelwatchError as exc:
         result = {"error": exc.to_dict()}
+    except SandboxUnavailable as exc:
+        result = {"error": ServiceUnavailable(str(exc)).to_dict()}
     except MemoryError:
         result = {"error": ResourceLimit("The model ran out of the sandbox's memory.").to_dict()}
     except RecursionError as exc:
@@ -187,20 +170,31 @@ def main(root: Path, mode: str = "cold") -> None:
             f"The model raised {type(exc).__name__}: {exc}",
             {"type": type(exc).__name__, "traceback": "".join(frames)[-2000:]},
         ).to_dict()}
-    tmp = root / "result.json.tmp"
-    tmp.write_text(json.dumps(to_jsonable(result), allow_nan=False))
-    tmp.rename(root / "result.json")
+    arrays = result.pop("arrays", None) if isinstance(result.get("arrays"), dict) else None
+    try:
+        data = encode_result(to_jsonable(result), arrays)
+    except (TypeError, ValueError) as exc:
+        data = encode_result({"error": ModelError(f"The task's result is not JSON: {exc}").to_dict()})
+    view = memoryview(data)
+    while view:
+        view = view[os.write(RESULT_FD, view):]
+    os.close(RESULT_FD)
 
 
 if __name__ == "__main__":
+    # cold start: <workdir> <result fd>; or the warm worker: --zygote <socket>
+    from modelwatch.core.sandbox_zygote import preload
+
+    # everything the task can import, before the drop makes the interpreter's files unreadable
+    preload(explain=sys.argv[1] == "--zygote" and os.environ.get("MODELWATCH_SANDBOX_WARM_EXPLAIN", "1") != "0")
     if sys.argv[1] == "--zygote":
         from modelwatch.core.sandbox_zygote import serve
 
         serve(Path(sys.argv[2]))
     else:
-        import modelwatch.core.intake  # noqa: F401  imported before the limits, as the warm worker does
-        import modelwatch.core.introspect  # noqa: F401
+        from modelwatch.core.sandbox_io import RESULT_FD
 
+        os.dup2(int(sys.argv[2]), RESULT_FD)
         try:
             main(Path(sys.argv[1]))
         except MemoryError:

@@ -1,17 +1,20 @@
 """The warm sandbox worker: imports the numeric stack once, then forks one hardened child per task.
 
 Protocol on a private Unix socket, one connection per task: the client sends one JSON line
-``{"workdir", "env", "limits"}``; the zygote forks; the child makes its own process group, puts the
-connection on its stdout, writes ``{"pid": N}``, then the task's progress lines, and exits; the zygote
-reaps it, writes ``{"zygote_exit": status}`` and closes its end. The client reads to EOF, so a child
-cannot end the exchange early by forging that line. The zygote exits when its stdin (a pipe from the
-process that started it) closes.
+``{"workdir", "env"}`` with two file descriptors attached (the write ends of its result and stderr pipes);
+the zygote forks; the child makes its own process group, puts the connection on its stdout, the pipes on
+``RESULT_FD`` and stderr, writes the task's progress lines and its result, and exits; the zygote reaps it,
+writes ``{"zygote_exit": status}`` and closes its end. The client reads to EOF, so a child cannot end the
+exchange early by forging that line; the client shuts its side down to have the child killed. Run as root,
+the zygote serves from a PID namespace of its own. It exits when its stdin (a pipe from the process that
+started it) closes.
 """
 from __future__ import annotations
 
 import importlib
 import json
 import os
+import pkgutil
 import select
 import signal
 import socket
@@ -19,34 +22,50 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PRELOAD = ("numpy", "pandas", "scipy.sparse", "sklearn", "shap", "xgboost", "lightgbm", "skops.io",
+from modelwatch.core.sandbox_io import RESULT_FD
+
+CLONE_NEWPID = 0x20000000
+_PID_NAMESPACE = False
+PRELOAD = ("numpy", "pandas", "scipy.sparse", "sklearn", "shap", "xgboost", "lightgbm", "onnxruntime", "skops.io",
            "modelwatch.core.intake", "modelwatch.core.introspect", "modelwatch.core.suite", "modelwatch.core.seccomp",
-           "modelwatch.core.landlock")
+           "modelwatch.core.landlock", "modelwatch.core.privileges", "modelwatch.core.sandbox_child")
 
 
-def preload() -> None:
-    """Import the libraries and every module the allowlist names, so that a child starts warm."""
+def preload(explain: bool = True) -> None:
+    """Import everything a task can use, so that a child starts warm and, once it has dropped root, needs to
+    read nothing more of the interpreter (which may live in a home directory only root can enter).
+
+    ``explain`` also compiles the explanations' numba code (tens of seconds on a busy machine: the warm
+    worker does it once; a cold start leaves it to the task)."""
     for name in PRELOAD:
         try:
             importlib.import_module(name)
         except Exception:  # an optional library missing only costs the child an import
             pass
-    import codecs
+    import modelwatch.core
 
-    for encoding in ("raw_unicode_escape", "latin_1", "ascii", "utf_8", "unicode_escape"):
-        codecs.lookup(encoding)  # pickle's text opcodes need these codecs
+    for module in pkgutil.walk_packages(modelwatch.core.__path__, "modelwatch.core."):
+        if not module.name.endswith(("build_allowlist", "__main__")):
+            importlib.import_module(module.name)
+    import encodings
+
+    for module in pkgutil.iter_modules(encodings.__path__, "encodings."):
+        try:  # CSV files and pickle's text opcodes may name any codec
+            importlib.import_module(module.name)
+        except ImportError:  # codecs of another platform (mbcs, oem...)
+            pass
     from modelwatch.core.intake.allowlist import allowlist_info, load_allowlist
     from modelwatch.core.seccomp import available
 
     allowlist_info()
-
     available()  # loads libseccomp before any child needs it
     for module in sorted({m for m, _ in load_allowlist()}):
         try:
             importlib.import_module(module)
         except Exception:
             pass
-    if os.environ.get("MODELWATCH_SANDBOX_WARM_EXPLAIN", "1") != "0":
+    _exercise()
+    if explain:
         try:  # compile the explanations' numba code once here rather than in every child
             from modelwatch.core.explain.warm import warm_up
 
@@ -55,7 +74,20 @@ def preload() -> None:
             pass
 
 
-def _child(conn: socket.socket, request: dict[str, Any], keep_closed: list[Any]) -> None:
+def _exercise() -> None:
+    """Run the paths that import lazily on first use (narwhals' plugin discovery behind sklearn's feature
+    names, pandas' CSV reader and ``to_dict``) once here."""
+    import io
+
+    import pandas as pd
+    from sklearn.tree import DecisionTreeClassifier
+
+    frame = pd.read_csv(io.BytesIO("\ufeffa,b\n0,1\n1,0\n".encode()), encoding="utf-8-sig")
+    DecisionTreeClassifier().fit(frame, [0, 1]).predict(frame)
+    frame.to_dict(orient="records")
+
+
+def _child(conn: socket.socket, request: dict[str, Any], fds: list[int], keep_closed: list[Any]) -> None:
     """In the forked child: become a fresh, isolated process and run the task. Never returns."""
     code = 70
     try:
@@ -68,26 +100,26 @@ def _child(conn: socket.socket, request: dict[str, Any], keep_closed: list[Any])
                 pass
         os.setsid()
         root = Path(request["workdir"])
+        result_fd, stderr_fd = fds
         os.dup2(conn.fileno(), 1)
         conn.close()
+        os.dup2(result_fd, RESULT_FD)
+        os.dup2(stderr_fd, 2)
+        for fd in {result_fd, stderr_fd} - {1, 2, RESULT_FD}:
+            os.close(fd)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
-        err = os.open(root / "stderr.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(err, 2)
-        os.close(err)
         os.chdir(root)
         os.environ.clear()
         os.environ.update(request.get("env") or {})
-        sys.stdout.write(json.dumps({"pid": os.getpid()}) + "\n")
-        sys.stdout.flush()
         from modelwatch.core.sandbox_child import main
 
-        main(root, mode="zygote")
+        main(root, mode="zygote", pid_namespace=_PID_NAMESPACE)
         code = 0
     except MemoryError:
         code = 75  # sandbox_child.EXIT_OUT_OF_MEMORY: the limit left no room even for the result
-    except BaseException:  # anything here is reported by the exit status; the parent reads result.json
+    except BaseException:  # anything here is reported by the exit status
         code = 71
     finally:
         try:
@@ -96,11 +128,38 @@ def _child(conn: socket.socket, request: dict[str, Any], keep_closed: list[Any])
             os._exit(code)
 
 
+def _enter_pid_namespace() -> bool:
+    """Put the children in a PID namespace of their own (root only): no other process is even addressable.
+
+    The calling process forks; the fork becomes the namespace's init and goes on serving, and the caller
+    only waits for it (it is what the parent started and kills). False where the kernel refuses.
+    """
+    if os.geteuid() != 0:
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWPID) != 0:
+        return False
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the process the parent started
+        return True
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+    _, status = os.waitpid(pid, 0)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
 def serve(socket_path: Path) -> None:
-    """Preload, listen on ``socket_path``, print ``ready`` and fork a child per connection until stdin closes."""
-    preload()
+    """Listen on ``socket_path``, print ``ready`` and fork a child per connection until stdin closes.
+
+    Every module is imported already (``preload`` ran in ``sandbox_child``'s entry point).
+    """
+    global _PID_NAMESPACE
     import gc
 
+    _PID_NAMESPACE = _enter_pid_namespace()
     gc.collect()
     gc.freeze()  # the preloaded heap is never scanned by a child's collector: fewer copy-on-write pages
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -116,7 +175,8 @@ def serve(socket_path: Path) -> None:
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     while True:
-        readable, _, _ = select.select([listener, wake_r, sys.stdin], [], [], 1.0)
+        watched = {conn: pid for pid, conn in running.items() if conn.fileno() >= 0}
+        readable, _, _ = select.select([listener, wake_r, sys.stdin, *watched], [], [], 1.0)
         if sys.stdin in readable and not os.read(sys.stdin.fileno(), 4096):
             break  # the process that started us is gone
         if wake_r in readable:
@@ -125,35 +185,49 @@ def serve(socket_path: Path) -> None:
                     pass
             except BlockingIOError:
                 pass
+        for conn in set(readable) & set(watched):
+            _kill(watched[conn])  # the parent hung up or gave up: the child stops now
         _reap(running)
         if listener in readable:
             _accept(listener, running, [listener, wake_r, wake_w])
     for pid in running:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+        _kill(pid)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def _accept(listener: socket.socket, running: dict[int, socket.socket], own: list[Any]) -> None:
     conn, _ = listener.accept()
+    fds: list[int] = []
     try:
         conn.settimeout(5.0)
         line = b""
         while not line.endswith(b"\n") and len(line) < 1 << 20:
-            chunk = conn.recv(65536)
+            chunk, received, _, _ = socket.recv_fds(conn, 65536, 2)
+            fds += received
             if not chunk:
                 break
             line += chunk
         request = json.loads(line)
+        if len(fds) != 2:
+            raise ValueError("a request carries the result and stderr pipes")
         conn.settimeout(None)
         sys.stdout.flush()
         pid = os.fork()
     except (OSError, ValueError):
         conn.close()
+        for fd in fds:
+            os.close(fd)
         return
     if pid == 0:
-        _child(conn, request, [*own, *running.values()])
+        _child(conn, request, fds, [*own, *running.values()])
+    for fd in fds:
+        os.close(fd)
     running[pid] = conn
 
 

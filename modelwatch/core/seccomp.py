@@ -1,9 +1,9 @@
-"""A small ctypes wrapper over libseccomp: forbid network sockets, new processes and touching other processes.
+"""A small ctypes wrapper over libseccomp that installs the allow-list of ``seccomp_policy`` (default: EPERM).
 
-Used by the sandbox child just before it loads a model. Threads stay allowed (numeric libraries need
-them); ``fork``, ``vfork``, ``clone`` without ``CLONE_THREAD``, ``execve``, ``socket`` and signals to other
-processes fail with ``EPERM``. Where libseccomp is missing, :func:`install` returns False and the
-sandbox records that seccomp was not active.
+Used by the sandbox child just before it runs the task. Threads stay allowed (numeric libraries need them)
+but a ``clone`` that would make a process or a namespace does not; signals, resource limits, priorities and
+scheduling act only on the process itself. Where libseccomp is missing, :func:`install` returns None and the
+sandbox records that no syscall filter was active.
 """
 from __future__ import annotations
 
@@ -13,20 +13,12 @@ import errno
 import os
 from functools import lru_cache
 
-ACT_ALLOW = 0x7FFF0000
-CLONE_THREAD = 0x00010000
-ATTR_CTL_TSYNC = 4  # scmp_filter_attr: apply the filter to every thread of the process
-CMP_NE, CMP_MASKED_EQ = 1, 7
+from modelwatch.core import seccomp_policy as policy
 
-# Syscalls refused outright: process creation, networking, other processes' memory, kernel state.
-DENIED = (
-    "fork", "vfork", "execve", "execveat", "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
-    "ptrace", "process_vm_readv", "process_vm_writev", "tkill", "mount", "umount2", "unshare", "setns",
-    "pivot_root", "chroot", "reboot", "kexec_load", "kexec_file_load", "init_module", "finit_module",
-    "delete_module", "bpf", "perf_event_open", "keyctl", "add_key", "request_key", "userfaultfd",
-    "io_uring_setup", "io_uring_enter", "io_uring_register", "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
-    "open_by_handle_at", "name_to_handle_at", "swapon", "swapoff", "acct", "settimeofday", "clock_settime",
-)
+ACT_ALLOW = 0x7FFF0000
+ATTR_CTL_TSYNC = 4  # scmp_filter_attr: apply the filter to every thread of the process
+CMP_EQ, CMP_MASKED_EQ = 4, 7
+MODE = "allowlist"
 
 
 class _ArgCmp(ctypes.Structure):
@@ -36,6 +28,14 @@ class _ArgCmp(ctypes.Structure):
 
 def _errno_action(code: int) -> int:
     return 0x00050000 | (code & 0xFFFF)
+
+
+def _eq(arg: int, value: int) -> _ArgCmp:
+    return _ArgCmp(arg, CMP_EQ, value, 0)
+
+
+def _masked(arg: int, mask: int, value: int) -> _ArgCmp:
+    return _ArgCmp(arg, CMP_MASKED_EQ, mask, value)
 
 
 @lru_cache(maxsize=1)
@@ -61,38 +61,47 @@ def available() -> bool:
     return _library() is not None
 
 
-def install() -> bool:
+def rules(pid: int) -> list[tuple[str, int, list[_ArgCmp]]]:
+    """Every (syscall, action, argument conditions) the filter allows.
+
+    The conditions of one rule must all hold (libseccomp takes one condition per argument); rules for the
+    same syscall are alternatives.
+    """
+    allow: list[tuple[str, int, list[_ArgCmp]]] = [(name, ACT_ALLOW, []) for name in policy.ALLOWED]
+    allow += [("ioctl", ACT_ALLOW, [_masked(1, 0xFFFFFFFF, request)]) for request in policy.IOCTLS.values()]
+    allow += [("prctl", ACT_ALLOW, [_eq(0, option)]) for option in policy.PRCTLS.values()]
+    allow += [(name, ACT_ALLOW, [_eq(0, pid)]) for name in (*policy.SELF_AT_ARG0, *policy.SELF_OR_ZERO_AT_ARG0)]
+    allow += [(name, ACT_ALLOW, [_eq(0, 0)]) for name in policy.SELF_OR_ZERO_AT_ARG0]
+    allow += [(name, ACT_ALLOW, [_eq(0, 0), _eq(1, who)]) for name in policy.PRIORITY for who in (0, pid)]
+    # a thread, never a process or a namespace
+    allow.append(("clone", ACT_ALLOW, [_masked(0, policy.CLONE_THREAD | policy.CLONE_NAMESPACES,
+                                               policy.CLONE_THREAD)]))
+    # glibc falls back from clone3 (whose flags sit in memory, out of the filter's reach) to clone on ENOSYS
+    allow.append(("clone3", _errno_action(errno.ENOSYS), []))
+    return allow
+
+
+def install() -> str | None:
     """Install the filter on the calling process (all its threads). Irreversible.
 
     Returns:
-        True when the filter is active; False when libseccomp is unavailable or refused the filter.
+        ``"allowlist"`` when the filter is active; None when libseccomp is unavailable or refused it.
     """
     lib = _library()
     if lib is None:
-        return False
-    ctx = lib.seccomp_init(ACT_ALLOW)
+        return None
+    ctx = lib.seccomp_init(_errno_action(errno.EPERM))
     if not ctx:
-        return False
+        return None
     try:
         lib.seccomp_attr_set(ctx, ATTR_CTL_TSYNC, 1)
-        deny = _errno_action(errno.EPERM)
-        rules: list[tuple[str, int, list[_ArgCmp]]] = [(name, deny, []) for name in DENIED]
-        pid = os.getpid()
-        rules += [
-            # clone() that makes a thread is fine; one that makes a process is not.
-            ("clone", deny, [_ArgCmp(0, CMP_MASKED_EQ, CLONE_THREAD, 0)]),
-            # glibc falls back from clone3 to clone on ENOSYS, where the flags can be checked.
-            ("clone3", _errno_action(errno.ENOSYS), []),
-            ("kill", deny, [_ArgCmp(0, CMP_NE, pid, 0)]),
-            ("tgkill", deny, [_ArgCmp(0, CMP_NE, pid, 0)]),
-        ]
-        for name, action, args in rules:
+        for name, action, args in rules(os.getpid()):
             number = lib.seccomp_syscall_resolve_name(name.encode())
             if number < 0:
                 continue  # not a syscall on this architecture
             array = (_ArgCmp * max(len(args), 1))(*args)
             if lib.seccomp_rule_add_array(ctx, action, number, len(args), array) != 0:
-                return False
-        return lib.seccomp_load(ctx) == 0
+                return None
+        return MODE if lib.seccomp_load(ctx) == 0 else None
     finally:
         lib.seccomp_release(ctx)

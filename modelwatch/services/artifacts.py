@@ -21,8 +21,9 @@ INSPECT_TIMEOUT_S = 60
 
 
 def sandbox_limits(timeout_s: float) -> Limits:
-    """The sandbox limits for a task of this length, with the operator's memory cap."""
-    return Limits(timeout_s=float(timeout_s), memory_mb=current_app.config["SANDBOX_MEMORY_MB"])
+    """The sandbox limits for a task of this length, with the operator's memory and result-size caps."""
+    return Limits(timeout_s=float(timeout_s), memory_mb=current_app.config["SANDBOX_MEMORY_MB"],
+                  max_result_mb=current_app.config["SANDBOX_MAX_RESULT_MB"])
 
 
 def store_upload(data: bytes, filename: str, name: str | None = None) -> ModelArtifact:

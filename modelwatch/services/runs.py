@@ -123,7 +123,8 @@ class _ProgressWriter:
         self.cancel = cancel
         self.last_commit = 0.0
 
-    def __call__(self, stage: str, fraction: float) -> None:
+    def __call__(self, stage: str, fraction: float, extra: dict | None = None) -> None:
+        """``extra``: a progress line's small extra keys (``section``, ``headline``); stored by the run's owner."""
         now = time.monotonic()
         try:
             if stage == self.run.stage and now - self.last_commit < PROGRESS_COMMIT_INTERVAL_S:

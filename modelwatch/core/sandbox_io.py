@@ -1,0 +1,162 @@
+"""What crosses from the sandbox child to the parent: three already-open pipes, read with caps and a deadline.
+
+The parent never opens a path the child could have planted (a symlink, a FIFO, a giant file). Before the
+child exists it makes three channels: progress lines (the child's stdout), the result (``RESULT_FD`` in the
+child) and stderr. :func:`collect` reads them all until each is closed, keeps a bounded tail of stderr,
+refuses a result over its cap, and stops at the deadline. :func:`encode_result` / :func:`decode_result`
+define the result's framing: one JSON line, then the raw ``.npy`` bytes of any arrays it names.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import selectors
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelwatch.errors import ModelError
+
+RESULT_FD = 3  # the result pipe's number inside the child, in both the warm and the cold path
+STDERR_TAIL = 64 * 1024
+MAX_LINE = 1 << 20
+MAX_EXTRA_BYTES = 4096  # a progress line's extra keys ("section", "headline"), as JSON
+
+
+@dataclass
+class Collected:
+    """Everything one child sent back."""
+
+    finished: bool = False  # every channel reached end of file before the deadline
+    cancelled: bool = False
+    oversized: bool = False  # the result went over its cap; reading stopped
+    result: bytearray = field(default_factory=bytearray)
+    stderr: bytearray = field(default_factory=bytearray)
+    returncode: int | None = None  # as the warm worker reported it (``zygote_exit``)
+
+
+def _relay(line: bytes, on_progress: Callable[..., None] | None, collected: Collected) -> None:
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return  # the model printed something of its own; it is not a progress line
+    if not isinstance(message, dict):
+        return
+    if "zygote_exit" in message and isinstance(message["zygote_exit"], int):
+        collected.returncode = message["zygote_exit"]  # the worker's line comes last: it wins over forgeries
+    elif "stage" in message and "progress" in message and on_progress:
+        try:
+            stage, progress = str(message["stage"])[:200], float(message["progress"])
+        except (TypeError, ValueError):
+            return
+        extra = {k: v for k, v in message.items() if k not in ("stage", "progress")}
+        if extra and _size(extra) <= MAX_EXTRA_BYTES:
+            on_progress(stage, progress, extra)
+        else:
+            on_progress(stage, progress)
+
+
+def _size(value: Any) -> float:
+    try:
+        return len(json.dumps(value))
+    except (ValueError, RecursionError):
+        return float("inf")
+
+
+def collect(progress_fd: int, result_fd: int, stderr_fd: int, deadline: float, max_result_bytes: int,
+            on_progress: Callable[..., None] | None = None, cancel: threading.Event | None = None) -> Collected:
+    """Read the three channels until all are closed; stop early at the deadline, on cancel or on a big result."""
+    collected = Collected()
+    selector = selectors.DefaultSelector()
+    for fd in (progress_fd, result_fd, stderr_fd):
+        selector.register(fd, selectors.EVENT_READ)
+    line = b""
+    try:
+        while selector.get_map():
+            if cancel is not None and cancel.is_set():
+                collected.cancelled = True
+                return collected
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return collected
+            for key, _ in selector.select(timeout=min(remaining, 0.2)):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fd)
+                    if key.fd == progress_fd and line:
+                        _relay(line, on_progress, collected)
+                elif key.fd == result_fd:
+                    collected.result += chunk
+                    if len(collected.result) > max_result_bytes:
+                        collected.oversized = True
+                        collected.result.clear()
+                        return collected
+                elif key.fd == stderr_fd:
+                    collected.stderr += chunk
+                    del collected.stderr[:-STDERR_TAIL]
+                else:
+                    line += chunk
+                    *lines, line = line.split(b"\n")
+                    for complete in lines:
+                        if len(complete) <= MAX_LINE:
+                            _relay(complete, on_progress, collected)
+                    line = line[-MAX_LINE - 1:]
+        collected.finished = True
+        return collected
+    finally:
+        selector.close()
+
+
+def encode_result(result: dict[str, Any], arrays: dict[str, Any] | None = None) -> bytes:
+    """The result's bytes: a JSON line (``arrays`` maps each name to its length) and the arrays' ``.npy`` bytes."""
+    import numpy as np
+
+    blobs = {}
+    for name, array in (arrays or {}).items():
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(array), allow_pickle=False)
+        blobs[name] = buffer.getvalue()
+    if blobs:
+        result = {**result, "arrays": {name: len(blob) for name, blob in blobs.items()}}
+    return json.dumps(result, allow_nan=False).encode() + b"\n" + b"".join(blobs.values())
+
+
+def decode_result(data: bytes) -> dict[str, Any]:
+    """The child's result, validated; ``result["arrays"]`` holds numpy arrays (never a pickle).
+
+    Raises:
+        ModelError: the bytes are not a well-formed result.
+    """
+    header, _, rest = bytes(data).partition(b"\n")
+    try:
+        result = json.loads(header)
+    except (ValueError, RecursionError):
+        raise ModelError("The sandbox sent back an unreadable result.") from None
+    if not isinstance(result, dict):
+        raise ModelError("The sandbox sent back a result that is not an object.")
+    error = result.get("error")
+    if error is not None and not (isinstance(error, dict) and isinstance(error.get("code"), str)
+                                  and isinstance(error.get("message", ""), str)
+                                  and isinstance(error.get("details", {}), dict)):
+        raise ModelError("The sandbox sent back a malformed error.")
+    sizes = result.get("arrays")
+    if sizes is None:
+        return result
+    if not isinstance(sizes, dict) or not all(isinstance(n, int) and n >= 0 for n in sizes.values()) \
+            or sum(sizes.values()) != len(rest):
+        raise ModelError("The sandbox sent back arrays that do not match their description.")
+    arrays, offset = {}, 0
+    import numpy as np
+
+    for name, size in sizes.items():
+        try:
+            arrays[str(name)] = np.load(io.BytesIO(rest[offset:offset + size]), allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise ModelError(f"The sandbox sent back an unreadable array {str(name)[:100]!r}.",
+                             {"reason": str(exc)[:200]}) from None
+        offset += size
+    result["arrays"] = arrays
+    return result
