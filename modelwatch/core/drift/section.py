@@ -180,7 +180,7 @@ def _current(run: _Run) -> dict[str, Any] | None:
     else:
         try:
             after = impact.model_outputs(ctx.model, ctx.info, cur[run.names])
-            pred: dict[str, Any] = impact.scenario_impact(run.before, after, run.pred_std)
+            pred: dict[str, Any] = impact.unpaired_impact(run.before, after, run.pred_std)
             if run.before.score.ndim == 1 and run.before.kind != "labels":
                 ref_score = NumericReference("prediction", run.before.score)
                 pred["test"] = detect_column(ref_score, after.score, run.selection)

@@ -41,7 +41,8 @@ def _breaking_points(section: dict[str, Any]) -> list:
     rows = [html.Tr([html.Td(p["feature"] or "all features"), html.Td(p["kind"]),
                      html.Td("holds up to {:g}".format(p["max_severity_tested"]) if p["severity"] is None
                              else f"{p['severity']:g}"),
-                     html.Td("; ".join(f"{f['metric']} = {f['value']:.4g}" for f in p["failed"]))])
+                     html.Td(f"model raised {p['error']}" if p.get("error") else
+                             "; ".join(f"{f['metric']} = {f['value']:.4g}" for f in p["failed"]))])
             for p in sorted(points, key=lambda p: (p["severity"] is None, p["severity"] or 0))]
     head = html.Thead(html.Tr([html.Th(h) for h in ("feature", "kind", "breaking severity", "failed gate")]))
     return [html.H5("Breaking points", className="mt-4"),
@@ -56,7 +57,9 @@ def _prediction_drift(current: dict[str, Any] | None) -> list:
     test = pred.get("test") or {}
     text = (f"Prediction drift on current data: mean shift {pred['prediction_shift']:+.4g}, "
             f"PSI {pred['prediction_psi']:.4g}" + (f", flip rate {pred['flip_rate']:.1%}" if pred.get("flip_rate")
-                                                   is not None else ""))
+                                                   is not None else "")
+            + (f", predicted-class shares moved {pred['class_share_shift']:.1%}"
+               if pred.get("class_share_shift") is not None else ""))
     if test.get("test"):
         text += f"; {test['test']} says {'drift' if test['drift_detected'] else 'no drift'}"
     parts = [html.P(text)]
