@@ -79,4 +79,20 @@ def test_numeric_psi_uses_sturges_bins_over_both_samples():
 def test_empty_current_column_is_reported_not_raised():
     result = detect_frame(pd.DataFrame({"x": [1.0, 2, 3]}), pd.DataFrame({"x": [np.nan, np.nan]}))
     assert result["columns"][0]["test"] is None
-    assert result["columns"][0]["drift_detected"] is False
+    assert result["columns"][0]["distribution_drift_detected"] is False
+
+
+@pytest.mark.parametrize("current", [[np.nan] * 300, [np.nan] * 60 + list(range(240))])
+def test_a_column_going_missing_is_drift(current):
+    """The distribution tests drop NaN; the missing-share test beside them sees the column empty out."""
+    reference = pd.DataFrame({"x": np.arange(300.0), "c": ["a", "b", "c"] * 100})
+    cur = pd.DataFrame({"x": current, "c": [None if np.isnan(v) else "a" if i % 3 else "b"
+                                            for i, v in enumerate(current)]})
+    for column in detect_frame(reference, cur)["columns"]:
+        missing = column["missing_test"]
+        z, p = missing["statistic"], missing["p_value"]
+        share = column["missing_share_current"]
+        pooled = share * 300 / 600
+        assert z == pytest.approx(share / np.sqrt(pooled * (1 - pooled) * (2 / 300)))
+        assert p == pytest.approx(2 * stats.norm.sf(abs(z))) and p < 1e-6
+        assert column["drift_detected"] is True

@@ -151,37 +151,63 @@ def detect_column(ref: NumericReference | CategoricalReference, series: pd.Serie
 
     Returns:
         ``{"feature", "kind", "test", "test_display", "threshold", "reason", "statistic", "p_value",
-        "drift_detected", "method", "n_reference", "n_current"}``; ``method`` is ``binned`` when the exact
-        statistic was assembled from fine bins instead of sorted columns.
+        "drift_detected", "method", "n_reference", "n_current", "distribution_drift_detected"}``, and when the
+        row counts are known ``missing_share_reference`` / ``missing_share_current`` and ``missing_test`` (a
+        two-proportion Z-test on the missing shares). ``drift_detected`` is the distribution test's flag or the
+        missing-share test's. ``method`` is ``binned`` when the exact statistic was assembled from fine bins
+        instead of sorted columns.
     """
     kind = kind or (NUMERIC if isinstance(ref, NumericReference) else "categorical")
-    head = {"feature": ref.name, "kind": kind}
+    series = series if isinstance(series, pd.Series) else pd.Series(series)
+    head: dict[str, Any] = {"feature": ref.name, "kind": kind}
     if isinstance(ref, NumericReference):
         cur = finite_values(series)
+        n_current = int(cur.size)
         if ref.n == 0 or cur.size == 0:
-            return {**head, "test": None, "drift_detected": False, "statistic": None, "p_value": None,
-                    "reason": "no finite values in the " + ("reference" if ref.n == 0 else "current data")}
-        n_unique, at_least = _union_distinct(ref, cur)
-        test, threshold, reason = stattests.choose(ref.name, kind, ref.n, n_unique, selection, at_least)
-        body = _numeric(ref, cur, test, threshold, exact)
+            body: dict[str, Any] = {"test": None, "drift_detected": False, "statistic": None, "p_value": None,
+                                    "reason": "no finite values in the " + ("reference" if ref.n == 0
+                                                                            else "current data")}
+        else:
+            n_unique, at_least = _union_distinct(ref, cur)
+            test, threshold, reason = stattests.choose(ref.name, kind, ref.n, n_unique, selection, at_least)
+            body = {"test": test.name, "test_display": test.display, "threshold": threshold, "reason": reason,
+                    **_numeric(ref, cur, test, threshold, exact)}
     else:
-        keys, rc, cc = _aligned_categorical(ref, series if isinstance(series, pd.Series) else pd.Series(series))
+        keys, rc, cc = _aligned_categorical(ref, series)
+        n_current = int(cc.sum())
         if rc.sum() == 0 or cc.sum() == 0:
-            return {**head, "test": None, "drift_detected": False, "statistic": None, "p_value": None,
+            body = {"test": None, "drift_detected": False, "statistic": None, "p_value": None,
                     "reason": "no values in the " + ("reference" if rc.sum() == 0 else "current data")}
-        test, threshold, reason = stattests.choose(ref.name, kind, int(rc.sum()), len(keys), selection)
-        if test.inputs == "sorted":
-            raise ValueError(f"Test {test.name!r} needs numbers; column {ref.name!r} is categorical.")
-        statistic, p_value = test.func(rc, cc)
-        body = {"n_reference": int(rc.sum()), "n_current": int(cc.sum()), "method": "exact",
-                "statistic": statistic, "p_value": p_value,
-                "drift_detected": test.drifted(statistic, p_value, threshold)}
-    # the tests ignore missing values (as Evidently's do): report their shares so a jump is still visible
-    if ref.n_rows:
-        body["missing_share_reference"] = 1 - body["n_reference"] / ref.n_rows
-    if len(series):
-        body["missing_share_current"] = 1 - body["n_current"] / len(series)
-    return {**head, "test": test.name, "test_display": test.display, "threshold": threshold, "reason": reason, **body}
+        else:
+            test, threshold, reason = stattests.choose(ref.name, kind, int(rc.sum()), len(keys), selection)
+            if test.inputs == "sorted":
+                raise ValueError(f"Test {test.name!r} needs numbers; column {ref.name!r} is categorical.")
+            statistic, p_value = test.func(rc, cc)
+            body = {"test": test.name, "test_display": test.display, "threshold": threshold, "reason": reason,
+                    "n_reference": int(rc.sum()), "n_current": n_current, "method": "exact",
+                    "statistic": statistic, "p_value": p_value,
+                    "drift_detected": test.drifted(statistic, p_value, threshold)}
+    return {**head, **body, **_missing_share(ref.n, ref.n_rows, n_current, len(series), body["drift_detected"])}
+
+
+def _missing_share(present_ref: int, rows_ref: int | None, present_cur: int, rows_cur: int,
+                   distribution_drift: bool) -> dict[str, Any]:
+    """The missing shares, their two-proportion test, and the column's verdict with it.
+
+    The distribution tests ignore missing values (as Evidently's do); the column drifts when either the
+    distribution test or the missing-share test flags it (``distribution_drift_detected`` keeps the former).
+    """
+    out: dict[str, Any] = {"distribution_drift_detected": distribution_drift}
+    if not rows_ref or not rows_cur:
+        return out
+    missing_ref, missing_cur = rows_ref - present_ref, rows_cur - present_cur
+    z, p_value = stattests.missing_share_test(missing_ref, rows_ref, missing_cur, rows_cur)
+    flagged = p_value < stattests.MISSING_SHARE_ALPHA
+    out.update({"missing_share_reference": missing_ref / rows_ref, "missing_share_current": missing_cur / rows_cur,
+                "missing_test": {"test": "missing_share_z", "statistic": z, "p_value": p_value,
+                                 "threshold": stattests.MISSING_SHARE_ALPHA, "drift_detected": flagged},
+                "drift_detected": bool(distribution_drift or flagged)})
+    return out
 
 
 def detect_frame(reference: ReferenceProfile | pd.DataFrame, current: pd.DataFrame,

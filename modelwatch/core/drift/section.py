@@ -50,6 +50,7 @@ class _Run:
         self.kinds = {n: NUMERIC if t in scenarios.NUMERIC_TYPES else CATEGORICAL for n, t in self.ftypes.items()}
         self.profile: ReferenceProfile = profile(self.reference, self.kinds)
         self.selection = Selection.from_config(dc)
+        self.scenario_selection = _pinned(self.profile, self.reference, self.kinds, self.selection)
         self.seed = int(ctx.config.get("seed", 0))
         self.before = impact.model_outputs(ctx.model, ctx.info, self.reference)
         # one model call per scenario instead of two when predict() is the argmax of predict_proba() here
@@ -81,16 +82,33 @@ class _Run:
                                             impact.model_outputs(ctx.model, ctx.info, X))
 
 
+def _pinned(prof: ReferenceProfile, reference: pd.DataFrame, kinds: dict[str, str],
+            selection: Selection) -> Selection:
+    """The user's selection with each column's test fixed to the one its reference gets.
+
+    Scenarios and power resamples then use one test per column at every severity: new values (out of range,
+    unseen) could otherwise switch a column from chi-square to KS mid-sweep, and power would not grow with
+    severity.
+    """
+    tests = dict(selection.tests)
+    for name, ref in prof.columns.items():
+        chosen = detect_column(ref, reference[name], selection, kind=kinds[name])["test"]
+        if chosen:
+            tests[name] = chosen
+    return Selection(tests=tests, thresholds=dict(selection.thresholds))
+
+
 def _detection(run: _Run, kind: str, feature: str | None, severity: float, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     base = run.reference.iloc[rng.integers(0, len(run.reference), len(run.reference))].reset_index(drop=True)
     drifted = scenarios.apply(base, run.ctx.schema, kind, feature, severity, seed)
     if feature is not None:
-        r = detect_column(run.profile.columns[feature], drifted[feature], run.selection, kind=run.kinds[feature])
+        r = detect_column(run.profile.columns[feature], drifted[feature], run.scenario_selection,
+                          kind=run.kinds[feature])
         return {"test": r["test"], "test_reason": r.get("reason"), "statistic": r["statistic"],
                 "p_value": r["p_value"], "threshold": r.get("threshold"), "drift_detected": r["drift_detected"],
-                "missing_share_current": r.get("missing_share_current")}
-    r = detect_frame(run.profile, drifted, run.selection)
+                "missing_share_current": r.get("missing_share_current"), "missing_test": r.get("missing_test")}
+    r = detect_frame(run.profile, drifted, run.scenario_selection)
     return {"test": "dataset", "test_reason": "share of drifted columns >= 0.5", "statistic": r["share_drifted"],
             "p_value": None, "threshold": 0.5, "drift_detected": r["dataset_drift"]}
 
@@ -245,10 +263,11 @@ def _compute(ctx: SuiteContext) -> dict[str, Any]:
         # the all-features scenarios test every column per resample: fewer resamples keep them affordable
         n = n_resamples if s["feature"] is not None else max(5, n_resamples // 4)
         p = detection_power(run.reference, ctx.schema, s["kind"], s["feature"], s["severity"], n,
-                            s["seed"], run.kinds, run.selection, deadline)
+                            s["seed"], run.kinds, run.scenario_selection, deadline)
         s["power"], s["power_resamples"] = p["power"], p["n_resamples"]
     fpr = {f: detection_power(run.reference, ctx.schema, FPR_KIND, f, 0.0, n_resamples, run.seed + 7, run.kinds,
-                              run.selection, deadline) for f in sorted({s["feature"] for s in results if s["feature"]})}
+                              run.scenario_selection, deadline)
+           for f in sorted({s["feature"] for s in results if s["feature"]})}
     rates = [p["power"] for p in fpr.values() if p["power"] is not None]
     single = [s for s in results if s["feature"] is not None and s["impact"] is not None] or \
         [s for s in results if s["impact"] is not None]
@@ -267,6 +286,7 @@ def _compute(ctx: SuiteContext) -> dict[str, Any]:
                                 "per_feature": {f: p["power"] for f, p in fpr.items()},
                                 "n_resamples": n_resamples},
         "multivariate": multivariate,
+        "severity_legend": dict(scenarios.SEVERITY_LEGEND),
         "distributions": _distributions(run, run.drifted),
         "impact_measure": "flip_rate" if run.before.labels is not None else "abs(prediction_shift) / std(prediction)",
         "seconds": time.monotonic() - started,

@@ -71,12 +71,21 @@ def _check(test: str, ref: pd.Series, cur: pd.Series) -> None:
     prof = profile(ref.to_frame("x"))
     result = detect_column(prof.columns["x"], cur, Selection(tests={"all": test}))
     if ref.dropna().empty or cur.dropna().empty:
-        assert result["test"] is None and result["drift_detected"] is False
+        assert result["test"] is None and result["distribution_drift_detected"] is False
         return
     statistic, p_value = _reference(test, ref, cur)
     assert result["test"] == test
     assert _same(result["statistic"], statistic), (result["statistic"], statistic)
     assert _same(result["p_value"], p_value), (result["p_value"], p_value)
+    # the missing-share test beside it: two proportions of NaN, pooled variance
+    m1, m2 = int(ref.isna().sum()), int(cur.isna().sum())
+    z, p = result["missing_test"]["statistic"], result["missing_test"]["p_value"]
+    pooled = (m1 + m2) / (len(ref) + len(cur))
+    if 0 < pooled < 1:
+        expected = (m2 / len(cur) - m1 / len(ref)) / math.sqrt(pooled * (1 - pooled) * (1 / len(ref) + 1 / len(cur)))
+        assert z == pytest.approx(expected, abs=1e-12) and p == pytest.approx(2 * stats.norm.sf(abs(expected)))
+    else:
+        assert (z, p) == (0.0, 1.0)
 
 
 def _with_nan(values: st.SearchStrategy, min_size: int = 2, max_size: int = 40) -> st.SearchStrategy:
