@@ -71,6 +71,15 @@ def _prediction_drift(current: dict[str, Any] | None) -> list:
     return parts
 
 
+def _severity_legend(section: dict[str, Any]) -> list:
+    legend = section.get("severity_legend") or {}
+    if not legend:
+        return []
+    return [html.Details([html.Summary("What severity means"),
+                          html.Ul([html.Li([html.Code(kind), f": {text}"]) for kind, text in legend.items()])],
+                         className="small text-muted mb-2", id="run-drift-severity-legend")]
+
+
 def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
     """The drift section, or an alert when it was skipped."""
     alert = skipped(section)
@@ -79,5 +88,6 @@ def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
     graphs = [dbc.Col(dcc.Graph(figure=fig, id=f"run-drift-{name}-graph"),
                       md=12 if name in ("current", "detection", "heatmap") else 6)
               for name, fig in drift_figures(section)]
-    return [*_headline(section), *_prediction_drift(section.get("current")), dbc.Row(graphs[:1]),
+    return [*_headline(section), *_severity_legend(section), *_prediction_drift(section.get("current")),
+            dbc.Row(graphs[:1]),
             *_breaking_points(section), dbc.Row(graphs[1:])]
