@@ -127,7 +127,8 @@ def _numeric(ref: NumericReference, series: pd.Series | np.ndarray, test: statte
             _, rc, cc = _numeric_value_counts(ref, cur)
         statistic, p_value = test.func(rc, cc)
     else:
-        use_bins = (exact is False or (exact is None and ref.n + cur.size > EXACT_MAX_ROWS)) and ref.hi > ref.lo
+        use_bins = (exact is False or (exact is None and ref.n + cur.size > EXACT_MAX_ROWS)) and ref.hi > ref.lo \
+            and np.isfinite(ref.scale())
         if use_bins and test.name in ("ks", "wasserstein"):
             statistic, p_value = _binned_statistic(ref, cur, test.name)
             out["method"] = "binned"
