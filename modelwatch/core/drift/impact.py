@@ -47,6 +47,12 @@ class Outputs:
     labels: np.ndarray | None  # predicted classes (classification)
     kind: str  # "regression", "binary", "multiclass" or "labels"
 
+    def split(self, sizes: list[int]) -> list[Outputs]:
+        """The outputs of consecutive blocks of ``sizes`` rows (the frames a batch was concatenated from)."""
+        cuts = np.cumsum(sizes)[:-1]
+        labels = np.split(self.labels, cuts) if self.labels is not None else [None] * len(sizes)
+        return [Outputs(score, lab, self.kind) for score, lab in zip(np.split(self.score, cuts), labels)]
+
 
 def model_outputs(model: Any, info: dict[str, Any], frame: pd.DataFrame, labels_from_proba: bool = False) -> Outputs:
     """Call the model on ``frame`` the way its introspection says; raises whatever the model raises.
@@ -69,6 +75,52 @@ def model_outputs(model: Any, info: dict[str, Any], frame: pd.DataFrame, labels_
                        "binary" if proba.shape[1] == 2 else "multiclass")
     labels = np.asarray(model.predict(X))
     return Outputs(labels, labels, "labels")
+
+
+def model_outputs_many(model: Any, info: dict[str, Any], frames: list[pd.DataFrame], labels_from_proba: bool,
+                       max_rows: int) -> list[Outputs | Exception]:
+    """``model_outputs`` of each frame from as few model calls as ``max_rows`` per call allows.
+
+    Frames are batched with frames of the same column dtypes (concatenating others would change the dtypes the
+    model sees), and frames with missing values apart from complete ones: a model that refuses NaN then fails
+    one batch, whose frames are retried one by one, and the complete frames keep their shared call. Each entry is
+    the frame's outputs or the exception the model raised on it.
+    """
+    results: list[Outputs | Exception | None] = [None] * len(frames)
+
+    def alone(i: int) -> None:
+        try:
+            results[i] = model_outputs(model, info, frames[i], labels_from_proba)
+        except Exception as exc:  # the model refusing drifted input is a finding, kept per frame
+            results[i] = exc
+
+    def predict(batch: list[int]) -> None:
+        if len(batch) == 1:
+            alone(batch[0])
+            return
+        try:
+            whole = model_outputs(model, info, pd.concat([frames[j] for j in batch], ignore_index=True),
+                                  labels_from_proba)
+        except Exception:
+            for j in batch:
+                alone(j)
+            return
+        for j, part in zip(batch, whole.split([len(frames[j]) for j in batch])):
+            results[j] = part
+
+    groups: dict[tuple[str, bool], list[int]] = {}
+    for i, frame in enumerate(frames):
+        groups.setdefault((str(list(frame.dtypes)), bool(frame.isna().to_numpy().any())), []).append(i)
+    for members in groups.values():
+        batch: list[int] = []
+        for i in members:
+            if batch and sum(len(frames[j]) for j in batch) + len(frames[i]) > max_rows:
+                predict(batch)
+                batch = []
+            batch.append(i)
+        if batch:
+            predict(batch)
+    return results  # type: ignore[return-value]
 
 
 def argmax_matches_predict(model: Any, outputs: Outputs) -> bool:
