@@ -1,6 +1,5 @@
-"""Compile the numba code explanations (and the fast drift path) use, ahead of time: call it in the sandbox's warm
-worker before it forks children, so that no run pays the compile (tree kernel ~2.5 s, shap's masking ~10 s,
-measured)."""
+"""Compile the numba code explanations use, ahead of time: call it in the sandbox's warm worker before it
+forks children, so that no run pays the compile (tree kernel ~2.5 s, shap's masking ~10 s, measured)."""
 from __future__ import annotations
 
 import time
@@ -10,7 +9,6 @@ import numpy as np
 
 def warm_up() -> dict[str, float]:
     """Compile the tree kernel and shap's permutation masking on toy inputs; return the seconds each took."""
-    from modelwatch.core.drift import binned
     from modelwatch.core.explain import agnostic, treeshap
 
     started = time.monotonic()
@@ -25,5 +23,4 @@ def warm_up() -> dict[str, float]:
     # the same types and layouts the Kernel passes, so the compiled signature is the one runs use
     treeshap._rows(left, right, left.copy(), feature, threshold, values, cover, 1, X, out)
     tree_s = time.monotonic() - started
-    return {"tree_kernel_s": round(tree_s, 2), "permutation_masking_s": round(agnostic._warm_up(), 2),
-            "drift_kernels_s": round(binned.warm_up(), 2)}
+    return {"tree_kernel_s": round(tree_s, 2), "permutation_masking_s": round(agnostic._warm_up(), 2)}
