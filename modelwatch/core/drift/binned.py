@@ -195,14 +195,3 @@ def on_integers(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float] | None:
     gap = np.abs(f_ref - f_cur)
     return float(gap[:-1].sum()), float(gap.max())
 
-
-def warm_up() -> float:
-    """Compile (or load from numba's cache) every kernel here on toy columns; return the seconds it took."""
-    import time
-
-    started = time.monotonic()
-    ref = cut(np.array([0.0, 0.5, 1.0, 1.0]), 0.0, 2.0, 2)
-    cur = cut(np.array([0.25, 0.75, 2.0]), 0.0, 2.0, 2)
-    wasserstein(ref, cur)
-    _walk_chosen(ref, cur, np.ones(ref.counts.size, dtype=np.bool_))
-    return time.monotonic() - started
