@@ -10,7 +10,8 @@ of the Result (CONTRACT.md), dot-separated. The paths a Result can have (``valid
 - ``quality.n_rows``, ``quality.metrics.<m>`` (quality on ``sample``) and ``quality.current.metrics.<m>`` (on
   ``current``), ``<m>`` among ``CLASSIFICATION_METRICS`` and ``REGRESSION_METRICS``;
 - ``drift.current.<share_drifted|n_drifted|dataset_drift>`` (``dataset_drift`` counts as 0 or 1),
-  ``drift.current.prediction_drift.<prediction_psi|prediction_shift|flip_rate>``, ``drift.multivariate.auc``,
+  ``drift.current.prediction_drift.<prediction_psi|prediction_shift|class_share_shift>`` (real current data are
+  other rows than the reference: ``flip_rate`` is None there), ``drift.multivariate.auc``,
   ``drift.false_positive_rate.overall``;
 - ``drift.scenario.<prediction_psi|prediction_shift|abs_prediction_shift|flip_rate|accuracy_drop|impact>``: the
   *worst* value over the drift scenarios (the largest for a ``max`` bound, the smallest for a ``min`` bound): a
@@ -45,7 +46,8 @@ FIXED_PATHS = (
     *(f"quality.metrics.{m}" for m in CLASSIFICATION_METRICS + REGRESSION_METRICS),
     *(f"quality.current.metrics.{m}" for m in CLASSIFICATION_METRICS + REGRESSION_METRICS),
     "drift.current.share_drifted", "drift.current.n_drifted", "drift.current.dataset_drift",
-    *(f"drift.current.prediction_drift.{m}" for m in ("prediction_psi", "prediction_shift", "flip_rate")),
+    *(f"drift.current.prediction_drift.{m}" for m in ("prediction_psi", "prediction_shift", "class_share_shift",
+                                                      "flip_rate")),
     "drift.multivariate.auc", "drift.false_positive_rate.overall",
     *(f"drift.scenario.{m}" for m in SCENARIO_METRICS),
     "explainability.additivity_max_error", "data.n_samples",

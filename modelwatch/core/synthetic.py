@@ -122,7 +122,10 @@ def from_normal(feature: dict[str, Any], z: np.ndarray) -> np.ndarray:
 def _uniform_bounds(feature: dict[str, Any], dist: dict[str, Any]) -> tuple[float, float]:
     low = dist.get("low", feature.get("min"))
     high = dist.get("high", feature.get("max"))
-    return float(0.0 if low is None else low), float(1.0 if high is None else high)
+    low, high = float(0.0 if low is None else low), float(1.0 if high is None else high)
+    if feature.get("type") == "int":  # half a unit past each end: rounding then gives every integer the same mass
+        return float(np.ceil(low)) - 0.5, float(np.floor(high)) + 0.5
+    return low, high
 
 
 def _code_dtype(k: int) -> type:

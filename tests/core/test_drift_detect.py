@@ -1,4 +1,4 @@
-"""Fast detection: binned bounds bracket the exact statistic and give the exact verdict; codes equal strings."""
+"""Fast detection: the binned path gives the exact statistic, p-value and verdict; codes equal strings."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +13,7 @@ from modelwatch.core.drift.stattests import Selection
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.05, 0.09, 0.1, 0.11, 0.3])
-def test_binned_wasserstein_brackets_the_exact_value_and_keeps_its_verdict(shift):
+def test_binned_wasserstein_is_the_exact_value(shift):
     rng = np.random.default_rng(int(shift * 100))
     ref = pd.DataFrame({"x": rng.normal(size=20000)})
     cur = pd.DataFrame({"x": rng.normal(shift, 1, size=20000)})
@@ -23,14 +23,11 @@ def test_binned_wasserstein_brackets_the_exact_value_and_keeps_its_verdict(shift
     expected = stats.wasserstein_distance(ref["x"], cur["x"]) / np.std(ref["x"])
     assert exact["statistic"] == pytest.approx(expected, abs=1e-9)
     assert binned["drift_detected"] == exact["drift_detected"] == (expected >= 0.1)
-    if binned["method"] == "binned":
-        low, high = binned["statistic_bounds"]
-        assert low - 1e-9 <= expected <= high + 1e-9
-        assert high - low < 0.02
+    assert binned["method"] == "binned" and binned["statistic"] == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.02, 0.05])
-def test_binned_ks_keeps_the_exact_verdict(shift):
+def test_binned_ks_is_the_exact_test(shift):
     rng = np.random.default_rng(7)
     ref = pd.DataFrame({"x": rng.lognormal(size=30000)})
     cur = pd.DataFrame({"x": rng.lognormal(shift, 1, size=30000)})
@@ -38,9 +35,8 @@ def test_binned_ks_keeps_the_exact_verdict(shift):
     binned = detect_column(prof.columns["x"], cur["x"], Selection(tests={"all": "ks"}), exact=False)
     exact = stats.ks_2samp(ref["x"], cur["x"])
     assert binned["drift_detected"] == (exact.pvalue <= 0.05)
-    if binned["method"] == "binned":
-        low, high = binned["statistic_bounds"]
-        assert low - 1e-12 <= exact.statistic <= high + 1e-12
+    assert binned["method"] == "binned" and binned["statistic"] == pytest.approx(exact.statistic, abs=1e-12)
+    assert binned["p_value"] == pytest.approx(exact.pvalue, rel=1e-9, abs=1e-300)
 
 
 def test_categorical_codes_and_strings_give_the_same_result():
@@ -83,4 +79,20 @@ def test_numeric_psi_uses_sturges_bins_over_both_samples():
 def test_empty_current_column_is_reported_not_raised():
     result = detect_frame(pd.DataFrame({"x": [1.0, 2, 3]}), pd.DataFrame({"x": [np.nan, np.nan]}))
     assert result["columns"][0]["test"] is None
-    assert result["columns"][0]["drift_detected"] is False
+    assert result["columns"][0]["distribution_drift_detected"] is False
+
+
+@pytest.mark.parametrize("current", [[np.nan] * 300, [np.nan] * 60 + list(range(240))])
+def test_a_column_going_missing_is_drift(current):
+    """The distribution tests drop NaN; the missing-share test beside them sees the column empty out."""
+    reference = pd.DataFrame({"x": np.arange(300.0), "c": ["a", "b", "c"] * 100})
+    cur = pd.DataFrame({"x": current, "c": [None if np.isnan(v) else "a" if i % 3 else "b"
+                                            for i, v in enumerate(current)]})
+    for column in detect_frame(reference, cur)["columns"]:
+        missing = column["missing_test"]
+        z, p = missing["statistic"], missing["p_value"]
+        share = column["missing_share_current"]
+        pooled = share * 300 / 600
+        assert z == pytest.approx(share / np.sqrt(pooled * (1 - pooled) * (2 / 300)))
+        assert p == pytest.approx(2 * stats.norm.sf(abs(z))) and p < 1e-6
+        assert column["drift_detected"] is True

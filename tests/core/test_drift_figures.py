@@ -30,3 +30,6 @@ def test_figures_and_tab_from_a_section():
     dist = distribution_figure(drift, "a")
     assert {t.name for t in dist.data} >= {"reference", "mean_shift 2", "current"}
     assert render(drift, {}) and render({"skipped": "no model"}, {})[0].color == "warning"
+    # the tab explains severity, and a model that raised on missing values is a breaking point, not "holds"
+    tab = str(render(drift, {}))
+    assert "What severity means" in tab and "model raised ValueError" in tab

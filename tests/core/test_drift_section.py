@@ -21,7 +21,7 @@ CONTRACT_FIELDS = {"feature", "kind", "severity", "test", "statistic", "p_value"
 
 
 def test_section_with_sample_current_and_labels(churn_frame, churn_pipeline):
-    current = churn_frame.copy()
+    current = churn_frame.iloc[:250].copy()  # real current data: other rows, another length than the reference
     current["monthly"] = current["monthly"] + 15
     ctx = make_context(churn_pipeline, churn_frame.drop(columns="churn"), schema=SCHEMA, sample=churn_frame,
                        current=current, target="churn",
@@ -40,11 +40,18 @@ def test_section_with_sample_current_and_labels(churn_frame, churn_pipeline):
     # the scaler + logistic pipeline cannot take NaN: the missing scenario records the model's error
     missing = [s for s in out["scenarios"] if s["kind"] == "missing" and s["feature"] == "monthly"]
     assert missing and all(s["error"] and "ValueError" in s["error"] for s in missing)
+    # ... and a model that raised did not hold: the first severity it raised at is the breaking point
+    points = {(p["feature"], p["kind"]): p for p in out["breaking_points"]}
+    assert points[("monthly", "missing")]["severity"] == 1.0
+    assert "ValueError" in points[("monthly", "missing")]["error"]
     cur = out["current"]
     flags = {c["feature"]: c["drift_detected"] for c in cur["columns"]}
     assert flags == {"plan": False, "region": False, "tenure": False, "monthly": True}
     assert cur["dataset_drift"] is False and cur["share_drifted"] == 0.25
-    assert cur["prediction_drift"]["flip_rate"] > 0
+    # no row of the current data is a reference row: no flip rate, the predicted-class shares moved instead
+    assert cur["n_rows"] == 250 and cur["prediction_drift"]["flip_rate"] is None
+    assert cur["prediction_drift"]["class_share_shift"] > 0.05
+    assert cur["prediction_drift"]["prediction_shift"] > 0 and cur["prediction_drift"]["test"]["drift_detected"]
     assert set(cur["quality_drift"]["delta"]) == {"accuracy", "f1_macro"}
     assert out["multivariate"]["drift_detected"] is True
     strongest = out["strongest"]

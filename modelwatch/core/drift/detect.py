@@ -1,10 +1,10 @@
 """Fast per-column drift detection against a reference profile, with the same verdicts as the exact tests.
 
 Numeric columns under the KS and Wasserstein tests: up to ``EXACT_MAX_ROWS`` rows (reference + current) both are
-sorted (the reference once, cached) and the statistic is exact. Above it, both columns are binned on fine uniform
-bins cut from the cached reference range; the bins give a lower and an upper bound on the statistic, and only when
-the threshold falls between them is the current column sorted for the exact value. The verdict is therefore always
-the exact test's. Count-based tests (chi-square, Z, Jensen-Shannon, PSI) are linear: categoricals are counted from
+sorted (the reference once, cached). Above it, both columns are cut on fine uniform bins of the reference range
+and the exact statistic is assembled bin by bin (``binned``): only the few bins where the two CDFs cross are
+sorted. Either way the statistic, p-value and verdict are the exact test's.
+Count-based tests (chi-square, Z, Jensen-Shannon, PSI) are linear: categoricals are counted from
 integer codes, never re-hashed when the column has a categorical dtype.
 """
 from __future__ import annotations
@@ -14,14 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelwatch.core.drift import stattests
+from modelwatch.core.drift import binned, stattests
 from modelwatch.core.drift.profile import (
-    BINS,
     NUMERIC,
     CategoricalReference,
     NumericReference,
     ReferenceProfile,
-    bin_index,
     category_counts,
     finite_values,
     profile,
@@ -101,37 +99,21 @@ def _union_distinct(ref: NumericReference, cur: np.ndarray) -> tuple[int, bool]:
     return int(np.union1d(ref.uniques()[0], np.unique(cur)).size), False
 
 
-def _binned_bounds(ref: NumericReference, cur: np.ndarray, test: str) -> tuple[float, float, float]:
-    """Lower and upper bounds on the statistic from the two histograms, and the rounding slack to allow."""
-    lo, hi, scale = ref.lo, ref.hi, ref.scale()
-    cur_lo, cur_hi = float(cur.min()), float(cur.max())
-    c_ref = np.concatenate([[0.0], np.cumsum(ref.histogram())]) / ref.n
-    c_cur = np.concatenate([[0.0], np.cumsum(np.bincount(bin_index(cur, lo, scale), minlength=BINS + 2))]) / cur.size
-    # the CDFs at the left edge of each bin are exact; inside a bin each can only rise from its left to its right value
-    upper_gap = np.maximum(c_ref[1:] - c_cur[:-1], c_cur[1:] - c_ref[:-1])
-    lower_gap = np.maximum(0.0, np.maximum(c_ref[:-1] - c_cur[1:], c_cur[:-1] - c_ref[1:]))
-    slack = 1e-9 + 1e-10 * max(abs(lo), abs(hi), abs(cur_lo), abs(cur_hi)) / max(ref.std, 1e-300)
+def _binned_statistic(ref: NumericReference, cur: np.ndarray, test: str) -> tuple[float, float | None]:
+    """The exact KS or normed Wasserstein statistic from the fine bins (``binned``), without sorting the columns."""
+    counted = binned.on_integers(ref.values, cur) if ref.integer_valued() and binned.integer_valued(cur) else None
+    if counted is not None:
+        distance, d = counted
+    else:
+        ref_bins = ref.binned()
+        cur_bins = binned.cut(cur, ref_bins.lo, ref_bins.scale, ref_bins.n_bins)
+        if test == "ks":
+            d = binned.ks(ref_bins, cur_bins)
+        else:
+            distance = binned.wasserstein(ref_bins, cur_bins)
     if test == "ks":
-        return float(np.max(np.abs(c_ref - c_cur))), float(np.max(upper_gap)), 1e-9
-    edges = np.concatenate([[min(lo, cur_lo)], lo + np.arange(BINS + 1) / scale, [max(hi, cur_hi)]])
-    edges[-2] = hi
-    widths = np.diff(edges)
-    norm = max(ref.std, 0.001)
-    return float(lower_gap @ widths) / norm, float(upper_gap @ widths) / norm, slack
-
-
-def _decided(test: stattests.StatTest, low: float, high: float, threshold: float, n_ref: int, n_cur: int,
-             slack: float) -> bool | None:
-    """The verdict when both bounds agree on it, else None."""
-    if test.name == "ks":
-        p_at_high = stattests.ks_pvalue(high + slack, n_ref, n_cur)[1]
-        p_at_low = stattests.ks_pvalue(max(low - slack, 0.0), n_ref, n_cur)[1]
-        if p_at_low <= threshold:
-            return True
-        return False if p_at_high > threshold else None
-    if low - slack >= threshold:
-        return True
-    return False if high + slack < threshold else None
+        return stattests.ks_pvalue(d, ref.n, cur.size)
+    return distance / max(ref.std, 0.001), None
 
 
 def _numeric(ref: NumericReference, series: pd.Series | np.ndarray, test: stattests.StatTest, threshold: float,
@@ -145,17 +127,13 @@ def _numeric(ref: NumericReference, series: pd.Series | np.ndarray, test: statte
             _, rc, cc = _numeric_value_counts(ref, cur)
         statistic, p_value = test.func(rc, cc)
     else:
-        use_bins = (exact is False or (exact is None and ref.n + cur.size > EXACT_MAX_ROWS)) and ref.hi > ref.lo
-        if use_bins:
-            low, high, slack = _binned_bounds(ref, cur, test.name)
-            verdict = _decided(test, low, high, threshold, ref.n, cur.size, slack)
-            if verdict is not None:
-                statistic = (low + high) / 2
-                p_value = stattests.ks_pvalue(statistic, ref.n, cur.size)[1] if test.name == "ks" else None
-                return {**out, "method": "binned", "statistic": statistic, "statistic_bounds": [low, high],
-                        "p_value": p_value, "drift_detected": verdict}
-            out["method"] = "exact after binned bounds straddled the threshold"
-        statistic, p_value = test.func(ref.sorted(), np.sort(cur))
+        use_bins = (exact is False or (exact is None and ref.n + cur.size > EXACT_MAX_ROWS)) and ref.hi > ref.lo \
+            and np.isfinite(ref.scale())
+        if use_bins and test.name in ("ks", "wasserstein"):
+            statistic, p_value = _binned_statistic(ref, cur, test.name)
+            out["method"] = "binned"
+        else:
+            statistic, p_value = test.func(ref.sorted(), np.sort(cur))
     return {**out, "statistic": statistic, "p_value": p_value,
             "drift_detected": test.drifted(statistic, p_value, threshold)}
 
@@ -174,36 +152,63 @@ def detect_column(ref: NumericReference | CategoricalReference, series: pd.Serie
 
     Returns:
         ``{"feature", "kind", "test", "test_display", "threshold", "reason", "statistic", "p_value",
-        "drift_detected", "method", "n_reference", "n_current"}`` (binned results add ``statistic_bounds``).
+        "drift_detected", "method", "n_reference", "n_current", "distribution_drift_detected"}``, and when the
+        row counts are known ``missing_share_reference`` / ``missing_share_current`` and ``missing_test`` (a
+        two-proportion Z-test on the missing shares). ``drift_detected`` is the distribution test's flag or the
+        missing-share test's. ``method`` is ``binned`` when the exact statistic was assembled from fine bins
+        instead of sorted columns.
     """
     kind = kind or (NUMERIC if isinstance(ref, NumericReference) else "categorical")
-    head = {"feature": ref.name, "kind": kind}
+    series = series if isinstance(series, pd.Series) else pd.Series(series)
+    head: dict[str, Any] = {"feature": ref.name, "kind": kind}
     if isinstance(ref, NumericReference):
         cur = finite_values(series)
+        n_current = int(cur.size)
         if ref.n == 0 or cur.size == 0:
-            return {**head, "test": None, "drift_detected": False, "statistic": None, "p_value": None,
-                    "reason": "no finite values in the " + ("reference" if ref.n == 0 else "current data")}
-        n_unique, at_least = _union_distinct(ref, cur)
-        test, threshold, reason = stattests.choose(ref.name, kind, ref.n, n_unique, selection, at_least)
-        body = _numeric(ref, cur, test, threshold, exact)
+            body: dict[str, Any] = {"test": None, "drift_detected": False, "statistic": None, "p_value": None,
+                                    "reason": "no finite values in the " + ("reference" if ref.n == 0
+                                                                            else "current data")}
+        else:
+            n_unique, at_least = _union_distinct(ref, cur)
+            test, threshold, reason = stattests.choose(ref.name, kind, ref.n, n_unique, selection, at_least)
+            body = {"test": test.name, "test_display": test.display, "threshold": threshold, "reason": reason,
+                    **_numeric(ref, cur, test, threshold, exact)}
     else:
-        keys, rc, cc = _aligned_categorical(ref, series if isinstance(series, pd.Series) else pd.Series(series))
+        keys, rc, cc = _aligned_categorical(ref, series)
+        n_current = int(cc.sum())
         if rc.sum() == 0 or cc.sum() == 0:
-            return {**head, "test": None, "drift_detected": False, "statistic": None, "p_value": None,
+            body = {"test": None, "drift_detected": False, "statistic": None, "p_value": None,
                     "reason": "no values in the " + ("reference" if rc.sum() == 0 else "current data")}
-        test, threshold, reason = stattests.choose(ref.name, kind, int(rc.sum()), len(keys), selection)
-        if test.inputs == "sorted":
-            raise ValueError(f"Test {test.name!r} needs numbers; column {ref.name!r} is categorical.")
-        statistic, p_value = test.func(rc, cc)
-        body = {"n_reference": int(rc.sum()), "n_current": int(cc.sum()), "method": "exact",
-                "statistic": statistic, "p_value": p_value,
-                "drift_detected": test.drifted(statistic, p_value, threshold)}
-    # the tests ignore missing values (as Evidently's do): report their shares so a jump is still visible
-    if ref.n_rows:
-        body["missing_share_reference"] = 1 - body["n_reference"] / ref.n_rows
-    if len(series):
-        body["missing_share_current"] = 1 - body["n_current"] / len(series)
-    return {**head, "test": test.name, "test_display": test.display, "threshold": threshold, "reason": reason, **body}
+        else:
+            test, threshold, reason = stattests.choose(ref.name, kind, int(rc.sum()), len(keys), selection)
+            if test.inputs == "sorted":
+                raise ValueError(f"Test {test.name!r} needs numbers; column {ref.name!r} is categorical.")
+            statistic, p_value = test.func(rc, cc)
+            body = {"test": test.name, "test_display": test.display, "threshold": threshold, "reason": reason,
+                    "n_reference": int(rc.sum()), "n_current": n_current, "method": "exact",
+                    "statistic": statistic, "p_value": p_value,
+                    "drift_detected": test.drifted(statistic, p_value, threshold)}
+    return {**head, **body, **_missing_share(ref.n, ref.n_rows, n_current, len(series), body["drift_detected"])}
+
+
+def _missing_share(present_ref: int, rows_ref: int | None, present_cur: int, rows_cur: int,
+                   distribution_drift: bool) -> dict[str, Any]:
+    """The missing shares, their two-proportion test, and the column's verdict with it.
+
+    The distribution tests ignore missing values (as Evidently's do); the column drifts when either the
+    distribution test or the missing-share test flags it (``distribution_drift_detected`` keeps the former).
+    """
+    out: dict[str, Any] = {"distribution_drift_detected": distribution_drift}
+    if not rows_ref or not rows_cur:
+        return out
+    missing_ref, missing_cur = rows_ref - present_ref, rows_cur - present_cur
+    z, p_value = stattests.missing_share_test(missing_ref, rows_ref, missing_cur, rows_cur)
+    flagged = p_value < stattests.MISSING_SHARE_ALPHA
+    out.update({"missing_share_reference": missing_ref / rows_ref, "missing_share_current": missing_cur / rows_cur,
+                "missing_test": {"test": "missing_share_z", "statistic": z, "p_value": p_value,
+                                 "threshold": stattests.MISSING_SHARE_ALPHA, "drift_detected": flagged},
+                "drift_detected": bool(distribution_drift or flagged)})
+    return out
 
 
 def detect_frame(reference: ReferenceProfile | pd.DataFrame, current: pd.DataFrame,

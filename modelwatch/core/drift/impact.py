@@ -8,7 +8,9 @@ Definitions (all on the same rows before and after the scenario, so they are pai
   distance between the mean probability vectors (or the predicted-class shares without ``predict_proba``);
 - ``prediction_psi``: PSI (Evidently's formula) of the score over the reference's decile bins, or of the
   predicted-class shares for multiclass;
-- ``flip_rate``: share of rows whose predicted class changes (classification only, else None);
+- ``flip_rate``: share of rows whose predicted class changes (classification only, else None); real current
+  data are other rows than the reference, so there it is None and ``class_share_shift`` (total variation between
+  the predicted-class shares) takes its place;
 - ``accuracy_drop``: with labels, accuracy before minus after (classification) or R² before minus after
   (regression), on the labelled sample perturbed the same way (its labels kept);
 - ``impact``: the one number that ranks scenarios: ``flip_rate`` for classifiers, ``|prediction_shift|``
@@ -45,6 +47,12 @@ class Outputs:
     labels: np.ndarray | None  # predicted classes (classification)
     kind: str  # "regression", "binary", "multiclass" or "labels"
 
+    def split(self, sizes: list[int]) -> list[Outputs]:
+        """The outputs of consecutive blocks of ``sizes`` rows (the frames a batch was concatenated from)."""
+        cuts = np.cumsum(sizes)[:-1]
+        labels = np.split(self.labels, cuts) if self.labels is not None else [None] * len(sizes)
+        return [Outputs(score, lab, self.kind) for score, lab in zip(np.split(self.score, cuts), labels)]
+
 
 def model_outputs(model: Any, info: dict[str, Any], frame: pd.DataFrame, labels_from_proba: bool = False) -> Outputs:
     """Call the model on ``frame`` the way its introspection says; raises whatever the model raises.
@@ -69,6 +77,52 @@ def model_outputs(model: Any, info: dict[str, Any], frame: pd.DataFrame, labels_
     return Outputs(labels, labels, "labels")
 
 
+def model_outputs_many(model: Any, info: dict[str, Any], frames: list[pd.DataFrame], labels_from_proba: bool,
+                       max_rows: int) -> list[Outputs | Exception]:
+    """``model_outputs`` of each frame from as few model calls as ``max_rows`` per call allows.
+
+    Frames are batched with frames of the same column dtypes (concatenating others would change the dtypes the
+    model sees), and frames with missing values apart from complete ones: a model that refuses NaN then fails
+    one batch, whose frames are retried one by one, and the complete frames keep their shared call. Each entry is
+    the frame's outputs or the exception the model raised on it.
+    """
+    results: list[Outputs | Exception | None] = [None] * len(frames)
+
+    def alone(i: int) -> None:
+        try:
+            results[i] = model_outputs(model, info, frames[i], labels_from_proba)
+        except Exception as exc:  # the model refusing drifted input is a finding, kept per frame
+            results[i] = exc
+
+    def predict(batch: list[int]) -> None:
+        if len(batch) == 1:
+            alone(batch[0])
+            return
+        try:
+            whole = model_outputs(model, info, pd.concat([frames[j] for j in batch], ignore_index=True),
+                                  labels_from_proba)
+        except Exception:
+            for j in batch:
+                alone(j)
+            return
+        for j, part in zip(batch, whole.split([len(frames[j]) for j in batch])):
+            results[j] = part
+
+    groups: dict[tuple[str, bool], list[int]] = {}
+    for i, frame in enumerate(frames):
+        groups.setdefault((str(list(frame.dtypes)), bool(frame.isna().to_numpy().any())), []).append(i)
+    for members in groups.values():
+        batch: list[int] = []
+        for i in members:
+            if batch and sum(len(frames[j]) for j in batch) + len(frames[i]) > max_rows:
+                predict(batch)
+                batch = []
+            batch.append(i)
+        if batch:
+            predict(batch)
+    return results  # type: ignore[return-value]
+
+
 def argmax_matches_predict(model: Any, outputs: Outputs) -> bool:
     """Whether ``predict`` is the most probable class on these outputs (true of most sklearn classifiers)."""
     classes = getattr(model, "classes_", None)
@@ -88,10 +142,7 @@ def prediction_shift(before: Outputs, after: Outputs) -> float:
         return float(np.mean(after.score) - np.mean(before.score))
     if before.kind == "multiclass":
         return float(0.5 * np.abs(after.score.mean(axis=0) - before.score.mean(axis=0)).sum())
-    keys = np.unique(np.concatenate([before.labels, after.labels]).astype(str))
-    b = _shares(before.labels.astype(str), keys)
-    a = _shares(after.labels.astype(str), keys)
-    return float(0.5 * np.abs(a / a.sum() - b / b.sum()).sum())
+    return float(class_share_shift(before, after) or 0.0)
 
 
 def prediction_psi(before: Outputs, after: Outputs) -> float:
@@ -124,6 +175,15 @@ def quality_metrics(task: str, y: np.ndarray, outputs: Outputs) -> dict[str, flo
             "r2": float(skm.r2_score(y.astype(float), outputs.score))}
 
 
+def class_share_shift(before: Outputs, after: Outputs) -> float | None:
+    """Total variation distance between the predicted-class shares; None for regressors."""
+    if before.labels is None:
+        return None
+    keys = np.unique(np.concatenate([before.labels, after.labels]).astype(str))
+    b, a = _shares(before.labels.astype(str), keys), _shares(after.labels.astype(str), keys)
+    return float(0.5 * np.abs(a / a.sum() - b / b.sum()).sum())
+
+
 def scenario_impact(before: Outputs, after: Outputs, pred_std: float) -> dict[str, Any]:
     """The impact fields of one scenario (see the module docstring)."""
     shift = prediction_shift(before, after)
@@ -131,6 +191,19 @@ def scenario_impact(before: Outputs, after: Outputs, pred_std: float) -> dict[st
     impact = flips if flips is not None else abs(shift) / pred_std if pred_std > 0 else abs(shift)
     return {"prediction_shift": shift, "prediction_psi": prediction_psi(before, after), "flip_rate": flips,
             "impact": float(impact)}
+
+
+def unpaired_impact(before: Outputs, after: Outputs, pred_std: float) -> dict[str, Any]:
+    """Impact fields between two different sets of rows (real current data): nothing is compared row by row.
+
+    ``flip_rate`` needs the same rows before and after, so it is None; a classifier's ``impact`` is the total
+    variation distance between its predicted-class shares (``class_share_shift``) instead.
+    """
+    shift = prediction_shift(before, after)
+    shares = class_share_shift(before, after)
+    impact = shares if shares is not None else abs(shift) / pred_std if pred_std > 0 else abs(shift)
+    return {"prediction_shift": shift, "prediction_psi": prediction_psi(before, after), "flip_rate": None,
+            "class_share_shift": shares, "impact": float(impact)}
 
 
 def accuracy_drop(task: str, before: dict[str, float], after: dict[str, float]) -> float:
@@ -169,16 +242,21 @@ def failed_gates(metrics: dict[str, Any], gates: dict[str, dict[str, float]]) ->
 
 
 def breaking_points(scenarios: list[dict[str, Any]], gate_source: str) -> list[dict[str, Any]]:
-    """Per feature and kind, the smallest severity at which a gate fails (None when it never does)."""
+    """Per feature and kind, the smallest severity at which a gate fails or the model raises (None when neither).
+
+    A model that raised on the drifted rows did not hold: that severity is the breaking point, with the error in
+    ``error`` (and ``failed`` empty, since no metric could be measured).
+    """
     groups: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
     for s in scenarios:
         groups.setdefault((s["feature"], s["kind"]), []).append(s)
     out = []
     for (feature, kind), items in groups.items():
-        broken = [s for s in sorted(items, key=lambda s: s["severity"]) if s.get("failed_gates")]
+        broken = [s for s in sorted(items, key=lambda s: s["severity"]) if s.get("failed_gates") or s.get("error")]
         first = broken[0] if broken else None
         out.append({"feature": feature, "kind": kind, "severity": first["severity"] if first else None,
-                    "failed": first["failed_gates"] if first else [], "gates": gate_source,
+                    "failed": first.get("failed_gates") or [] if first else [],
+                    "error": first.get("error") if first else None, "gates": gate_source,
                     "max_severity_tested": max(s["severity"] for s in items)})
     return out
 

@@ -1,9 +1,13 @@
 """Multivariate drift: a domain classifier learns to tell reference rows from current rows.
 
-If the cross-validated AUC is clearly above 0.5, the two samples differ jointly, even when every column on its own
-looks the same (a flipped correlation, for instance). The AUC of out-of-fold scores is tested against 0.5 with the
-Mann-Whitney normal approximation (under no drift its std is ``sqrt((n1 + n2 + 1) / (12 n1 n2))``); drift is
-declared when that p-value is below 0.05 and the AUC reaches ``MIN_AUC``.
+If the held-out AUC is clearly above 0.5, the two samples differ jointly, even when every column on its own
+looks the same (a flipped correlation, for instance). The classifier is fitted on one stratified half of the rows
+and scores the other half only: under no drift those scores know nothing of the held-out labels, so the held-out
+AUC follows the Mann-Whitney null exactly and its p-value (scipy's ``mannwhitneyu``, ties corrected) is calibrated.
+Cross-validated variants were not: pooling the out-of-fold scores of five models spread about 1.45 times more
+than the Mann-Whitney formula assumes (11% false flags at the 5% level), and averaging per-fold AUCs still
+flagged 9-11%, because folds that share training rows give correlated AUCs. Drift is declared when the p-value
+is below ``alpha`` and the AUC reaches ``MIN_AUC``.
 """
 from __future__ import annotations
 
@@ -12,14 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from modelwatch.core.drift.profile import NUMERIC, column_kind
 
 MIN_AUC = 0.55
+TEST_SHARE = 0.5
 MAX_ROWS = 5000  # per side: the classifier's cost, not its verdict, grows past this
 
 
@@ -43,19 +48,22 @@ def _encode(reference: pd.DataFrame, current: pd.DataFrame,
 
 
 def domain_classifier(reference: pd.DataFrame, current: pd.DataFrame, kinds: dict[str, str] | None = None,
-                      seed: int = 0, n_splits: int = 5, alpha: float = 0.05) -> dict[str, Any]:
-    """Cross-validated AUC of a gradient-boosted classifier separating reference rows from current rows.
+                      seed: int = 0, alpha: float = 0.05, estimator: Any | None = None,
+                      test_share: float = TEST_SHARE) -> dict[str, Any]:
+    """Held-out AUC of a gradient-boosted classifier separating reference rows from current rows.
 
     Args:
         reference: reference rows (features only).
         current: current rows with the same columns.
         kinds: ``numeric`` / ``categorical`` per column (guessed from dtypes when missing).
-        seed: for the subsampling, the folds and the trees.
-        n_splits: cross-validation folds.
+        seed: for the subsampling, the split and the trees.
         alpha: significance level of the AUC test.
+        estimator: the classifier (default: gradient-boosted trees with native categoricals).
+        test_share: the share of rows held out for the AUC.
 
     Returns:
-        ``{"auc", "p_value", "drift_detected", "threshold", "n_reference", "n_current", "model", "n_splits"}``.
+        ``{"auc", "p_value", "drift_detected", "threshold", "n_reference", "n_current", "n_test", "model"}``;
+        ``n_test`` counts the held-out rows the AUC was measured on.
     """
     columns = [c for c in reference.columns if c in current.columns]
     rng = np.random.default_rng(seed)
@@ -68,17 +76,18 @@ def domain_classifier(reference: pd.DataFrame, current: pd.DataFrame, kinds: dic
     kinds = {c: (kinds or {}).get(c) or column_kind(reference[c]) for c in columns}
     X, categorical = _encode(ref, cur, kinds)
     y = np.r_[np.zeros(len(ref)), np.ones(len(cur))]
-    model = HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=15, learning_rate=0.1, early_stopping=False,
-                                           categorical_features=np.asarray(categorical) if any(categorical) else None,
-                                           random_state=seed)
-    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    if estimator is None:
+        estimator = HistGradientBoostingClassifier(
+            max_iter=100, max_leaf_nodes=15, learning_rate=0.1, early_stopping=False, random_state=seed,
+            categorical_features=np.asarray(categorical) if any(categorical) else None)
+    train, test = train_test_split(np.arange(len(y)), test_size=test_share, stratify=y, random_state=seed)
     # one OpenMP thread: on a shared 2-core box the default thread pool makes each fit 10x slower, not faster
     with threadpool_limits(1):
-        score = cross_val_predict(model, X, y, cv=folds, method="predict_proba")[:, 1]
-    auc = float(roc_auc_score(y, score))
-    n1, n2 = len(ref), len(cur)
-    null_std = np.sqrt((n1 + n2 + 1) / (12 * n1 * n2))
-    p_value = float(stats.norm.sf((auc - 0.5) / null_std))
+        score = clone(estimator).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+    held_out = y[test]
+    u = stats.mannwhitneyu(score[held_out == 1], score[held_out == 0], alternative="greater")
+    auc = float(u.statistic) / ((held_out == 1).sum() * (held_out == 0).sum())
+    p_value = float(u.pvalue)
     return {"auc": auc, "p_value": p_value, "drift_detected": bool(p_value < alpha and auc >= MIN_AUC),
-            "threshold": MIN_AUC, "n_reference": n1, "n_current": n2, "n_splits": n_splits,
-            "model": "HistGradientBoostingClassifier (out-of-fold scores)"}
+            "threshold": MIN_AUC, "n_reference": len(ref), "n_current": len(cur), "n_test": int(len(test)),
+            "model": f"{type(estimator).__name__} (AUC on a held-out half)"}

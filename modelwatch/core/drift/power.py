@@ -84,9 +84,9 @@ def _column_power(column: pd.Series, schema: dict[str, Any], kind: str, severity
         drifted = scenarios.apply_column(cur, spec, kind, severity, seed + 1 + b)
         if col_kind == NUMERIC:
             reference: NumericReference | CategoricalReference = NumericReference(
-                column.name, finite_values(ref), is_integer=pd.api.types.is_integer_dtype(ref))
+                column.name, finite_values(ref), is_integer=pd.api.types.is_integer_dtype(ref), n_rows=n)
         else:
-            reference = CategoricalReference(column.name, *category_counts(ref))
+            reference = CategoricalReference(column.name, *category_counts(ref), n_rows=n)
         result = detect_column(reference, drifted, selection, kind=col_kind)
         hits += bool(result["drift_detected"])
         test = result["test"]

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelwatch.core.drift.binned import Binned, bins_for, cut, integer_valued
+
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 SORT_TO_COUNT_ROWS = 50_000  # below this, distinct values are simply counted on the sorted column
-BINS = 8192  # fine uniform bins: the binned bounds on W and KS are within ~2 * range / BINS of the exact value
 
 
 def column_kind(series: pd.Series, ftype: str | None = None) -> str:
@@ -37,19 +38,6 @@ def finite_values(series: pd.Series | np.ndarray) -> np.ndarray:
     return values
 
 
-def bin_index(values: np.ndarray, lo: float, scale: float) -> np.ndarray:
-    """Bin numbers 0..BINS+1: 0 below ``lo``, 1..BINS the uniform bins, BINS+1 at or above the top edge.
-
-    The same monotone arithmetic is used for reference and current, so both are cut at the same places.
-    """
-    buf = np.subtract(values, lo)
-    buf *= scale
-    np.floor(buf, out=buf)
-    np.clip(buf, -1, BINS, out=buf)
-    buf += 1
-    return buf.astype(np.int32)
-
-
 @dataclass
 class NumericReference:
     """One numeric reference column: finite values, and lazily their order, distinct values and histogram."""
@@ -60,7 +48,8 @@ class NumericReference:
     n_rows: int | None = None  # rows before NaN and infinities were dropped
     _sorted: np.ndarray | None = field(default=None, repr=False)
     _uniques: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
-    _hist: np.ndarray | None = field(default=None, repr=False)
+    _binned: Binned | None = field(default=None, repr=False)
+    _integer_valued: bool | None = field(default=None, repr=False)
     _std: float | None = field(default=None, repr=False)
 
     @property
@@ -95,14 +84,29 @@ class NumericReference:
             self._uniques = ordered[starts], np.diff(np.append(starts, ordered.size))
         return self._uniques
 
+    def n_bins(self) -> int:
+        return bins_for(self.n)
+
     def scale(self) -> float:
-        return BINS / (self.hi - self.lo)
+        # a hair under n_bins / range: the maximum lands in the last inner bin, so the bin above the range holds
+        # only current values, where the reference CDF is 1 (no crossing there, nothing to sort)
+        return self.n_bins() / (self.hi - self.lo) * (1 - 1e-12)
+
+    def binned(self) -> Binned:
+        """The values cut on the column's own fine bins (``binned.cut``; requires hi > lo)."""
+        if self._binned is None:
+            self._binned = cut(self.values, self.lo, self.scale(), self.n_bins())
+        return self._binned
+
+    def integer_valued(self) -> bool:
+        """Whether every value is a whole number (checked once)."""
+        if self._integer_valued is None:
+            self._integer_valued = integer_valued(self.values)
+        return self._integer_valued
 
     def histogram(self) -> np.ndarray:
-        """Counts over the ``BINS + 2`` bins of ``bin_index`` (requires hi > lo)."""
-        if self._hist is None:
-            self._hist = np.bincount(bin_index(self.values, self.lo, self.scale()), minlength=BINS + 2)
-        return self._hist
+        """Counts over the fine bins of ``binned.cut``."""
+        return self.binned().counts
 
     def distinct_more_than(self, k: int) -> bool:
         """Whether the column has more than ``k`` distinct values, without sorting when the histogram says so."""

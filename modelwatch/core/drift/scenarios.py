@@ -1,15 +1,20 @@
 """Drift scenarios: perturb a frame by kind and severity, reproducibly (the public interface other sections use).
 
-Severity semantics (severity 0 always returns an unchanged copy):
+Severity semantics (``SEVERITY_LEGEND``; severity 0 always returns an unchanged copy):
 
-- ``mean_shift``: numeric ``x + k*sigma`` (sigma: the column's std in ``frame``; int columns are rounded back).
+- ``mean_shift``: numeric ``x + k*sigma`` (sigma: the column's std in ``frame``).
 - ``scale``: numeric, variance multiplied by ``1 + k`` around the column mean (k = 1 doubles the variance).
 - ``category_shift``: categorical/bool, a share ``min(1, 0.2*k)`` of the rows is moved to the rarest category
   (the rarest value present in the column; for bool, the rarer of True/False).
 - ``missing``: any type, a share ``min(1, 0.2*k)`` of the rows becomes NaN / None.
 - ``out_of_range``: a share ``min(1, 0.2*k)`` of the rows goes outside the known range: numeric values become
   ``max + (1+k)*sigma`` or ``min - (1+k)*sigma`` (half each side; ``max``/``min`` from the schema when given,
-  else the column), categoricals become the unseen category ``"__unseen__"``, bools are inverted.
+  else the column); categoricals and bools (which have no range) become the unseen value ``"__unseen__"``.
+
+Integer columns stay integers without losing the shift: shifted and scaled values are rounded up or down at random
+with the probabilities that keep each value's expectation (stochastic rounding), so ``mean_shift`` moves the mean
+by exactly ``k*sigma`` on average at every severity (plain rounding turned a 0.25 sigma shift into none at all);
+out-of-range integers are rounded away from the range.
 """
 from __future__ import annotations
 
@@ -22,6 +27,14 @@ KINDS = ("mean_shift", "scale", "category_shift", "missing", "out_of_range")
 SHARE_PER_SEVERITY = 0.2
 UNSEEN_CATEGORY = "__unseen__"
 NUMERIC_TYPES = ("float", "int")
+SEVERITY_LEGEND: dict[str, str] = {
+    "mean_shift": "numbers move by severity x the column's std (integers: rounded at random, the mean shift kept)",
+    "scale": "the spread grows: variance x (1 + severity) around the mean",
+    "category_shift": "a share of 0.2 x severity of the rows (all at 5) moves to the rarest category",
+    "missing": "a share of 0.2 x severity of the rows (all at 5) becomes missing; a missing-share test sees it",
+    "out_of_range": "a share of 0.2 x severity of the rows goes (1 + severity) std beyond min/max; categories and "
+                    "booleans get an unseen value",
+}
 
 
 def _features(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -64,6 +77,7 @@ def _numeric(column: pd.Series, spec: dict[str, Any] | None, kind: str, severity
              rng: np.random.Generator) -> pd.Series:
     values = column.to_numpy(dtype=float, na_value=np.nan).copy()
     sigma = _sigma(values)
+    integer = feature_type(spec, column) == "int"
     if kind == "mean_shift":
         values = values + severity * sigma
     elif kind == "scale":
@@ -76,10 +90,13 @@ def _numeric(column: pd.Series, spec: dict[str, Any] | None, kind: str, severity
         high = spec.get("max") if spec and spec.get("max") is not None else np.nanmax(values)
         low = spec.get("min") if spec and spec.get("min") is not None else np.nanmin(values)
         upper = rows[: (len(rows) + 1) // 2]
-        values[upper] = float(high) + (1 + severity) * sigma
-        values[rows[len(upper):]] = float(low) - (1 + severity) * sigma
-    if feature_type(spec, column) == "int":
-        values = np.round(values)
+        round_up, round_down = (np.ceil, np.floor) if integer else (float, float)
+        values[upper] = round_up(float(high) + (1 + severity) * sigma)
+        values[rows[len(upper):]] = round_down(float(low) - (1 + severity) * sigma)
+    if integer:
+        if kind in ("mean_shift", "scale"):  # stochastic rounding: E[round(v)] = v
+            floor = np.floor(values)
+            values = floor + (rng.random(len(values)) < values - floor)
         if not np.isnan(values).any() and pd.api.types.is_integer_dtype(column):
             return pd.Series(values.astype(column.dtype), index=column.index, name=column.name)
     return pd.Series(values, index=column.index, name=column.name)
@@ -93,10 +110,7 @@ def _categorical(column: pd.Series, spec: dict[str, Any] | None, kind: str, seve
         out.iloc[rows] = None
         return out
     if kind == "out_of_range":
-        if is_bool:
-            out.iloc[rows] = ~column.iloc[rows].astype(bool)
-        else:
-            out.iloc[rows] = UNSEEN_CATEGORY
+        out.iloc[rows] = UNSEEN_CATEGORY
         return out
     counts = column.dropna().value_counts()
     if is_bool:

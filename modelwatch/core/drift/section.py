@@ -30,6 +30,8 @@ N_RESAMPLES = 20
 DISTRIBUTION_BINS = 30
 MAX_CATEGORIES = 30
 MAX_SECONDS = 60.0
+BATCH_ROWS = 200_000  # rows per model call when scenario frames are predicted together (config drift.batch_rows)
+MAX_GROUP = 32  # scenarios per group, so that the time budget is still checked often
 FPR_KIND = "missing"  # applies to every type; at severity 0 every kind leaves the data unchanged
 
 
@@ -50,6 +52,7 @@ class _Run:
         self.kinds = {n: NUMERIC if t in scenarios.NUMERIC_TYPES else CATEGORICAL for n, t in self.ftypes.items()}
         self.profile: ReferenceProfile = profile(self.reference, self.kinds)
         self.selection = Selection.from_config(dc)
+        self.scenario_selection = _pinned(self.profile, self.reference, self.kinds, self.selection)
         self.seed = int(ctx.config.get("seed", 0))
         self.before = impact.model_outputs(ctx.model, ctx.info, self.reference)
         # one model call per scenario instead of two when predict() is the argmax of predict_proba() here
@@ -81,16 +84,33 @@ class _Run:
                                             impact.model_outputs(ctx.model, ctx.info, X))
 
 
+def _pinned(prof: ReferenceProfile, reference: pd.DataFrame, kinds: dict[str, str],
+            selection: Selection) -> Selection:
+    """The user's selection with each column's test fixed to the one its reference gets.
+
+    Scenarios and power resamples then use one test per column at every severity: new values (out of range,
+    unseen) could otherwise switch a column from chi-square to KS mid-sweep, and power would not grow with
+    severity.
+    """
+    tests = dict(selection.tests)
+    for name, ref in prof.columns.items():
+        chosen = detect_column(ref, reference[name], selection, kind=kinds[name])["test"]
+        if chosen:
+            tests[name] = chosen
+    return Selection(tests=tests, thresholds=dict(selection.thresholds))
+
+
 def _detection(run: _Run, kind: str, feature: str | None, severity: float, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     base = run.reference.iloc[rng.integers(0, len(run.reference), len(run.reference))].reset_index(drop=True)
     drifted = scenarios.apply(base, run.ctx.schema, kind, feature, severity, seed)
     if feature is not None:
-        r = detect_column(run.profile.columns[feature], drifted[feature], run.selection, kind=run.kinds[feature])
+        r = detect_column(run.profile.columns[feature], drifted[feature], run.scenario_selection,
+                          kind=run.kinds[feature])
         return {"test": r["test"], "test_reason": r.get("reason"), "statistic": r["statistic"],
                 "p_value": r["p_value"], "threshold": r.get("threshold"), "drift_detected": r["drift_detected"],
-                "missing_share_current": r.get("missing_share_current")}
-    r = detect_frame(run.profile, drifted, run.selection)
+                "missing_share_current": r.get("missing_share_current"), "missing_test": r.get("missing_test")}
+    r = detect_frame(run.profile, drifted, run.scenario_selection)
     return {"test": "dataset", "test_reason": "share of drifted columns >= 0.5", "statistic": r["share_drifted"],
             "p_value": None, "threshold": 0.5, "drift_detected": r["dataset_drift"]}
 
@@ -122,32 +142,53 @@ def _distributions(run: _Run, drifted: dict[tuple[str, str], tuple[float, pd.Ser
     return out
 
 
-def _scenario(run: _Run, kind: str, feature: str | None, severity: float, seed: int) -> dict[str, Any]:
+def _scenarios(run: _Run, plan: list[tuple[int, str | None, str, float]]) -> list[dict[str, Any]]:
+    """Detection and impact of a group of scenarios; their drifted frames are predicted together.
+
+    ``plan`` holds ``(seed, feature, kind, severity)``. The figures are the same as with one model call per
+    scenario: ``impact.model_outputs_many`` only concatenates frames of identical dtypes and retries a refused
+    batch frame by frame.
+    """
     ctx = run.ctx
-    out: dict[str, Any] = {"feature": feature, "kind": kind, "severity": severity, "seed": seed,
-                           **_detection(run, kind, feature, severity, seed + 1),
-                           "prediction_shift": None, "prediction_psi": None, "flip_rate": None, "impact": None,
-                           "accuracy_drop": None, "error": None}
-    try:
-        drifted = scenarios.apply(run.reference, ctx.schema, kind, feature, severity, seed)
+    task = ctx.info.get("task", "regression")
+    outs, frames, labelled_frames, applied = [], [], [], []
+    for seed, feature, kind, severity in plan:
+        out = {"feature": feature, "kind": kind, "severity": severity, "seed": seed,
+               **_detection(run, kind, feature, severity, seed + 1),
+               "prediction_shift": None, "prediction_psi": None, "flip_rate": None, "impact": None,
+               "accuracy_drop": None, "error": None, "failed_gates": []}
+        outs.append(out)
+        try:
+            drifted = scenarios.apply(run.reference, ctx.schema, kind, feature, severity, seed)
+            labelled = None if run.labelled is None else \
+                scenarios.apply(run.labelled[0], ctx.schema, kind, feature, severity, seed)
+        except Exception as exc:
+            out["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+            continue
         if feature is not None and severity >= run.drifted.get((feature, kind), (-1.0, None))[0]:
             run.drifted[(feature, kind)] = (severity, drifted[feature])
-        after = impact.model_outputs(ctx.model, ctx.info, drifted, run.fast_labels)
-        out.update(impact.scenario_impact(run.before, after, run.pred_std))
+        applied.append(out)
+        frames.append(drifted)
+        labelled_frames.append(labelled)
+    rows = int((ctx.config.get("drift") or {}).get("batch_rows", BATCH_ROWS))
+    after = impact.model_outputs_many(ctx.model, ctx.info, frames, run.fast_labels, rows)
+    labelled_after = [None] * len(frames) if run.labelled is None else \
+        impact.model_outputs_many(ctx.model, ctx.info, labelled_frames, run.fast_labels, rows)
+    for out, outputs, labelled in zip(applied, after, labelled_after):
+        # the model refusing drifted input (NaN, unseen category) is itself a finding
+        failure = next((o for o in (outputs, labelled) if isinstance(o, Exception)), None)
+        if failure is not None:
+            out["error"] = f"{type(failure).__name__}: {str(failure)[:300]}"
+            continue
+        out.update(impact.scenario_impact(run.before, outputs, run.pred_std))
         quality = None
         if run.labelled is not None:
-            X, y, before_quality = run.labelled
-            task = ctx.info.get("task", "regression")
-            X_drift = scenarios.apply(X, ctx.schema, kind, feature, severity, seed)
-            labelled_after = impact.model_outputs(ctx.model, ctx.info, X_drift, run.fast_labels)
-            quality = impact.quality_metrics(task, y, labelled_after)
+            _, y, before_quality = run.labelled
+            quality = impact.quality_metrics(task, y, labelled)
             out["accuracy_drop"] = impact.accuracy_drop(task, before_quality, quality)
             out["quality"] = quality
-    except Exception as exc:  # the model refusing drifted input (NaN, unseen category) is itself a finding
-        out["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
-        return {**out, "failed_gates": []}
-    out["failed_gates"] = impact.failed_gates(impact.gate_metrics(out, quality), run.gates)
-    return out
+        out["failed_gates"] = impact.failed_gates(impact.gate_metrics(out, quality), run.gates)
+    return outs
 
 
 def _plan(run: _Run) -> list[tuple[str | None, str, float]]:
@@ -180,7 +221,7 @@ def _current(run: _Run) -> dict[str, Any] | None:
     else:
         try:
             after = impact.model_outputs(ctx.model, ctx.info, cur[run.names])
-            pred: dict[str, Any] = impact.scenario_impact(run.before, after, run.pred_std)
+            pred: dict[str, Any] = impact.unpaired_impact(run.before, after, run.pred_std)
             if run.before.score.ndim == 1 and run.before.kind != "labels":
                 ref_score = NumericReference("prediction", run.before.score)
                 pred["test"] = detect_column(ref_score, after.score, run.selection)
@@ -227,13 +268,15 @@ def _compute(ctx: SuiteContext) -> dict[str, Any]:
     dc = ctx.config.get("drift") or {}
     budget = min(float(dc.get("max_seconds", MAX_SECONDS)), max(ctx.seconds_left() * 0.4, 1.0))
     run = _Run(ctx)
-    results, truncated = [], False
-    plan = _plan(run)
-    for i, (feature, kind, severity) in enumerate(plan):
+    results: list[dict[str, Any]] = []
+    plan = [(run.seed + 1000 * i, *step) for i, step in enumerate(_plan(run))]
+    # scenarios go in groups predicted together; the budget is checked between groups
+    group = max(1, min(MAX_GROUP, BATCH_ROWS // max(len(run.reference), 1)))
+    for start in range(0, len(plan), group):
         if time.monotonic() - started > budget * 0.5:
-            truncated = True
             break
-        results.append(_scenario(run, kind, feature, severity, run.seed + 1000 * i))
+        results += _scenarios(run, plan[start:start + group])
+    truncated = len(results) < len(plan)
     current = _current(run)
     multivariate: dict[str, Any] | None = None
     if current is not None and not current["missing_columns"]:
@@ -245,10 +288,11 @@ def _compute(ctx: SuiteContext) -> dict[str, Any]:
         # the all-features scenarios test every column per resample: fewer resamples keep them affordable
         n = n_resamples if s["feature"] is not None else max(5, n_resamples // 4)
         p = detection_power(run.reference, ctx.schema, s["kind"], s["feature"], s["severity"], n,
-                            s["seed"], run.kinds, run.selection, deadline)
+                            s["seed"], run.kinds, run.scenario_selection, deadline)
         s["power"], s["power_resamples"] = p["power"], p["n_resamples"]
     fpr = {f: detection_power(run.reference, ctx.schema, FPR_KIND, f, 0.0, n_resamples, run.seed + 7, run.kinds,
-                              run.selection, deadline) for f in sorted({s["feature"] for s in results if s["feature"]})}
+                              run.scenario_selection, deadline)
+           for f in sorted({s["feature"] for s in results if s["feature"]})}
     rates = [p["power"] for p in fpr.values() if p["power"] is not None]
     single = [s for s in results if s["feature"] is not None and s["impact"] is not None] or \
         [s for s in results if s["impact"] is not None]
@@ -267,6 +311,7 @@ def _compute(ctx: SuiteContext) -> dict[str, Any]:
                                 "per_feature": {f: p["power"] for f, p in fpr.items()},
                                 "n_resamples": n_resamples},
         "multivariate": multivariate,
+        "severity_legend": dict(scenarios.SEVERITY_LEGEND),
         "distributions": _distributions(run, run.drifted),
         "impact_measure": "flip_rate" if run.before.labels is not None else "abs(prediction_shift) / std(prediction)",
         "seconds": time.monotonic() - started,

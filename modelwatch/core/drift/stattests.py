@@ -26,6 +26,7 @@ from scipy.spatial import distance
 SMALL_REFERENCE_ROWS = 1000
 MAX_EXACT_KS_N = 10000  # scipy's ks_2samp(method="auto") switches to the asymptotic p-value above this
 DATASET_DRIFT_SHARE = 0.5
+MISSING_SHARE_ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,19 @@ def ztest(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float 
     pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return float(z), float(2 * stats.norm.sf(abs(z)))
+
+
+def missing_share_test(missing_ref: int, rows_ref: int, missing_cur: int, rows_cur: int) -> tuple[float, float]:
+    """Two-proportion Z-test (pooled variance) on the share of missing values: ``(z, two-sided p-value)``.
+
+    The distribution tests drop missing values first, so this is the test that sees a column going empty.
+    """
+    p1, p2 = missing_ref / rows_ref, missing_cur / rows_cur
+    pooled = (missing_ref + missing_cur) / (rows_ref + rows_cur)
+    if pooled in (0.0, 1.0):
+        return 0.0, 1.0
+    z = (p2 - p1) / math.sqrt(pooled * (1 - pooled) * (1 / rows_ref + 1 / rows_cur))
     return float(z), float(2 * stats.norm.sf(abs(z)))
 
 

@@ -18,11 +18,14 @@ from modelwatch.core.explain.common import Budget, dense
 COMPILE_S = 4.0  # first-call compile: 2.4 s of CPU measured (numba 0.68), longer on a loaded machine
 CACHED_LOAD_S = 0.5  # loading it from numba's on-disk cache instead (0.26 s measured)
 THREAD_OVERHEAD_S = 0.05  # starting the threads and copying the chunks: not worth it for tiny jobs
+# fastmath without "nnan"/"ninf": with them LLVM may assume no NaN, np.isnan folds to False and a missing value
+# takes the right child instead of the node's default (missing) child
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 # One fractions are 0 or 1 in the path-dependent algorithm, so divisions by (i + 1) * one become products
 # with a table of reciprocals: divisions dominated the inner loops.
-@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=True, inline="always")
+@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _extend(P, off, depth, zero, one, feat, inv):  # noqa: ANN001, ANN202
     P[off + depth, 0] = feat
     P[off + depth, 1] = zero
@@ -34,7 +37,7 @@ def _extend(P, off, depth, zero, one, feat, inv):  # noqa: ANN001, ANN202
         P[off + i, 3] = zero * P[off + i, 3] * (depth - i) * scale
 
 
-@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=True, inline="always")
+@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _unwind(P, off, depth, index, inv):  # noqa: ANN001, ANN202
     one, zero = P[off + index, 2], P[off + index, 1]
     following = P[off + depth, 3]
@@ -54,7 +57,7 @@ def _unwind(P, off, depth, index, inv):  # noqa: ANN001, ANN202
         P[off + i, 2] = P[off + i + 1, 2]
 
 
-@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=True, inline="always")
+@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _unwound_sum_on_path(P, off, depth, index, inv):  # noqa: ANN001, ANN202
     """The unwound path sum of an element whose one fraction is 1 (off-path elements are summed at once)."""
     zero = P[off + index, 1]
@@ -67,7 +70,7 @@ def _unwound_sum_on_path(P, off, depth, index, inv):  # noqa: ANN001, ANN202
     return total * (depth + 1)
 
 
-@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=True)
+@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH)
 def _tree(t, left, right, default, feature, threshold, values, cover, x, missing, phi,  # noqa: ANN001, ANN202
           P, stack_i, stack_f, inv):
     # Depth-first with an explicit stack instead of recursion: numba's recursive calls pass every array
@@ -129,7 +132,7 @@ def _tree(t, left, right, default, feature, threshold, values, cover, x, missing
         stack_f[top, 0], stack_f[top, 1] = cover[t, hot] / weight * incoming_zero, incoming_one
 
 
-@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=True)
+@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH)
 def _rows(left, right, default, feature, threshold, values, cover, max_depth, X, out):  # noqa: ANN001, ANN202
     size = (max_depth + 2) * (max_depth + 3) // 2 + max_depth + 8
     P = np.zeros((size, 4))

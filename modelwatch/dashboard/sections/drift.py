@@ -41,7 +41,8 @@ def _breaking_points(section: dict[str, Any]) -> list:
     rows = [html.Tr([html.Td(p["feature"] or "all features"), html.Td(p["kind"]),
                      html.Td("holds up to {:g}".format(p["max_severity_tested"]) if p["severity"] is None
                              else f"{p['severity']:g}"),
-                     html.Td("; ".join(f"{f['metric']} = {f['value']:.4g}" for f in p["failed"]))])
+                     html.Td(f"model raised {p['error']}" if p.get("error") else
+                             "; ".join(f"{f['metric']} = {f['value']:.4g}" for f in p["failed"]))])
             for p in sorted(points, key=lambda p: (p["severity"] is None, p["severity"] or 0))]
     head = html.Thead(html.Tr([html.Th(h) for h in ("feature", "kind", "breaking severity", "failed gate")]))
     return [html.H5("Breaking points", className="mt-4"),
@@ -56,7 +57,9 @@ def _prediction_drift(current: dict[str, Any] | None) -> list:
     test = pred.get("test") or {}
     text = (f"Prediction drift on current data: mean shift {pred['prediction_shift']:+.4g}, "
             f"PSI {pred['prediction_psi']:.4g}" + (f", flip rate {pred['flip_rate']:.1%}" if pred.get("flip_rate")
-                                                   is not None else ""))
+                                                   is not None else "")
+            + (f", predicted-class shares moved {pred['class_share_shift']:.1%}"
+               if pred.get("class_share_shift") is not None else ""))
     if test.get("test"):
         text += f"; {test['test']} says {'drift' if test['drift_detected'] else 'no drift'}"
     parts = [html.P(text)]
@@ -68,6 +71,15 @@ def _prediction_drift(current: dict[str, Any] | None) -> list:
     return parts
 
 
+def _severity_legend(section: dict[str, Any]) -> list:
+    legend = section.get("severity_legend") or {}
+    if not legend:
+        return []
+    return [html.Details([html.Summary("What severity means"),
+                          html.Ul([html.Li([html.Code(kind), f": {text}"]) for kind, text in legend.items()])],
+                         className="small text-muted mb-2", id="run-drift-severity-legend")]
+
+
 def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
     """The drift section, or an alert when it was skipped."""
     alert = skipped(section)
@@ -76,5 +88,6 @@ def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
     graphs = [dbc.Col(dcc.Graph(figure=fig, id=f"run-drift-{name}-graph"),
                       md=12 if name in ("current", "detection", "heatmap") else 6)
               for name, fig in drift_figures(section)]
-    return [*_headline(section), *_prediction_drift(section.get("current")), dbc.Row(graphs[:1]),
+    return [*_headline(section), *_severity_legend(section), *_prediction_drift(section.get("current")),
+            dbc.Row(graphs[:1]),
             *_breaking_points(section), dbc.Row(graphs[1:])]
