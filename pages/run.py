@@ -50,6 +50,7 @@ RUN_ELAPSED_TEXT = "run-elapsed-text"
 RUN_FINISHED_STORE = "run-finished-store"  # the final status, set once by the poll: loads the finished state
 RUN_OPENED_STORE = "run-opened-store"  # tabs already rendered (their content stays in the page)
 
+POLL_MS = 500  # a tick is a few hundred bytes: polling often costs little and shows the end sooner
 STATUS_COLORS = {"queued": "secondary", "running": "info", "succeeded": "success", "failed": "danger"}
 EXPORTS = (("HTML report", "report.html?download=1"), ("JSON", "report.json"), ("metrics CSV", "metrics.csv"),
            ("data CSV", "data.csv"))
@@ -128,7 +129,7 @@ def layout(run_id: str | None = None, **_kwargs) -> html.Div:
         dcc.Store(id=RUN_TIMER_STORE, data=timer(run)),
         dcc.Store(id=RUN_FINISHED_STORE),
         dcc.Store(id=RUN_OPENED_STORE, data=[]),
-        dcc.Interval(id=RUN_POLL_INTERVAL, interval=1000, disabled=finished),
+        dcc.Interval(id=RUN_POLL_INTERVAL, interval=POLL_MS, disabled=finished),
         dcc.Interval(id=RUN_TIMER_INTERVAL, interval=250, disabled=finished),
         html.Div(header(run), id=RUN_HEADER_DIV),
         dbc.Progress(id=RUN_PROGRESS_BAR, value=value, label=label, striped=not finished, animated=not finished,
