@@ -75,7 +75,7 @@ def panel() -> html.Details:
         ], className="g-2"),
         dcc.Store(id=SETTINGS_GATES_STORE, data={}),
         html.Div(id=SETTINGS_GATES_LIST, className="small my-1"),
-    ], className="my-3")
+    ], open=True, className="my-3")
 
 
 def gate_paths(batch_sizes: list[int] | None) -> list[str]:
