@@ -145,6 +145,7 @@ def layout(run_id: str | None = None, **_kwargs) -> html.Div:
     Output(RUN_PROGRESS_BAR, "value"),
     Output(RUN_PROGRESS_BAR, "label"),
     Output(RUN_PROGRESS_BAR, "animated"),
+    Output(RUN_PROGRESS_BAR, "striped"),
     Output(RUN_STATUS_DIV, "children"),
     Output(RUN_STATUS_BADGE, "children"),
     Output(RUN_STATUS_BADGE, "color"),
@@ -165,8 +166,9 @@ def poll(_n, run_id: str | None):
         raise PreventUpdate from None
     finished = run["status"] in runs.FINISHED
     value, label, status = progress(run)
-    return (value, label, not finished, status, run["status"], STATUS_COLORS.get(run["status"], "secondary"),
-            timer(run), finished, run["status"] if finished else no_update)
+    color = STATUS_COLORS.get(run["status"], "secondary")
+    return (value, label, not finished, not finished, status, run["status"], color, timer(run), finished,
+            run["status"] if finished else no_update)
 
 
 @callback(

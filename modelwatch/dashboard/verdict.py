@@ -45,9 +45,9 @@ def lights(found: dict[str, Any] | None) -> list:
 
 
 def badge(run: dict[str, Any]) -> list:
-    """``gates passed`` / ``gates failed`` beside the run's status; nothing before the run has a verdict."""
+    """``gates passed`` / ``gates failed`` for the user's own thresholds; the default set is in the verdict's lights."""
     gates = run.get("gates")
-    if not gates:
+    if not gates or gates.get("source") == "default":
         return []
     passed = bool(gates.get("passed"))
     return [dbc.Badge("gates passed" if passed else "gates failed", color="success" if passed else "danger",
@@ -59,8 +59,8 @@ def _value(value: Any) -> str:
 
 
 def panel(gates: dict[str, Any] | None) -> list:
-    """The verdict and one row per check: metric, bound, measured value, pass or fail."""
-    if not gates:
+    """The user's gates, one row per check: metric, bound, measured value, pass or fail."""
+    if not gates or gates.get("source") == "default":
         return []
     passed = bool(gates.get("passed"))
     source = "the default gate set" if gates.get("source") == "default" else "config.thresholds"
