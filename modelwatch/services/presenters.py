@@ -23,9 +23,10 @@ def _links(run_id: str) -> dict[str, str]:
 
 
 def run_verdict(run: Run) -> dict[str, Any] | None:
-    """The verdict stored in the Result; a failed run's from its error; None while the run goes on."""
-    if run.status == "succeeded":
-        return (run.result or {}).get("verdict")
+    """The verdict stored in the Result (computed now for a run stored before verdicts existed); a failed run's from
+    its error; None while the run goes on."""
+    if run.status == "succeeded" and run.result:
+        return run.result.get("verdict") or verdict.evaluate(run.result, run.gates)
     return verdict.of_failed_run(run.error) if run.status == "failed" else None
 
 
