@@ -135,12 +135,13 @@ def keep_sample(contents: str | None, filename: str | None):
 @callback(
     Output(UPLOAD_SUMMARY_DIV, "children", allow_duplicate=True),
     Output(UPLOAD_START_BUTTON, "disabled", allow_duplicate=True),
-    Input(ids.SHELL_ARTIFACT_STORE, "data"),
+    Input(UPLOAD_MODEL_UPLOAD, "id"),  # fires when the page arrives
+    State(ids.SHELL_ARTIFACT_STORE, "data"),
     prevent_initial_call="initial_duplicate",
 )
-def resume_model(store: dict | None):
+def resume_model(_arrived, store: dict | None):
     """On arrival (e.g. from the Schema page), the model uploaded earlier in this session is ready to run."""
-    if not store or ctx.triggered_id is not None:  # a new upload already drew its own card
+    if not store:
         raise PreventUpdate
     try:
         artifact = artifacts.get_artifact(store["artifact_id"])
@@ -222,8 +223,9 @@ def gate_paths(batch_sizes: list[int] | None):
 @callback(
     Output(UPLOAD_SCHEMA_DIV, "children"),
     Input(ids.SHELL_SCHEMA_STORE, "data"),
+    Input(UPLOAD_SCHEMA_DIV, "id"),  # on arrival too, when the schema was handed over earlier
 )
-def schema_note(schema: dict | None):
+def schema_note(schema: dict | None, _arrived=None):
     """Say so when the run will use the schema edited on the Schema page."""
     if not schema:
         return []

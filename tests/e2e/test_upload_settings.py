@@ -40,3 +40,13 @@ def test_settings_typed_on_the_upload_page_reach_the_run(browser, live_server, f
     assert (config["n_samples"], config["seed"], config["generator"]) == (50, 7, "copula")
     assert config["explain"]["max_samples"] == 5 and config["drift"]["severities"] == [0.5]
     assert run["target"] == "label"
+
+    # the model stays in this browser session: the Schema page fills from it and hands its schema to a run
+    browser.wait_for_page(url=f"{url}/schema")
+    browser.wait_for_contains_text("#schema-validation-div", "valid: 30 feature(s)", timeout=30)
+    button = browser.find_element("#schema-run-button")
+    browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", button)
+    button.click()
+    browser.wait_for_contains_text("#upload-schema-div", "schema edited on the Schema page (30 features)", timeout=20)
+    browser.wait_for_contains_text("#upload-summary-div", "is ready", timeout=20)  # the model, resumed
+    assert browser.find_element("#upload-start-button").is_enabled()
