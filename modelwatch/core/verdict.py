@@ -188,6 +188,15 @@ def _gate_checks(gates: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 LIGHTS = (latency, errors, robustness, quality, drift_sensitivity, data_realism)
+
+
+def _judge(light, result: dict[str, Any]) -> dict[str, Any]:
+    """One light; a section of a shape it does not expect is grey, never a crash of the run that stores it."""
+    try:
+        return light(result)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        name = light.__name__.replace("_", " ")
+        return _check("result", name, "not_measured", f"could not be judged: {type(exc).__name__}: {exc}"[:300])
 SECTIONS = ("performance", "robustness", "quality", "drift")
 
 
@@ -202,7 +211,7 @@ def evaluate(result: dict[str, Any], gates: dict[str, Any] | None = None) -> dic
         ``{"status": "pass|warn|fail|incomplete", "checks": [...], "reasons": ["<sentence>"]}``; ``reasons``
         explain every check that is not ``pass``, failures first.
     """
-    checks = [light(result) for light in LIGHTS] + _gate_checks(gates)
+    checks = [_judge(light, result) for light in LIGHTS] + _gate_checks(gates)
     skipped = [key for key in SECTIONS if isinstance(result.get(key), dict) and "skipped" in result[key]]
     if any(c["status"] == "fail" for c in checks):
         status = "fail"

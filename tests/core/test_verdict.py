@@ -136,3 +136,9 @@ def test_the_users_gates_are_folded_in():
 def test_a_failed_run_fails_when_the_model_caused_it():
     assert verdict.of_failed_run({"code": "model_error", "message": "boom"})["status"] == "fail"
     assert verdict.of_failed_run({"code": "cancelled", "message": "stop"})["status"] == "incomplete"
+
+
+def test_a_section_of_an_unexpected_shape_is_grey_not_a_crash():
+    found = verdict.evaluate({**GOOD, "robustness": {"cases": "not a list"}, "performance": []})
+    assert {c["name"]: c["status"] for c in found["checks"]}["robustness"] == "not_measured"
+    assert found["status"] in ("warn", "incomplete")
