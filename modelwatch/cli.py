@@ -192,6 +192,8 @@ def junit(run: dict[str, Any] | None, error: str | None = None) -> bytes:
         props = ET.Element("properties")
         ET.SubElement(props, "property", name="run_id", value=run["id"])
         ET.SubElement(props, "property", name="dashboard", value=(run.get("links") or {}).get("dashboard", ""))
+        if run.get("verdict"):
+            ET.SubElement(props, "property", name="verdict", value=run["verdict"]["status"])
         suite.insert(0, props)  # JUnit puts properties before the test cases
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
 

@@ -1,9 +1,11 @@
 """The CLI's exit code follows the run's verdict; ``--strict`` lets only ``pass`` through."""
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import pytest
 
-from modelwatch.cli import EXIT_ERROR, EXIT_FAILED, EXIT_PASSED, summary, verdict
+from modelwatch.cli import EXIT_ERROR, EXIT_FAILED, EXIT_PASSED, junit, summary, verdict
 
 
 def _run(status: str | None, gates_passed: bool = True) -> dict:
@@ -32,3 +34,8 @@ def test_the_summary_shows_each_light():
     text = summary(_run("warn"), strict=True)
     assert "verdict  WARN" in text and "not_measured" in text and "no labelled data" in text
     assert text.rstrip().endswith("FAILED")
+
+
+def test_junit_names_the_verdict():
+    suite = ET.fromstring(junit(_run("warn"))).find("testsuite")
+    assert suite.find("properties/property[@name='verdict']").get("value") == "warn"
