@@ -3,8 +3,10 @@
     python -m modelwatch.cli submit model.pkl --sample ref.csv --target y --config c.json \\
         --server https://modelwatch.example.com --token "$MODELWATCH_TOKEN" --junit report.xml
 
-Exit codes: 0 the gates passed; 1 the gates failed, or the run failed because of the model (it raised, ran out
+Exit codes follow the run's verdict: 0 pass or warn (and incomplete: a section could not be computed); with
+``--strict``, warn and incomplete exit 1 too; 1 fail, or the run failed because of the model (it raised, ran out
 of time or memory); 2 anything else (the server refused the request, could not be reached, or the wait ran out).
+A server without verdicts is judged by its gates (0 passed, 1 failed).
 Uses only ``requests`` and the standard library, so it runs in any CI image with ``pip install requests``.
 """
 from __future__ import annotations
@@ -116,9 +118,12 @@ def follow(run: dict[str, Any], args: argparse.Namespace, session: requests.Sess
             raise CliError(f"could not read run {run['id']}: {reason}")
 
 
-def verdict(run: dict[str, Any]) -> int:
-    """The exit code a run deserves."""
+def verdict(run: dict[str, Any], strict: bool = False) -> int:
+    """The exit code a run deserves: its verdict's (``strict``: only ``pass`` is 0), else its gates'."""
     if run["status"] == "succeeded":
+        status = (run.get("verdict") or {}).get("status")
+        if status is not None:
+            return EXIT_PASSED if status == "pass" or (status != "fail" and not strict) else EXIT_FAILED
         gates = run.get("gates") or {"passed": True}
         return EXIT_PASSED if gates["passed"] else EXIT_FAILED
     code = (run.get("error") or {}).get("code")
@@ -131,21 +136,25 @@ def _fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def summary(run: dict[str, Any]) -> str:
-    """A plain-text table of the run and its gates."""
+def summary(run: dict[str, Any], strict: bool = False) -> str:
+    """A plain-text table of the run, its verdict's lights and its gates."""
     model = run.get("model") or {}
     lines = [f"run      {run['id']}  {run['status']}  {_fmt(run.get('duration_s'))} s",
              f"model    {model.get('name')} ({model.get('type')}, {model.get('task')}, {model.get('n_features')} "
              f"features)", f"details  {(run.get('links') or {}).get('dashboard', '')}"]
     if run.get("error"):
         lines.append(f"error    {run['error']['code']}: {run['error']['message']}")
+    found = run.get("verdict") or {}
+    if found.get("checks"):
+        lines += ["", f"verdict  {found['status'].upper()}"]
+        lines += [f"  {c['status']:<12} {c['name']}: {c['reason']}" for c in found["checks"]]
     checks = (run.get("gates") or {}).get("checks") or []
     if checks:
         width = max(len(c["name"]) for c in checks)
         lines += ["", f"{'gate':<{width}}  {'value':>12}  result", f"{'-' * width}  {'-' * 12}  ------"]
         lines += [f"{c['name']:<{width}}  {_fmt(c['value']):>12}  {'PASS' if c['passed'] else 'FAIL'}"
                   for c in checks]
-    code = verdict(run)
+    code = verdict(run, strict)
     lines += ["", {EXIT_PASSED: "PASSED", EXIT_FAILED: "FAILED"}.get(code, "ERROR")]
     return "\n".join(lines)
 
@@ -183,6 +192,8 @@ def junit(run: dict[str, Any] | None, error: str | None = None) -> bytes:
         props = ET.Element("properties")
         ET.SubElement(props, "property", name="run_id", value=run["id"])
         ET.SubElement(props, "property", name="dashboard", value=(run.get("links") or {}).get("dashboard", ""))
+        if run.get("verdict"):
+            ET.SubElement(props, "property", name="verdict", value=run["verdict"]["status"])
         suite.insert(0, props)  # JUnit puts properties before the test cases
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
 
@@ -207,18 +218,18 @@ def run_submit(args: argparse.Namespace) -> int:
         if args.junit:
             Path(args.junit).write_bytes(junit(None, str(exc)))
         return EXIT_ERROR
-    print(summary(run), flush=True)
+    print(summary(run, args.strict), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"run": run}, indent=2))
     if args.junit:
         Path(args.junit).write_bytes(junit(run))
-    return verdict(run)
+    return verdict(run, args.strict)
 
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m modelwatch.cli", description=__doc__.split("\n")[0])
     commands = main.add_subparsers(dest="command", required=True)
-    sub = commands.add_parser("submit", help="submit a model, follow the run, exit 0/1/2 on the gates' verdict")
+    sub = commands.add_parser("submit", help="submit a model, follow the run, exit 0/1/2 on its verdict")
     sub.add_argument("model", help="the model file (.pkl, .pickle, .joblib, .skops)")
     sub.add_argument("--schema", help="a Schema JSON file (or JSON text)")
     sub.add_argument("--sample", help="reference rows (CSV)")
@@ -236,6 +247,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--poll", type=float, default=1.0, help="seconds between progress polls (default 1)")
     sub.add_argument("--http-timeout", type=float, default=300.0, help="seconds for one HTTP request")
     sub.add_argument("--quiet", action="store_true", help="print only the summary")
+    sub.add_argument("--strict", action="store_true", help="exit 1 unless the verdict is pass (warn fails too)")
     return main
 
 

@@ -41,6 +41,7 @@ SCHEMA_PREVIEW_GRID = "schema-preview-grid"
 SCHEMA_HISTOGRAMS_DIV = "schema-histograms-div"
 SCHEMA_PREVIEW_ERROR = "schema-preview-error"
 SCHEMA_EDGE_CASES_GRID = "schema-edge-cases-grid"
+SCHEMA_RUN_BUTTON = "schema-run-button"
 
 DROP_STYLE = {"borderWidth": "2px", "borderStyle": "dashed", "borderRadius": "8px", "padding": "0.75rem",
               "textAlign": "center", "cursor": "pointer"}
@@ -88,6 +89,8 @@ def layout(**_kwargs) -> html.Div:
         dbc.ButtonGroup([dbc.Button("Add feature", id=SCHEMA_ADD_BUTTON, color="light"),
                          dbc.Button("Remove selected", id=SCHEMA_REMOVE_BUTTON, color="light")], className="my-2"),
         html.Div(id=SCHEMA_VALIDATION_DIV, className="my-2"),
+        dbc.Button("Start a run with this schema", id=SCHEMA_RUN_BUTTON, color="primary", disabled=True,
+                   className="mb-2"),
         dcc.Store(id=SCHEMA_BASE_STORE),
         dcc.Store(id=SCHEMA_DOC_STORE),
         html.H4("Preview", className="mt-4"),
@@ -274,3 +277,23 @@ def download_data(_clicks, doc, n_rows, seed, generator):
     except ModelwatchError as exc:
         return no_update, dbc.Alert(exc.message, color="warning")
     return dcc.send_bytes(data, "data.csv"), None
+
+
+@callback(Output(SCHEMA_RUN_BUTTON, "disabled"), Input(SCHEMA_DOC_STORE, "data"))
+def allow_run(doc):
+    """A run can start from the schema once it validates."""
+    return not doc
+
+
+@callback(
+    Output(ids.SHELL_SCHEMA_STORE, "data", allow_duplicate=True),
+    Output(ids.SHELL_LOCATION, "href", allow_duplicate=True),
+    Input(SCHEMA_RUN_BUTTON, "n_clicks"),
+    State(SCHEMA_DOC_STORE, "data"),
+    prevent_initial_call=True,
+)
+def run_with_schema(n_clicks, doc):
+    """Hand the edited schema to the Upload page, where the run's other settings are chosen."""
+    if not n_clicks or not doc:
+        raise PreventUpdate
+    return doc, "/upload"

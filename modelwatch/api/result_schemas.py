@@ -63,11 +63,19 @@ class RobustnessSchema(SectionSchema):
     cases = fields.List(fields.Nested(RobustnessCaseSchema))
 
 
+class BaselineSchema(Schema):
+    strategy = fields.String(metadata={"description": "prior (majority class) or mean"})
+    metrics = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True),
+                          metadata={"description": "the same metrics as the model's, for the dummy"})
+
+
 class QualitySchema(SectionSchema):
     task = fields.String()
     n_rows = fields.Integer()
     metrics = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True),
                           metadata={"description": "accuracy, f1_macro, roc_auc, ... or mae, rmse, r2, ..."})
+    baseline = fields.Nested(BaselineSchema, metadata={
+        "description": "a DummyClassifier (prior) / DummyRegressor (mean) fitted and scored on the same rows"})
 
 
 class ScenarioSchema(Schema):
@@ -125,7 +133,30 @@ class DataSchema(Schema):
     n_samples = fields.Integer()
     seed = fields.Integer()
     generator = fields.String()
-    assumed_features = fields.List(fields.String(), metadata={"description": "features generated without knowledge"})
+    assumed_features = fields.List(fields.String(), metadata={
+        "description": "features whose distribution was assumed (no sample, no model prior)"})
+
+
+VERDICT_STATUSES = ("pass", "warn", "fail", "incomplete")
+CHECK_STATUSES = ("pass", "warn", "fail", "not_measured")
+
+
+class VerdictCheckSchema(Schema):
+    section = fields.String(required=True, metadata={"description": "the Result section the check reads"})
+    name = fields.String(required=True, metadata={"description": "latency, errors, robustness, beats the baseline, "
+                                                                 "drift sensitivity, data realism or gate <name>"})
+    status = fields.String(required=True, validate=validate.OneOf(CHECK_STATUSES))
+    value = fields.Raw(allow_none=True, metadata={"description": "the measured value (null when not measured)"})
+    bound = fields.Raw(allow_none=True, metadata={"description": "the bound it was held to"})
+    reason = fields.String(required=True, metadata={"description": "one sentence a person understands"})
+
+
+class VerdictSchema(Schema):
+    """Is this model fit to ship? One traffic light per concern (README: the verdict's rules)."""
+
+    status = fields.String(required=True, validate=validate.OneOf(VERDICT_STATUSES))
+    checks = fields.List(fields.Nested(VerdictCheckSchema), required=True)
+    reasons = fields.List(fields.String(), required=True, metadata={"description": "every check that did not pass"})
 
 
 class ResultSchema(Schema):
@@ -138,6 +169,7 @@ class ResultSchema(Schema):
     quality = fields.Nested(QualitySchema, allow_none=True)
     drift = fields.Nested(DriftSchema)
     explainability = fields.Nested(ExplainabilitySchema)
+    verdict = fields.Nested(VerdictSchema)
 
 
 class GateCheckSchema(Schema):

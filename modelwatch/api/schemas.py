@@ -8,7 +8,7 @@ from flask_smorest.fields import Upload
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
-from modelwatch.api.result_schemas import GatesSchema, ResultSchema
+from modelwatch.api.result_schemas import GatesSchema, ResultSchema, VerdictSchema
 from modelwatch.core.drift.scenarios import KINDS as DRIFT_KINDS
 from modelwatch.core.schema_doc import SchemaDocument
 from modelwatch.core.synthetic import GENERATORS
@@ -215,7 +215,10 @@ class RunSchema(Schema):
     target = fields.String(allow_none=True)
     error = fields.Nested(ErrorSchema, allow_none=True)
     result = Document(ResultSchema, allow_none=True)
-    gates = Document(GatesSchema, allow_none=True, metadata={"description": "the verdict once the run succeeded"})
+    gates = Document(GatesSchema, allow_none=True, metadata={"description": "config.thresholds checked once the "
+                                                                            "run succeeded"})
+    verdict = Document(VerdictSchema, allow_none=True, metadata={"description": "fit to ship? once the run has "
+                                                                               "finished (absent from lists)"})
     links = fields.Nested(LinksSchema)
 
 
@@ -225,7 +228,7 @@ class RunEnvelopeSchema(Schema):
 
 class RunSummarySchema(RunSchema):
     class Meta:
-        exclude = ("result",)
+        exclude = ("result", "verdict")
 
 
 class RunListSchema(Schema):

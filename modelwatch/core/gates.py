@@ -23,6 +23,11 @@ A gate whose metric the run could not measure (a skipped section, no labels for 
 
 When ``config.thresholds`` is empty the ``DEFAULT_THRESHOLDS`` apply: the model predicts every valid generated row
 (``performance.error_rate`` at most 0), and one call on the smallest batch size stays under a second at p95.
+
+Gates are the user's explicit thresholds. Whether a model is fit to ship is the verdict's to say
+(``core/verdict.py``): its latency and errors lights are these two defaults, and it adds the rules a pipeline would
+not think to write (beat the majority-class / mean baseline, no crash on valid input, data that is not assumed);
+gates from ``config.thresholds`` join it as one check each.
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
+from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from modelwatch.core.bootstrap import bootstrap_classification, bootstrap_regression
 from modelwatch.core.model_io import to_model_input
@@ -169,6 +170,37 @@ def regression_quality(y: np.ndarray, pred: np.ndarray, n_boot: int = N_BOOT, se
             "residuals": residuals, "ci": boot.pop("ci"), "bootstrap": boot or None}
 
 
+def baseline(y: np.ndarray, task: str, classes: list[Any] | None = None) -> dict[str, Any]:
+    """What a model that ignores its input scores on the same labelled rows: the bar a real model must clear.
+
+    A ``DummyClassifier`` (``prior``: the majority class, the class shares as probabilities) or a
+    ``DummyRegressor`` (``mean``) is fitted on ``y`` itself and scored with the same metrics as the model.
+
+    Args:
+        y: the labels (each one of ``classes`` for classification).
+        task: ``classification`` or ``regression``.
+        classes: the model's ``classes_`` (the probability columns follow them).
+
+    Returns:
+        ``{"strategy", "metrics"}``.
+    """
+    X = np.zeros((len(y), 1))
+    if task == "classification":
+        classes = list(classes or [])
+        dummy = DummyClassifier(strategy="prior").fit(X, y)
+        fitted = dummy.predict_proba(X)
+        proba = np.zeros((len(y), len(classes)))
+        for k, c in enumerate(classes):  # classes absent from y get probability 0
+            hits = np.flatnonzero(dummy.classes_ == c)
+            if hits.size:
+                proba[:, k] = fitted[:, hits[0]]
+        body = classification_quality(y, dummy.predict(X), proba, classes, n_boot=0)
+        return {"strategy": "prior (majority class)", "metrics": body["metrics"]}
+    y = np.asarray(y, dtype=float)
+    pred = DummyRegressor(strategy="mean").fit(X, y).predict(X)
+    return {"strategy": "mean", "metrics": regression_quality(y, pred, n_boot=0)["metrics"]}
+
+
 def evaluate(model: Any, info: dict[str, Any], frame: pd.DataFrame, target: str, n_boot: int = N_BOOT,
              seed: int = 0) -> dict[str, Any]:
     """Score the model on a labelled frame.
@@ -182,8 +214,9 @@ def evaluate(model: Any, info: dict[str, Any], frame: pd.DataFrame, target: str,
         seed: the bootstrap's seed.
 
     Returns:
-        ``{"task", "n_rows", "metrics", ...}`` (see ``classification_quality`` / ``regression_quality``), with
-        ``dropped_rows`` counting rows without a label or with a label that is not one of the model's classes.
+        ``{"task", "n_rows", "metrics", "baseline", ...}`` (see ``classification_quality`` /
+        ``regression_quality`` and ``baseline``), with ``dropped_rows`` counting rows without a label or with a
+        label that is not one of the model's classes.
     """
     missing = [name for name in info.get("feature_names") or [] if name not in frame.columns]
     if missing:
@@ -208,8 +241,11 @@ def evaluate(model: Any, info: dict[str, Any], frame: pd.DataFrame, target: str,
         if proba is None and info.get("has_decision_function"):
             scores = np.asarray(model.decision_function(X), dtype=float)
         body = classification_quality(y, pred, proba, classes, n_boot, seed, scores)
+        body["baseline"] = baseline(y, task, classes)
     else:
-        body = regression_quality(frame[target].to_numpy(dtype=float), pred, n_boot, seed)
+        y = frame[target].to_numpy(dtype=float)
+        body = regression_quality(y, pred, n_boot, seed)
+        body["baseline"] = baseline(y, task)
     return {"task": task, "n_rows": len(frame), **body, "dropped_rows": dropped}
 
 

@@ -3,3 +3,4 @@
 SHELL_LOCATION = "shell-location"
 SHELL_ARTIFACT_STORE = "shell-artifact-store"  # {"artifact_id": int} of the model being worked on
 SHELL_NAVBAR = "shell-navbar"
+SHELL_SCHEMA_STORE = "shell-schema-store"  # a Schema edited on the Schema page, to start a run with

@@ -25,6 +25,7 @@ def shell() -> html.Div:
     return html.Div([
         dcc.Location(id=ids.SHELL_LOCATION, refresh="callback-nav"),
         dcc.Store(id=ids.SHELL_ARTIFACT_STORE, storage_type="session"),
+        dcc.Store(id=ids.SHELL_SCHEMA_STORE, storage_type="session"),
         navbar(),
         dbc.Container(dash.page_container, fluid=True),
     ])

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import has_request_context, request
 
+from modelwatch.core import verdict
 from modelwatch.models import Run
 from modelwatch.services.artifacts import model_block
 
@@ -21,6 +22,14 @@ def _links(run_id: str) -> dict[str, str]:
             "report_html": f"{root}/api/runs/{run_id}/report.html"}
 
 
+def run_verdict(run: Run) -> dict[str, Any] | None:
+    """The verdict stored in the Result (computed now for a run stored before verdicts existed); a failed run's from
+    its error; None while the run goes on."""
+    if run.status == "succeeded" and run.result:
+        return run.result.get("verdict") or verdict.evaluate(run.result, run.gates)
+    return verdict.of_failed_run(run.error) if run.status == "failed" else None
+
+
 def run_dict(run: Run, with_result: bool = True) -> dict[str, Any]:
     """A Run as the contract describes it; lists leave the result out."""
     end = run.finished_at
@@ -32,6 +41,6 @@ def run_dict(run: Run, with_result: bool = True) -> dict[str, Any]:
         "duration_s": duration, "model": model_block(run.artifact), "config": run.config, "target": run.target,
         "error": run.error, "gates": run.gates, "links": _links(run.id),
     }
-    if with_result:
-        body["result"] = run.result
+    if with_result:  # the verdict lives in the Result, which lists leave unloaded
+        body["result"], body["verdict"] = run.result, run_verdict(run)
     return body

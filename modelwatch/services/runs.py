@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
-from modelwatch.core import gates
+from modelwatch.core import gates, verdict
 from modelwatch.core.config import resolve_config
 from modelwatch.core.sandbox import run_task
 from modelwatch.core.schema import schema_from_model, validate_for_model
@@ -205,8 +205,10 @@ def _finish(run: Run, status: str, result: dict | None = None, error: dict | Non
     if run is None or run.status != "running":
         db.session.rollback()
         return  # cancelled, deleted or failed by recovery meanwhile: that outcome stands
-    run.status, run.result, run.error = status, result, error
     run.gates = gates.evaluate(result, run.config) if status == "succeeded" and result else None
+    if run.gates is not None:
+        result = {**result, "verdict": verdict.evaluate(result, run.gates)}
+    run.status, run.result, run.error = status, result, error
     run.stage = "done" if status == "succeeded" else "failed"
     run.progress = 1.0
     run.finished_at = utcnow()

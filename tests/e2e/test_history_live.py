@@ -7,6 +7,7 @@ import time
 import requests
 
 from modelwatch.models import Run
+from tests.e2e.waiting import wait_for_run
 from tests.support import QUICK_DIABETES_CONFIG, dumps
 
 
@@ -38,7 +39,9 @@ def test_an_api_run_appears_on_history_without_a_reload(browser, live_server, di
     print(f"the API run appeared on History {appeared_s:.2f} s after the POST returned")  # goal: within 2 s
     assert appeared_s < 5  # 1 s refresh; a loose bound for a loaded CI machine
 
-    browser.wait_for_contains_text(_row(browser, run_id), "succeeded", timeout=90)  # the row follows the run
+    run, _ = wait_for_run(url, run_id, ceiling_s=300)  # the API says when the run has finished ...
+    assert run["status"] == "succeeded", run["error"]
+    browser.wait_for_contains_text(_row(browser, run_id), "succeeded", timeout=10)  # ... and the row follows it
     assert browser.driver.find_element("css selector", f"#history-runs-grid a[href='/runs/{run_id}']")
 
     # tag it, then delete it, through the page

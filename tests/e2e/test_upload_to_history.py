@@ -1,6 +1,7 @@
 """The first-slice flow in a real browser: upload a model, start a run, see its result, find it in History."""
 from __future__ import annotations
 
+from tests.e2e.waiting import wait_for_run
 from tests.support import dumps
 
 
@@ -20,9 +21,12 @@ def test_upload_run_result_history(browser, live_server, forest, tmp_path):
     browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", start)
     start.click()
 
-    browser.wait_for_contains_text("#run-status-badge", "succeeded", timeout=120)
+    browser.wait_for_element("#run-progress-bar", timeout=60)
     assert "/runs/" in browser.driver.current_url
     run_id = browser.driver.current_url.rsplit("/", 1)[-1]
+    run, _ = wait_for_run(url, run_id, ceiling_s=300)  # the API says when it has finished; the page follows
+    assert run["status"] == "succeeded", run["error"]
+    browser.wait_for_contains_text("#run-status-badge", "succeeded", timeout=10)
     browser.wait_for_element("#run-result-tabs")
     tabs = browser.driver.find_elements("css selector", "#run-result-tabs .nav-link")
     next(tab for tab in tabs if tab.text == "Performance").click()

@@ -39,12 +39,25 @@ def render_section(module_name: str, section: Any, run: dict) -> list:
     return importlib.import_module(f"{__name__}.{module_name}").render(section, run)
 
 
-def render_tabs(run: dict) -> dbc.Tabs:
-    """The finished run's result as tabs, one per section."""
-    result = run.get("result") or {}
-    tabs = []
-    for label, key, module_name in TABS:
-        section = result.get(key) if key else result
-        tabs.append(dbc.Tab(html.Div(render_section(module_name, section, run), className="pt-3"),
-                            label=label, tab_id=f"run-tab-{module_name}"))
-    return dbc.Tabs(tabs, id="run-result-tabs", active_tab="run-tab-summary")
+RUN_RESULT_TABS = "run-result-tabs"
+RUN_TAB_BODY = "run-tab-body"  # dict id {"type": RUN_TAB_BODY, "index": <renderer module>}
+
+
+def tab_id(module_name: str) -> str:
+    return f"run-tab-{module_name}"
+
+
+def lazy_tabs(summary: list) -> dbc.Tabs:
+    """The finished run's tabs: the Summary filled in, every other tab empty until it is first opened."""
+    tabs = [dbc.Tab(html.Div(summary if key is None else [], id={"type": RUN_TAB_BODY, "index": module_name},
+                             className="pt-3"), label=label, tab_id=tab_id(module_name))
+            for label, key, module_name in TABS]
+    return dbc.Tabs(tabs, id=RUN_RESULT_TABS, active_tab=tab_id("summary"))
+
+
+def section_of_tab(active_tab: str | None) -> tuple[str, str] | None:
+    """(renderer module, Result key) of a tab that loads its section when opened; None for the Summary."""
+    for _label, key, module_name in TABS:
+        if key is not None and tab_id(module_name) == active_tab:
+            return module_name, key
+    return None

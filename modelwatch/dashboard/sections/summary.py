@@ -1,4 +1,4 @@
-"""Summary tab: the headline figures of a finished run, and its gate verdicts."""
+"""Summary tab: the verdict's traffic lights, the headline figures of a finished run, its settings and gates."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
-from modelwatch.dashboard import verdict
+from modelwatch.dashboard import run_params, verdict
 
 
 def _card(title: str, value: str) -> dbc.Col:
@@ -54,10 +54,12 @@ def render(result: dict[str, Any], run: dict[str, Any]) -> list:
     model = run.get("model") or {}
     cards = [_card(label, value) for label, value in headline(result)]
     parts = [
+        *verdict.lights(run.get("verdict")),
         html.P(f"{model.get('type')} · {model.get('task')} · {model.get('n_features')} features · "
                f"{model.get('format')} · {model.get('size_bytes', 0):,} bytes", className="text-muted"),
         dbc.Row(cards, className="g-3 mb-3"),
     ]
     parts.extend(assumed_notice(result))
+    parts.extend(run_params.table(run.get("settings")))
     parts.extend(verdict.panel(run.get("gates")))
     return parts
