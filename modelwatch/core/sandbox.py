@@ -27,12 +27,13 @@ from typing import Any
 
 from modelwatch.errors import ModelError, ResourceLimit, RunTimeout, from_dict
 
-ProgressFn = Callable[[str, float], None]
+ProgressFn = Callable[..., None]  # (stage, fraction) or (stage, fraction, extra)
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # Variables that change how numeric libraries behave on this hardware; everything else is dropped.
 PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "MODELWATCH_TRUST_PICKLES",
               "MODELWATCH_SANDBOX_WARM_EXPLAIN")
 MAX_RESULT_ARRAY_BYTES = 256 * 1024 * 1024
+MAX_PROGRESS_LINE_BYTES = 4096  # a progress line's extra keys (a section's headline) reach on_progress up to this
 
 
 def _default_memory_mb() -> int:
@@ -87,8 +88,12 @@ def _relay(line: bytes, on_progress: ProgressFn | None, exchange: _Exchange) -> 
     elif "zygote_exit" in message and isinstance(message["zygote_exit"], int):
         exchange.returncode = message["zygote_exit"]
     elif "stage" in message and "progress" in message and on_progress:
+        extra = {k: v for k, v in message.items() if k not in ("stage", "progress")}
         try:
-            on_progress(str(message["stage"]), float(message["progress"]))
+            if extra and len(line) <= MAX_PROGRESS_LINE_BYTES:  # e.g. a finished section's headline
+                on_progress(str(message["stage"]), float(message["progress"]), extra)
+            else:
+                on_progress(str(message["stage"]), float(message["progress"]))
         except (TypeError, ValueError):
             pass
 
