@@ -89,6 +89,8 @@ class ExplainConfigSchema(StrictSchema):
 
 class PerformanceConfigSchema(StrictSchema):
     latency_budget_s = _positive_float(MAX_TIMEOUT_S)
+    latency_precision = _positive_float(1, metadata={"description": "stop timing a batch size once its p50 and p95 "
+                                                     "95% intervals are this close, relative (default 0.05)"})
     error_budget_s = _positive_float(MAX_TIMEOUT_S)
 
 
@@ -216,6 +218,9 @@ class RunSchema(Schema):
     error = fields.Nested(ErrorSchema, allow_none=True)
     result = Document(ResultSchema, allow_none=True)
     gates = Document(GatesSchema, allow_none=True, metadata={"description": "the verdict once the run succeeded"})
+    headlines = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={
+        "description": "section name -> a few figures of it, written as soon as that section finishes (while the "
+                       "run is still running)"})
     links = fields.Nested(LinksSchema)
 
 
