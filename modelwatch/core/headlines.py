@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from modelwatch.core.jsonable import to_jsonable
+
 MAX_METRICS = 6
 TOP_FEATURES = 3
 
@@ -67,6 +69,6 @@ def headline(name: str, section: dict[str, Any] | None) -> dict[str, Any]:
     if "skipped" in section:
         return {"skipped": str(section["skipped"])[:200]}
     try:
-        return BUILDERS[name](section)
+        return to_jsonable(BUILDERS[name](section))  # plain JSON: numpy scalars in a section become numbers
     except Exception as exc:  # noqa: BLE001 - a headline is an extra: the section itself is in the Result
         return {"skipped": f"no headline: {type(exc).__name__}"}

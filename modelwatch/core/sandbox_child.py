@@ -24,10 +24,9 @@ EXIT_OUT_OF_MEMORY = 75  # the child ran out of memory before it could even writ
 _PROTECTIONS: dict[str, Any] = {}
 
 
-def report_progress(stage: str, fraction: float, extra: dict[str, Any] | None = None) -> None:
-    """One JSON line on stdout (``extra``: e.g. a finished section's headline); the parent relays it to the Run row."""
-    message = {**to_jsonable(extra or {}), "stage": stage, "progress": round(float(fraction), 4)}
-    sys.stdout.write(json.dumps(message, allow_nan=False) + "\n")
+def report_progress(stage: str, fraction: float, **extra: Any) -> None:
+    """One JSON line on stdout; the parent relays it (and small ``extra`` keys) to the Run row."""
+    sys.stdout.write(json.dumps({"stage": stage, "progress": round(float(fraction), 4), **extra}) + "\n")
     sys.stdout.flush()
 
 

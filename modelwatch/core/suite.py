@@ -31,7 +31,7 @@ from modelwatch.core.model_io import to_model_input
 from modelwatch.core.synthetic import generate
 from modelwatch.errors import ModelError
 
-ProgressFn = Callable[..., None]  # (stage, fraction) or (stage, fraction, {"section", "headline"})
+ProgressFn = Callable[..., None]  # (stage, fraction) or (stage, fraction, section=..., headline=...)
 
 
 @dataclass
@@ -150,15 +150,15 @@ def _compute_single_threaded(name: str, ctx: SuiteContext) -> dict[str, Any] | N
 def run_sections(ctx: SuiteContext, workers: int) -> None:
     """Fill ``ctx.results``: the ``ALONE`` sections in turn, then the ``SHARED`` ones on ``workers`` threads.
 
-    ``ctx.progress`` gets a stage when a section starts and ``{"section", "headline"}`` when it ends; its calls
-    are serialised, so a progress line is never interleaved with another.
+    ``ctx.progress`` gets a stage when a section starts and ``section=`` and ``headline=`` keywords when it ends;
+    its calls are serialised, so a progress line is never interleaved with another.
     """
     raw, lock = ctx.progress, threading.Lock()
 
     def progress(stage: str, fraction: float, extra: dict[str, Any] | None = None) -> None:
         with lock:
             if extra:
-                raw(stage, fraction, extra)
+                raw(stage, fraction, **extra)
             else:
                 raw(stage, fraction)
 

@@ -34,7 +34,7 @@ def scheduled(cancer):
     ctx = make_context(model, X.head(300), sample=X.iloc[:200].assign(target=y.iloc[:200]), target="target",
                        quality={"n_boot": 50}, explain={"max_samples": 20, "background": 20},
                        drift={"severities": [1.0], "kinds": ["mean_shift"], "resamples": 5})
-    ctx.progress = lambda stage, fraction, extra=None: events.append((stage, fraction, extra))
+    ctx.progress = lambda stage, fraction, **extra: events.append((stage, fraction, extra or None))
     suite.run_sections(ctx, workers=2)
     return ctx, events
 
