@@ -143,7 +143,7 @@ def _compute(name: str, ctx: SuiteContext) -> dict[str, Any] | None:
 
 
 def _compute_single_threaded(name: str, ctx: SuiteContext) -> dict[str, Any] | None:
-    with threadpool_limits(limits=1):  # in this thread: OpenMP's thread count is per calling thread
+    with threadpool_limits(limits=1, user_api="openmp"):  # OpenMP's thread count is per calling thread
         return _compute(name, ctx)
 
 
@@ -174,7 +174,9 @@ def run_sections(ctx: SuiteContext, workers: int) -> None:
         finished(name, _compute(name, ctx))
     waiting = dict(SHARED)
     running: dict[Future, str] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(SHARED))), thread_name_prefix="section") as pool:
+    # BLAS pools are process-wide: held to one thread here, once, not by each worker (whose exit would restore them)
+    with threadpool_limits(limits=1, user_api="blas"), \
+            ThreadPoolExecutor(max_workers=max(1, min(workers, len(SHARED))), thread_name_prefix="section") as pool:
         while waiting or running:
             for name, needs in list(waiting.items()):
                 if all(need in ctx.results for need in needs):

@@ -20,7 +20,7 @@ def record_pools(X):
     """An identity step that notes, per calling thread, the BLAS/OpenMP pool sizes the model runs with."""
     name = threading.current_thread().name
     if name not in POOLS_BY_THREAD:  # threadpool_info costs a few ms: once per thread
-        POOLS_BY_THREAD[name] = {pool["user_api"]: pool["num_threads"] for pool in threadpool_info()}
+        POOLS_BY_THREAD[name] = _pools()
     return X
 
 
@@ -35,8 +35,14 @@ def scheduled(cancer):
                        quality={"n_boot": 50}, explain={"max_samples": 20, "background": 20},
                        drift={"severities": [1.0], "kinds": ["mean_shift"], "resamples": 5})
     ctx.progress = lambda stage, fraction, **extra: events.append((stage, fraction, extra or None))
+    before = _pools()
     suite.run_sections(ctx, workers=2)
+    assert _pools() == before  # the limits of the shared phase are undone, whichever section ended last
     return ctx, events
+
+
+def _pools() -> dict[str, int]:
+    return {pool["user_api"]: pool["num_threads"] for pool in threadpool_info()}
 
 
 def _position(events, stage):
