@@ -129,7 +129,8 @@ def time_until(predict: Callable[[Any], Any], X: Any, budget_s: float, precision
     wanted = max_calls if precision is not None else int(budget_s / max(first, 1e-9))
     n_calls = max(floor, min(wanted, max_calls))
     timings = np.empty(n_calls)
-    stop = clock() + max(budget_s, floor * first * 1.5)
+    budget_end = clock() + budget_s
+    stop = budget_end + max(floor * first * 1.5 - budget_s, 0.0)  # room for the floor's calls, never much more
     count, next_check, stopped_by = 0, MIN_CALLS, "calls"
     while count < n_calls:
         t0 = clock()
@@ -139,8 +140,8 @@ def time_until(predict: Callable[[Any], Any], X: Any, budget_s: float, precision
         count += 1
         if count == n_calls:
             break
-        if t1 > stop:  # the first call underestimated the rest, or the precision was not reached: keep to the budget
-            stopped_by = "budget"
+        if t1 > stop or (t1 > budget_end and count >= floor):  # the precision was not reached, or the first call
+            stopped_by = "budget"                                 # underestimated the rest: keep to the budget
             break
         if precision is not None and count >= next_check:
             if relative_precision(timings[:count]) <= precision:

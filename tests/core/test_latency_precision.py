@@ -49,6 +49,13 @@ def test_a_noisy_workload_keeps_its_whole_budget():
     assert performance.relative_precision(timing.seconds) > 0.05
 
 
+def test_a_slow_model_keeps_todays_budget_and_call_floor():
+    timing, elapsed = timed(lambda: 0.5, budget_s=2.0)  # 72 calls would take 36 s: the p95 stays unbounded
+    assert timing.stopped_by == "budget" and timing.seconds.size == performance.MIN_CALLS
+    assert elapsed == 0.5 * (1 + performance.MIN_CALLS)  # one warm-up call (more would not be cheap), 5 timed
+    assert performance.precision_summary(timing, 0.05)["p95_ci"] is None
+
+
 def test_without_a_precision_target_the_first_call_sizes_the_run():
     timing, _ = timed(lambda: 2.0 ** -10, budget_s=0.5, precision=None)  # exact binary fractions
     assert timing.stopped_by == "calls" and timing.seconds.size == 512
