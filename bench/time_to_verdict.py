@@ -7,8 +7,9 @@ detached git worktree under /tmp (removed afterwards unless ``--keep-base``). Ea
 with one worker and one run thread on a temporary SQLite file, migrated first. Models, each with its labelled
 sample and no config (a default run): a 100-tree random forest and a 50-tree XGBoost classifier on the 569 rows
 of breast cancer, and the demo churn pipeline (``core.demo_models``) on its 300-row sample. Before timing, each
-model goes once through each server with a small config: the artifact is stored and inspected (timed runs
-submit a model already inspected) and the sandbox's warm worker has run the suite once. Then, for every round and
+model goes once through each server with a small config, once that server's warm sandbox worker listens (a run
+before it starts cold and pays every import): the artifact is stored and inspected (timed runs submit a model
+already inspected) and the warm worker has run the suite once. Then, for every round and
 model, the two servers take turns (the first one alternates: the shared machine's load drifts), one run at a
 time. Timed from the start of the POST to the poll (every 50 ms) that sees ``succeeded``; "first figures" is the
 first poll whose ``headlines`` are not empty (the base commit has none: its first figures are the result).
@@ -100,6 +101,30 @@ def wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
     raise SystemExit(f"the server did not start; see {log}")
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def wait_warm_worker(server: subprocess.Popen, timeout_s: float = 600) -> None:
+    """Wait until the gunicorn worker's sandbox zygote listens: before that, runs start cold (every import paid)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for worker in _children(server.pid):
+            for child in _children(worker):
+                args = (Path("/proc") / str(child) / "cmdline").read_bytes().split(b"\0")
+                if b"--zygote" in args and Path(args[args.index(b"--zygote") + 1].decode()).exists():
+                    return
+        time.sleep(0.5)
+    raise SystemExit("the sandbox's warm worker did not start")
+
+
 def timed_run(url: str, model: tuple[bytes, bytes, str], config: dict[str, Any] | None = None) -> dict[str, Any]:
     """POST the model with its sample, poll until finished: seconds to the first headlines and to the verdict."""
     blob, sample, target = model
@@ -142,6 +167,7 @@ def main() -> None:
                 servers[side] = start_server(code, Path(tmp) / side)
             for side, (server, url) in servers.items():
                 wait_healthy(url, server, Path(tmp) / side / "gunicorn.log")
+                wait_warm_worker(server)
                 for model in fitted.values():
                     timed_run(url, model, WARM_CONFIG)
             for round_ in range(args.rounds):
