@@ -140,14 +140,15 @@ def time_until(predict: Callable[[Any], Any], X: Any, budget_s: float, precision
         count += 1
         if count == n_calls:
             break
-        if t1 > stop or (t1 > budget_end and count >= floor):  # the precision was not reached, or the first call
-            stopped_by = "budget"                                 # underestimated the rest: keep to the budget
+        # past the budget (the precision was not reached, or the first call underestimated the rest): stop
+        if t1 > stop or (t1 > budget_end and count >= floor):
+            stopped_by = "budget"
             break
         if precision is not None and count >= next_check:
             if relative_precision(timings[:count]) <= precision:
                 stopped_by = "precision"
                 break
-            next_check = count + max(8, count // 8)  # checks cost O(log n) sorts over a whole timing
+            next_check = count + max(8, count // 8)  # geometric: O(log n) partial sorts in a whole timing
     return Timing(timings[:count], stopped_by)
 
 
