@@ -3,11 +3,12 @@
 Run: ``.venv/bin/python bench/harness.py [--budget 0.3] [--rounds 15]``.
 
 For a random forest (100 trees) and a scaled logistic-regression pipeline, both fitted on breast cancer, at
-batch sizes 1 and 1000: ``performance.time_calls`` (warm-up, adaptive count) against ``timeit.Timer.repeat``
-with ``number=1`` (the same number of calls, so both give a per-call distribution). Rounds alternate the two so
-that machine noise hits both alike; each figure is the median over rounds, and each ratio is the median of the
-per-round ratios (paired, so a slow drift in machine load cancels): harness / timeit for p50 (goal: within 1.05
-either way) and timeit / harness for rows/s (rows/s from the mean call). BLAS and OpenMP
+batch sizes 1 and 1000: ``performance.time_until`` as a run uses it (warm-up, then calls until the p50 and p95 are
+known to ``LATENCY_PRECISION`` or the budget ends, the precision checked between calls) against
+``timeit.Timer.repeat`` with ``number=1`` (the same number of calls, so both give a per-call distribution).
+Rounds alternate the two so that machine noise hits both alike; each figure is the median over rounds, and each
+ratio is the median of the per-round ratios (paired, so a slow drift in machine load cancels): harness / timeit for
+p50 (goal: within 1.05 either way) and timeit / harness for rows/s (rows/s from the mean call). BLAS and OpenMP
 are held to one thread so both sides measure the same single-threaded work on a shared machine.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modelwatch.core.performance import time_calls  # noqa: E402
+from modelwatch.core.performance import time_until  # noqa: E402
 
 GOAL = 1.05
 
@@ -50,7 +51,7 @@ def measure(model, X, budget: float, rounds: int) -> dict[str, float]:
     timer = timeit.Timer("predict(X)", globals={"predict": model.predict, "X": X})
     for round_ in range(rounds):
         def harness() -> np.ndarray:
-            return time_calls(model.predict, X, budget)
+            return time_until(model.predict, X, budget).seconds
 
         def raw(n_calls: int) -> np.ndarray:
             timer.timeit(3)  # the same warm-up as the harness

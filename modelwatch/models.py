@@ -56,6 +56,7 @@ class Run(db.Model):
     result = db.Column(db.JSON)
     gates = db.Column(db.JSON)
     error = db.Column(db.JSON)
+    headlines = db.Column(db.JSON)  # section name -> its headline, written as each section finishes
     tags = db.Column(db.JSON)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
     started_at = db.Column(db.DateTime)

@@ -126,7 +126,7 @@ def store_model(contents: str | None, filename: str | None, name: str | None):
     Input(UPLOAD_SAMPLE_UPLOAD, "contents"),
     State(UPLOAD_SAMPLE_UPLOAD, "filename"),
     State(ids.SHELL_ARTIFACT_STORE, "data"),
-    State(UPLOAD_TARGET_INPUT, "value"),
+    State(UPLOAD_TARGET_DROPDOWN, "value"),
 )
 def keep_sample(contents: str | None, filename: str | None, store: dict | None = None, target: str | None = None):
     """Keep the dropped sample; with a model uploaded, say at once whether its columns fit (``core.columns``)."""

@@ -29,6 +29,21 @@ class LatencySchema(Schema):
     max = _number()
     mean = _number()
     n_calls = fields.Integer()
+    p50_ci = fields.List(fields.Float(), allow_none=True, metadata={
+        "description": "95% distribution-free interval of the p50, ms; null while too few calls bound it"})
+    p95_ci = fields.List(fields.Float(), allow_none=True, metadata={
+        "description": "95% distribution-free interval of the p95, ms; null below 72 calls"})
+    precision = _number("the wider relative half-width of the two intervals; null while one is unbounded")
+    precision_target = _number("timing stops once precision is at most this")
+    stopped_by = fields.String(validate=validate.OneOf(("precision", "budget", "calls")),
+                               metadata={"description": "what ended the timing of this batch size"})
+
+
+class LatencyBudgetSchema(Schema):
+    per_batch_size_s = _number("the time budget of each batch size")
+    precision_target = _number()
+    confidence = _number()
+    seconds = _number("what the latency timing took, all batch sizes")
 
 
 class ErrorGroupSchema(Schema):
@@ -48,6 +63,7 @@ class PerformanceSchema(SectionSchema):
     peak_memory_mb = _number()
     error_rate = _number("share of valid generated rows the model fails on")
     errors = fields.List(fields.Nested(ErrorGroupSchema))
+    latency_budget = fields.Nested(LatencyBudgetSchema)
 
 
 class RobustnessCaseSchema(Schema):

@@ -89,6 +89,8 @@ class ExplainConfigSchema(StrictSchema):
 
 class PerformanceConfigSchema(StrictSchema):
     latency_budget_s = _positive_float(MAX_TIMEOUT_S)
+    latency_precision = _positive_float(1, metadata={"description": "stop timing a batch size once its p50 and p95 "
+                                                     "95% intervals are this close, relative (default 0.05)"})
     error_budget_s = _positive_float(MAX_TIMEOUT_S)
 
 
@@ -219,6 +221,9 @@ class RunSchema(Schema):
                                                                             "run succeeded"})
     verdict = Document(VerdictSchema, allow_none=True, metadata={"description": "fit to ship? once the run has "
                                                                                "finished (absent from lists)"})
+    headlines = fields.Dict(keys=fields.String(), values=fields.Dict(), metadata={
+        "description": "section name -> a few figures of it, written as soon as that section finishes (while the "
+                       "run is still running)"})
     links = fields.Nested(LinksSchema)
 
 

@@ -1,9 +1,13 @@
 """Latency per batch size, throughput, peak memory and error rate: measured on the generated data in the sandbox.
 
-Latency: each batch size gets one timed warm-up call (its duration sizes the run), up to two more warm-up
-calls, then as many timed calls as fit in its time budget (at least ``MIN_CALLS`` when they fit in twice the
-budget, at most ``MAX_CALLS``). Inputs are built before timing, so a timed call is ``predict(X)`` between two
-``perf_counter`` reads and nothing else.
+Latency: each batch size gets one timed warm-up call, up to two more warm-up calls, then timed calls until its
+p50 and p95 are known to the stated relative precision (``LATENCY_PRECISION``: the half-width of their 95%
+confidence intervals over the estimate), or its time budget ends, or ``MAX_CALLS`` were made, whichever comes first
+(at least ``MIN_CALLS`` when they fit in twice the budget). The intervals are distribution-free: order statistics
+whose ranks come from the binomial law of how many calls fall below the true quantile, so a steady model stops
+after a few dozen calls and a noisy or slow one keeps its whole budget; each batch size reports the intervals,
+the precision reached and what stopped it. Inputs are built before timing, so a timed call is ``predict(X)``
+between two ``perf_counter`` reads and nothing else; the precision is checked between calls, outside them.
 
 Memory: ``peak_memory_mb`` is the process's peak resident set size (RSS) while the latency calls run. Where the
 kernel lets the process reset its high-water mark (``VmHWM``, through ``/proc/self/clear_refs``) it is measured:
@@ -20,10 +24,13 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binom
 
 from modelwatch.core.jsonable import to_jsonable
 from modelwatch.core.model_io import to_model_input
@@ -35,6 +42,9 @@ WARMUP_CALLS = 3
 MIN_CALLS = 5
 MAX_CALLS = 2000
 LATENCY_BUDGET_S = 8.0  # all batch sizes together, before the share of the deadline is applied
+LATENCY_PRECISION = 0.05  # stop timing a batch size once its p50 and p95 are known to +-5% (95% confidence)
+CONFIDENCE = 0.95
+TIMED_QUANTILES = (0.5, 0.95)
 ERROR_BUDGET_S = 60.0
 ERROR_CHUNK = 1000
 TRACED_CALL_MAX_MS = 5000.0
@@ -51,40 +61,113 @@ def _batch(data: pd.DataFrame, size: int) -> pd.DataFrame:
     return pd.concat([data] * reps, ignore_index=True).iloc[:size] if reps > 1 else data.iloc[:size]
 
 
-def time_calls(predict: Callable[[Any], Any], X: Any, budget_s: float, max_calls: int = MAX_CALLS) -> np.ndarray:
-    """Warm up, then time ``predict(X)`` as often as the budget allows.
+@dataclass(frozen=True)
+class Timing:
+    """The seconds of each timed call, and what ended the timing: ``precision``, ``budget`` or ``calls``."""
+
+    seconds: np.ndarray
+    stopped_by: str
+
+
+@lru_cache(maxsize=4096)
+def _ranks(n: int, q: float, confidence: float) -> tuple[int, int]:
+    alpha = 1 - confidence
+    return int(binom.ppf(alpha / 2, n, q)), int(binom.ppf(1 - alpha / 2, n, q)) + 1  # 1-based ranks
+
+
+def quantile_interval(seconds: np.ndarray, q: float, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """A distribution-free confidence interval of the ``q`` quantile: two order statistics of ``seconds``.
+
+    The number of calls below the true quantile is Binomial(n, q); the ranks are its ``(1 - confidence) / 2``
+    quantiles on either side, so the interval covers the true quantile with at least ``confidence`` for any
+    distribution. None while too few calls exist for a bounded interval (72 for the p95 at 95%).
+    """
+    n = len(seconds)
+    low, high = _ranks(n, q, confidence)
+    if n == 0 or low < 1 or high > n:
+        return None
+    ordered = np.partition(seconds, [low - 1, high - 1])
+    return float(ordered[low - 1]), float(ordered[high - 1])
+
+
+def relative_precision(seconds: np.ndarray, confidence: float = CONFIDENCE) -> float:
+    """The widest relative half-width of the p50 and p95 intervals (interval width / 2 / estimate); inf if unbounded."""
+    worst = 0.0
+    for q in TIMED_QUANTILES:
+        interval = quantile_interval(seconds, q, confidence)
+        if interval is None:
+            return float("inf")
+        estimate = float(np.percentile(seconds, q * 100))
+        width = interval[1] - interval[0]
+        worst = max(worst, width / 2 / estimate if estimate > 0 else (0.0 if width == 0 else float("inf")))
+    return worst
+
+
+def time_until(predict: Callable[[Any], Any], X: Any, budget_s: float, precision: float | None = LATENCY_PRECISION,
+               max_calls: int = MAX_CALLS, clock: Callable[[], float] = time.perf_counter) -> Timing:
+    """Warm up, then time ``predict(X)`` until the p50 and p95 are known to ``precision`` or the budget ends.
 
     Args:
         predict: the bound method to time.
         X: its input, built beforehand.
         budget_s: the time to spend on timed calls (warm-up excluded).
+        precision: the relative half-width of the p50 and p95 intervals that ends the timing; None times as
+            many calls as the first call says fit in the budget.
         max_calls: the most timed calls.
+        clock: seconds as a float (injected by tests to time fake workloads).
 
     Returns:
-        The seconds of each timed call.
+        The seconds of each timed call and what stopped the timing.
     """
-    clock = time.perf_counter
     start = clock()
     predict(X)
     first = clock() - start
     # Extra warm-up calls only while they are cheap against the budget (a 10 s model gets none).
     for _ in range(min(WARMUP_CALLS - 1, int(0.1 * budget_s / max(first, 1e-9)))):
         predict(X)
-    wanted = int(budget_s / max(first, 1e-9))
     floor = MIN_CALLS if MIN_CALLS * first <= 2 * budget_s else 1
+    wanted = max_calls if precision is not None else int(budget_s / max(first, 1e-9))
     n_calls = max(floor, min(wanted, max_calls))
     timings = np.empty(n_calls)
-    stop = clock() + max(budget_s, floor * first * 1.5)
-    count = 0
+    budget_end = clock() + budget_s
+    stop = budget_end + max(floor * first * 1.5 - budget_s, 0.0)  # room for the floor's calls, never much more
+    count, next_check, stopped_by = 0, MIN_CALLS, "calls"
     while count < n_calls:
         t0 = clock()
         predict(X)
         t1 = clock()
         timings[count] = t1 - t0
         count += 1
-        if t1 > stop:  # the first call underestimated the rest: keep to the budget
+        if count == n_calls:
             break
-    return timings[:count]
+        # past the budget (the precision was not reached, or the first call underestimated the rest): stop
+        if t1 > stop or (t1 > budget_end and count >= floor):
+            stopped_by = "budget"
+            break
+        if precision is not None and count >= next_check:
+            if relative_precision(timings[:count]) <= precision:
+                stopped_by = "precision"
+                break
+            next_check = count + max(8, count // 8)  # geometric: O(log n) partial sorts in a whole timing
+    return Timing(timings[:count], stopped_by)
+
+
+def time_calls(predict: Callable[[Any], Any], X: Any, budget_s: float, max_calls: int = MAX_CALLS) -> np.ndarray:
+    """Warm up, then time ``predict(X)`` as often as the budget allows (no precision target): the seconds per call."""
+    return time_until(predict, X, budget_s, precision=None, max_calls=max_calls).seconds
+
+
+def precision_summary(timing: Timing, target: float | None) -> dict[str, Any]:
+    """The fields beside the percentiles: ``p50_ci``/``p95_ci`` in ms (None while unbounded), ``precision``
+    (the widest relative half-width, None while unbounded), ``precision_target`` and ``stopped_by``."""
+    fields: dict[str, Any] = {}
+    for q in TIMED_QUANTILES:
+        interval = quantile_interval(timing.seconds, q)
+        fields[f"p{round(q * 100)}_ci"] = [interval[0] * 1000, interval[1] * 1000] if interval else None
+    reached = relative_precision(timing.seconds)
+    fields.update({"precision": reached if np.isfinite(reached) else None, "precision_target": target,
+                   "stopped_by": timing.stopped_by})
+    return fields
 
 
 def latency_summary(seconds: np.ndarray) -> dict[str, float]:
@@ -260,32 +343,38 @@ def scan_errors(model: Any, data: pd.DataFrame, info: dict[str, Any], budget_s: 
             "rows_checked": checked, "failed_rows": sorted(failed), "exact": exact, "calls": calls}
 
 
-def _budgets(ctx: SuiteContext) -> tuple[float, float]:
+def _budgets(ctx: SuiteContext) -> tuple[float, float, float]:
     options = ctx.config.get("performance") or {}
     left = max(ctx.seconds_left(), 1.0)
     latency = float(options.get("latency_budget_s", min(LATENCY_BUDGET_S, 0.2 * left)))
     errors = float(options.get("error_budget_s", min(ERROR_BUDGET_S, 0.2 * left)))
-    return latency, errors
+    return latency, errors, float(options.get("latency_precision", LATENCY_PRECISION))
 
 
 def measure_latency(model: Any, data: pd.DataFrame, info: dict[str, Any], sizes: list[int],
-                    budget_s: float) -> dict[str, Any]:
+                    budget_s: float, precision: float | None = LATENCY_PRECISION) -> dict[str, Any]:
     """Latency, throughput and quantiles per batch size, with the peak memory of those calls.
 
+    Args:
+        budget_s: for all sizes together, shared equally.
+        precision: the relative half-width of the p50 and p95 intervals that ends a size's timing early.
+
     Returns:
-        ``latency_ms`` and ``throughput_rows_per_s`` keyed by the batch size as a string,
-        ``latency_quantiles_ms`` (101 quantiles per size, for the distribution plot) and ``memory``.
+        ``latency_ms`` (the percentiles with their intervals and the precision reached) and
+        ``throughput_rows_per_s`` keyed by the batch size as a string, ``latency_quantiles_ms`` (101 quantiles
+        per size, for the distribution plot) and ``memory``.
     """
     latency, throughput, quantiles, failures = {}, {}, {}, {}
     inputs = {size: to_model_input(_batch(data, size), info) for size in sizes}
     with PeakMemory() as memory:
         for size in sizes:
             try:
-                seconds = time_calls(model.predict, inputs[size], budget_s / max(len(sizes), 1))
+                timing = time_until(model.predict, inputs[size], budget_s / max(len(sizes), 1), precision)
             except Exception as exc:  # noqa: BLE001 - this size fails as a whole (e.g. too large): say so
                 failures[str(size)] = f"{type(exc).__name__}: {str(exc)[:200]}"
                 continue
-            latency[str(size)] = latency_summary(seconds)
+            seconds = timing.seconds
+            latency[str(size)] = {**latency_summary(seconds), **precision_summary(timing, precision)}
             throughput[str(size)] = float(size * seconds.size / seconds.sum())
             quantiles[str(size)] = [round(float(q), 5) for q in np.percentile(seconds * 1000, np.arange(101))]
     # one traced call at the largest timed batch, unless that batch is so slow a slower copy would eat the budget
@@ -300,18 +389,23 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
     """Latency percentiles and throughput per batch size, load time, size, peak memory and error rate.
 
     Args:
-        ctx: the suite context; ``config["performance"]`` may set ``latency_budget_s`` and ``error_budget_s``.
+        ctx: the suite context; ``config["performance"]`` may set ``latency_budget_s``, ``latency_precision``
+            and ``error_budget_s``.
 
     Returns:
-        The contract's ``performance`` section, plus ``latency_quantiles_ms``, ``memory`` and ``error_scan``.
+        The contract's ``performance`` section, plus ``latency_quantiles_ms``, ``memory``, ``error_scan`` and
+        ``latency_budget`` (the budget per batch size, the precision asked for and its confidence, the seconds
+        the timing took).
     """
     sizes = sorted({int(s) for s in ctx.config["batch_sizes"] if int(s) > 0})
-    latency_budget, error_budget = _budgets(ctx)
+    latency_budget, error_budget, precision = _budgets(ctx)
     scan = scan_errors(ctx.model, ctx.data, ctx.info, error_budget)
     ctx.progress("performance: latency", 0.15)
     # Time the rows the model takes: a failing row would turn every latency batch into an exception.
     good = ctx.data.drop(index=ctx.data.index[scan["failed_rows"]]) if scan["failed_rows"] else ctx.data
-    timed = measure_latency(ctx.model, good if len(good) else ctx.data, ctx.info, sizes, latency_budget)
+    started = time.monotonic()
+    timed = measure_latency(ctx.model, good if len(good) else ctx.data, ctx.info, sizes, latency_budget, precision)
+    spent = time.monotonic() - started
     return {
         "latency_ms": timed["latency_ms"],
         "throughput_rows_per_s": timed["throughput_rows_per_s"],
@@ -325,4 +419,6 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
         "memory": timed["memory"],
         "error_scan": {"rows_checked": scan["rows_checked"], "exact": scan["exact"], "calls": scan["calls"],
                        "failed_rows": scan["failed_rows"][:1000]},
+        "latency_budget": {"per_batch_size_s": latency_budget / max(len(sizes), 1), "precision_target": precision,
+                           "confidence": CONFIDENCE, "seconds": spent},
     }

@@ -1,26 +1,38 @@
-"""The test suite run inside the sandbox: generate the data, then compute each Result section in turn."""
+"""The test suite run inside the sandbox: generate the data, then compute the Result sections.
+
+Quality runs first (it is cheap, so the first figures reach the run early), then performance alone (latency is
+measured with nothing else running), then robustness, drift and explainability share the cores: threads, one
+per core, each with its BLAS/OpenMP pools held to one thread so they do not oversubscribe, each section started
+once the sections it reads are done. Every finished section is announced with a progress line carrying its
+headline (``core.headlines``).
+"""
 from __future__ import annotations
 
+import os
+import threading
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from modelwatch.core import performance, quality, robustness
 from modelwatch.core.config import resolve_config
 from modelwatch.core.csv_infer import read_csv_bytes
 from modelwatch.core.drift import section as drift_section
 from modelwatch.core.explain import section as explain_section
+from modelwatch.core.headlines import headline
 from modelwatch.core.model_io import to_model_input
 from modelwatch.core.schema import assumed_features
 from modelwatch.core.synthetic import generate
 from modelwatch.errors import ModelError
 
-ProgressFn = Callable[[str, float], None]
+ProgressFn = Callable[..., None]  # (stage, fraction) or (stage, fraction, section=..., headline=...)
 
 
 @dataclass
@@ -44,7 +56,7 @@ class SuiteContext:
         return self.deadline - time.monotonic()
 
 
-# name in the Result -> compute(ctx); run in this order, each given the progress span after its predecessor.
+# name in the Result -> compute(ctx), in the Result's order.
 SECTIONS: dict[str, Callable[[SuiteContext], dict[str, Any] | None]] = {
     "performance": performance.compute,
     "robustness": robustness.compute,
@@ -52,6 +64,10 @@ SECTIONS: dict[str, Callable[[SuiteContext], dict[str, Any] | None]] = {
     "drift": drift_section.compute,
     "explainability": explain_section.compute,
 }
+ALONE = ("quality", "performance")  # one after the other, nothing else running
+# then in parallel, longest first; each waits for the sections it reads (robustness skips the rows the error
+# scan found failing, explainability explains the strongest drift scenario)
+SHARED: dict[str, tuple[str, ...]] = {"drift": (), "robustness": ("performance",), "explainability": ("drift",)}
 
 
 SMOKE_ROWS = 20
@@ -102,18 +118,73 @@ def run_suite(
     )
     progress("smoke test", 0.08)
     smoke_test(ctx)
-    for index, (name, compute) in enumerate(SECTIONS.items()):
-        progress(name, 0.1 + 0.85 * index / len(SECTIONS))
-        try:
-            ctx.results[name] = compute(ctx)
-        except Exception as exc:  # one broken section must not sink the run
-            ctx.results[name] = {"skipped": f"{type(exc).__name__}: {exc}",
-                                 "traceback": traceback.format_exc()[-1500:]}
+    run_sections(ctx, cores())
     progress("finishing", 0.98)
     return {
         "schema": schema,
         "data": {"n_samples": len(data), "seed": config["seed"], "generator": config["generator"],
                  "assumed_features": assumed_features(schema)},
-        **ctx.results,
+        **{name: ctx.results[name] for name in SECTIONS},
         "model": {k: info.get(k) for k in ("type", "task", "n_features", "feature_names", "classes", "intake")},
     }
+
+
+def cores() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _compute(name: str, ctx: SuiteContext) -> dict[str, Any] | None:
+    try:
+        return SECTIONS[name](ctx)
+    except Exception as exc:  # one broken section must not sink the run
+        return {"skipped": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-1500:]}
+
+
+def _compute_single_threaded(name: str, ctx: SuiteContext) -> dict[str, Any] | None:
+    with threadpool_limits(limits=1, user_api="openmp"):  # OpenMP's thread count is per calling thread
+        return _compute(name, ctx)
+
+
+def run_sections(ctx: SuiteContext, workers: int) -> None:
+    """Fill ``ctx.results``: the ``ALONE`` sections in turn, then the ``SHARED`` ones on ``workers`` threads.
+
+    ``ctx.progress`` gets a stage when a section starts and ``section=`` and ``headline=`` keywords when it ends;
+    its calls are serialised, so a progress line is never interleaved with another.
+    """
+    raw, lock = ctx.progress, threading.Lock()
+
+    def progress(stage: str, fraction: float, extra: dict[str, Any] | None = None) -> None:
+        with lock:
+            if extra:
+                raw(stage, fraction, **extra)
+            else:
+                raw(stage, fraction)
+
+    ctx.progress = progress
+
+    def finished(name: str, section: dict[str, Any] | None) -> None:
+        ctx.results[name] = section
+        progress(f"{name} done", 0.1 + 0.85 * len(ctx.results) / len(SECTIONS),
+                 {"section": name, "headline": headline(name, section)})
+
+    for name in ALONE:
+        progress(name, 0.1 + 0.85 * len(ctx.results) / len(SECTIONS))
+        finished(name, _compute(name, ctx))
+    waiting = dict(SHARED)
+    running: dict[Future, str] = {}
+    # BLAS pools are process-wide: held to one thread here, once, not by each worker (whose exit would restore them)
+    with threadpool_limits(limits=1, user_api="blas"), \
+            ThreadPoolExecutor(max_workers=max(1, min(workers, len(SHARED))), thread_name_prefix="section") as pool:
+        while waiting or running:
+            for name, needs in list(waiting.items()):
+                if all(need in ctx.results for need in needs):
+                    del waiting[name]
+                    progress(name, 0.1 + 0.85 * len(ctx.results) / len(SECTIONS))
+                    running[pool.submit(_compute_single_threaded, name, ctx)] = name
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished(running.pop(future), future.result())

@@ -39,7 +39,7 @@ def run_dict(run: Run, with_result: bool = True) -> dict[str, Any]:
         "source": run.source, "submitted_by": run.submitted_by, "tags": run.tags or [],
         "created_at": iso(run.created_at), "started_at": iso(run.started_at), "finished_at": iso(end),
         "duration_s": duration, "model": model_block(run.artifact), "config": run.config, "target": run.target,
-        "error": run.error, "gates": run.gates, "links": _links(run.id),
+        "error": run.error, "gates": run.gates, "headlines": run.headlines or {}, "links": _links(run.id),
     }
     if with_result:  # the verdict lives in the Result, which lists leave unloaded
         body["result"], body["verdict"] = run.result, run_verdict(run)

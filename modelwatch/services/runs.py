@@ -116,19 +116,22 @@ class _Cancelled(Exception):
 
 
 class _ProgressWriter:
-    """Writes the child's progress to the row, at most a few times a second unless the stage changes."""
+    """Writes the child's progress to the row, at most a few times a second unless the stage changes or a section
+    finished (its headline is stored at once)."""
 
     def __init__(self, run: Run, cancel: threading.Event | None = None) -> None:
         self.run = run
         self.cancel = cancel
         self.last_commit = 0.0
 
-    def __call__(self, stage: str, fraction: float, extra: dict | None = None) -> None:
-        """``extra``: a progress line's small extra keys (``section``, ``headline``); stored by the run's owner."""
+    def __call__(self, stage: str, fraction: float, extra: dict[str, Any] | None = None) -> None:
         now = time.monotonic()
+        section = (extra or {}).get("section")
         try:
-            if stage == self.run.stage and now - self.last_commit < PROGRESS_COMMIT_INTERVAL_S:
+            if section is None and stage == self.run.stage and now - self.last_commit < PROGRESS_COMMIT_INTERVAL_S:
                 return
+            if isinstance(section, str) and isinstance(extra.get("headline"), dict):  # a section finished: show it
+                self.run.headlines = {**(self.run.headlines or {}), section: extra["headline"]}
             self.run.stage, self.run.progress, self.run.heartbeat_at = stage, min(max(fraction, 0.0), 1.0), utcnow()
             db.session.commit()
         except SQLAlchemyError as exc:  # the row was deleted under us: nothing left to report to

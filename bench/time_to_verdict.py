@@ -1,0 +1,210 @@
+"""Time to verdict: a default run through the HTTP API, POST to ``succeeded``, against the previous code path.
+
+Run: ``.venv/bin/python bench/time_to_verdict.py [--base bc1533d] [--rounds 1]``.
+
+Two servers run side by side with the same virtualenv: this checkout, and the ``--base`` commit checked out as a
+detached git worktree under /tmp (removed afterwards unless ``--keep-base``). Each is ``gunicorn wsgi:server``
+with one worker and one run thread on a temporary SQLite file, migrated first. Models, each with its labelled
+sample and no config (a default run): a 100-tree random forest and a 50-tree XGBoost classifier on the 569 rows
+of breast cancer, and the demo churn pipeline (``core.demo_models``) on its 300-row sample. Before timing, each
+model goes once through each server with a small config, once that server's warm sandbox worker listens (a run
+before it starts cold and pays every import): the artifact is stored and inspected (timed runs submit a model
+already inspected) and the warm worker has run the suite once. Then, for every round and
+model, the two servers take turns (the first one alternates: the shared machine's load drifts), one run at a
+time. Timed from the start of the POST to the poll (every 50 ms) that sees ``succeeded``; "first figures" is the
+first poll whose ``headlines`` are not empty (the base commit has none: its first figures are the result).
+Printed: per model the median seconds of each side, the ratio base / this, the first figures, the goals on an
+idle machine (forest <= 5 s, XGBoost <= 3 s, first figures <= 1.5 s) and the load average before and after.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import requests
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import RandomForestClassifier
+from xgboost import XGBClassifier
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from modelwatch.core.demo_models import churn_pipeline  # noqa: E402
+
+BIN = Path(sys.executable).parent
+POLL_S = 0.05
+GOALS = {"forest (100 trees)": 5.0, "xgboost (50 trees)": 3.0}
+FIRST_FIGURES_GOAL = 1.5
+WARM_CONFIG = {"n_samples": 200, "batch_sizes": [1], "performance": {"latency_budget_s": 0.3},
+               "drift": {"kinds": ["mean_shift"], "severities": [1.0], "resamples": 2},
+               "explain": {"max_samples": 10, "background": 10}, "quality": {"n_boot": 10}}
+
+
+def models() -> dict[str, tuple[bytes, bytes, str]]:
+    """Name -> (pickled model, sample CSV, target column)."""
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    sample = X.assign(diagnosis=y).to_csv(index=False).encode()
+    forest = RandomForestClassifier(n_estimators=100, random_state=0).fit(X, y)
+    boosted = XGBClassifier(n_estimators=50, random_state=0).fit(X, y)
+    churn = churn_pipeline()
+    return {"forest (100 trees)": (pickle.dumps(forest), sample, "diagnosis"),
+            "xgboost (50 trees)": (pickle.dumps(boosted), sample, "diagnosis"),
+            "churn pipeline": (pickle.dumps(churn["model"]), churn["sample"].to_csv(index=False).encode(),
+                               churn["target"])}
+
+
+def base_checkout(commit: str) -> Path:
+    """A detached worktree of ``commit`` under /tmp (made once, reused by later runs with ``--keep-base``)."""
+    path = Path(tempfile.gettempdir()) / f"modelwatch-ttv-base-{commit[:12]}"
+    if not (path / "wsgi.py").exists():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--force", str(path), commit],
+                       check=True, capture_output=True)
+    return path
+
+
+def start_server(code: Path, tmp: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}", "PORT": str(port), "HOST": "127.0.0.1",
+           "WEB_CONCURRENCY": "1", "MODELWATCH_WORKERS": "1", "MODELWATCH_AUTH": "optional"}
+    env.pop("MODELWATCH_ENV", None)
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=code, env=env, check=True,
+                   capture_output=True)
+    log = open(tmp / "gunicorn.log", "wb")  # noqa: SIM115 - lives as long as the server
+    server = subprocess.Popen([str(BIN / "gunicorn"), "wsgi:server"], cwd=code, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
+    for _ in range(600):
+        if server.poll() is not None:
+            break
+        try:
+            if requests.get(f"{url}/api/health", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the server did not start; see {log}")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def wait_warm_worker(server: subprocess.Popen, timeout_s: float = 600) -> None:
+    """Wait until the gunicorn worker's sandbox zygote listens: before that, runs start cold (every import paid)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for worker in _children(server.pid):
+            for child in _children(worker):
+                args = (Path("/proc") / str(child) / "cmdline").read_bytes().split(b"\0")
+                if b"--zygote" in args and Path(args[args.index(b"--zygote") + 1].decode()).exists():
+                    return
+        time.sleep(0.5)
+    raise SystemExit("the sandbox's warm worker did not start")
+
+
+def timed_run(url: str, model: tuple[bytes, bytes, str], config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POST the model with its sample, poll until finished: seconds to the first headlines and to the verdict."""
+    blob, sample, target = model
+    fields = {"target": target, **({"config": json.dumps(config)} if config else {})}
+    start = time.perf_counter()
+    answer = requests.post(f"{url}/run_tests", files={"model": ("model.pkl", blob), "sample": ("sample.csv", sample)},
+                           data=fields, timeout=600)
+    if answer.status_code >= 400:
+        raise SystemExit(f"{url}: {answer.status_code} {answer.text[:500]}")
+    run, first = answer.json()["run"], None
+    while run["status"] not in ("succeeded", "failed"):
+        time.sleep(POLL_S)
+        run = requests.get(f"{url}/api/runs/{run['id']}", timeout=60).json()["run"]
+        if first is None and run.get("headlines"):
+            first = time.perf_counter() - start
+    total = time.perf_counter() - start
+    if run["status"] != "succeeded":
+        raise SystemExit(f"{url}: run {run['id']} failed: {run['error']}")
+    performance = run["result"]["performance"]
+    return {"total": total, "first": first if first is not None else total,
+            "latency_s": (performance.get("latency_budget") or {}).get("seconds"),
+            "stopped_by": [s.get("stopped_by") for s in performance["latency_ms"].values()]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default="bc1533d", help="the commit of today's code path")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--keep-base", action="store_true", help="leave the base worktree for the next run")
+    args = parser.parse_args()
+    fitted = models()
+    base = base_checkout(args.base)
+    sides = {"base": base, "this": ROOT}
+    servers, results = {}, {(side, name): [] for side in sides for name in fitted}
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            for side, code in sides.items():
+                (Path(tmp) / side).mkdir()
+                servers[side] = start_server(code, Path(tmp) / side)
+            for side, (server, url) in servers.items():
+                wait_healthy(url, server, Path(tmp) / side / "gunicorn.log")
+                wait_warm_worker(server)
+                for model in fitted.values():
+                    timed_run(url, model, WARM_CONFIG)
+            for round_ in range(args.rounds):
+                for index, (name, model) in enumerate(fitted.items()):
+                    order = ("base", "this") if (round_ + index) % 2 == 0 else ("this", "base")
+                    for side in order:
+                        results[side, name].append(timed_run(servers[side][1], model))
+        finally:
+            for server, _ in servers.values():
+                server.terminate()
+                server.wait(timeout=60)
+            if not args.keep_base:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
+                               capture_output=True)
+                shutil.rmtree(base, ignore_errors=True)
+    report(fitted, results, load_before, os.getloadavg(), args)
+
+
+def report(fitted: dict, results: dict, load_before: tuple, load_after: tuple, args: argparse.Namespace) -> None:
+    def median(side: str, name: str, key: str) -> float:
+        return float(np.median([r[key] for r in results[side, name]]))
+
+    print(f"time to verdict, {args.rounds} round(s), base {args.base}; load average before "
+          f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, after "
+          f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} ({os.cpu_count()} CPUs)")
+    print(f"{'model':<20} {'base s':>8} {'this s':>8} {'base/this':>9} {'first figures s':>16} "
+          f"{'latency s':>10} {'goal (idle)':>12}  latency stopped by")
+    for name in fitted:
+        base, this = median("base", name, "total"), median("this", name, "total")
+        goal = GOALS.get(name)
+        stopped = results["this", name][-1]["stopped_by"]
+        print(f"{name:<20} {base:>8.2f} {this:>8.2f} {base / this:>9.2f} {median('this', name, 'first'):>16.2f} "
+              f"{median('this', name, 'latency_s'):>10.2f} {(f'<= {goal:g} s' if goal else '-'):>12}  "
+              f"{', '.join(stopped)}")
+    print(f"first figures goal (idle): <= {FIRST_FIGURES_GOAL} s after the POST; the base commit shows none "
+          "before its result")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Each finished section's headline reaches the Run while it executes: child line -> sandbox -> row -> API."""
+from __future__ import annotations
+
+from modelwatch.core import suite
+from modelwatch.extensions import db
+from modelwatch.models import Run
+from modelwatch.services import artifacts, runs
+from tests.api.fast import fast_config, submit
+
+
+def test_a_finished_run_carries_every_sections_headline(client, forest_bytes):
+    run = submit(client, forest_bytes, config=fast_config()).get_json()["run"]
+    assert run["status"] == "succeeded", run["error"]
+    result, headlines = run["result"], run["headlines"]
+    assert set(headlines) == set(suite.SECTIONS)
+    assert headlines["robustness"] == {"passed": result["robustness"]["passed"], "total": result["robustness"]["total"]}
+    assert headlines["performance"]["error_rate"] == result["performance"]["error_rate"]
+    assert headlines["drift"]["scenarios"] == len(result["drift"]["scenarios"])
+    assert headlines["quality"] == {}  # no labelled sample: nothing to say
+    assert client.get(f"/api/runs/{run['id']}").get_json()["run"]["headlines"] == headlines
+
+
+def test_a_running_run_shows_the_headlines_landed_so_far(app, client, forest_bytes):
+    artifact = artifacts.store_upload(forest_bytes, "forest.pkl")
+    run = Run(artifact=artifact, name="running", schema={}, config=runs.resolve_config({}), status="running",
+              stage="quality")
+    db.session.add(run)
+    db.session.commit()
+    write = runs._ProgressWriter(run)
+    write("quality done", 0.27, {"section": "quality", "headline": {"metrics": {"accuracy": 0.97}}})
+    write("performance", 0.27)
+    shown = client.get(f"/api/runs/{run.id}").get_json()["run"]
+    assert shown["status"] == "running" and shown["stage"] == "performance"
+    assert shown["headlines"] == {"quality": {"metrics": {"accuracy": 0.97}}}
+    write("performance done", 0.44, {"section": "performance", "headline": {"p95_ms": 3.2}})
+    shown = client.get(f"/api/runs/{run.id}").get_json()["run"]
+    assert shown["headlines"] == {"quality": {"metrics": {"accuracy": 0.97}}, "performance": {"p95_ms": 3.2}}
+    assert shown["result"] is None

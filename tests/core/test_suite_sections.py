@@ -1,0 +1,95 @@
+"""The suite's schedule: quality, then performance alone, then the other sections sharing the cores, each
+announced with its headline as soon as it is done."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from threadpoolctl import threadpool_info
+
+from modelwatch.core import headlines, suite
+from tests.core.suite_context import make_context
+
+POOLS_BY_THREAD: dict[str, dict[str, int]] = {}
+
+
+def record_pools(X):
+    """An identity step that notes, per calling thread, the BLAS/OpenMP pool sizes the model runs with."""
+    name = threading.current_thread().name
+    if name not in POOLS_BY_THREAD:  # threadpool_info costs a few ms: once per thread
+        POOLS_BY_THREAD[name] = _pools()
+    return X
+
+
+@pytest.fixture(scope="module")
+def scheduled(cancer):
+    X, y = cancer
+    X = X.iloc[:, :6]
+    model = make_pipeline(FunctionTransformer(record_pools, feature_names_out="one-to-one"),
+                          LogisticRegression(max_iter=500)).fit(X, y)
+    events = []
+    ctx = make_context(model, X.head(300), sample=X.iloc[:200].assign(target=y.iloc[:200]), target="target",
+                       quality={"n_boot": 50}, explain={"max_samples": 20, "background": 20},
+                       drift={"severities": [1.0], "kinds": ["mean_shift"], "resamples": 5})
+    ctx.progress = lambda stage, fraction, **extra: events.append((stage, fraction, extra or None))
+    before = _pools()
+    suite.run_sections(ctx, workers=2)
+    assert _pools() == before  # the limits of the shared phase are undone, whichever section ended last
+    return ctx, events
+
+
+def _pools() -> dict[str, int]:
+    return {pool["user_api"]: pool["num_threads"] for pool in threadpool_info()}
+
+
+def _position(events, stage):
+    return next(i for i, (name, _, _) in enumerate(events) if name == stage)
+
+
+def test_latency_runs_alone_and_dependencies_come_first(scheduled):
+    _, events = scheduled
+    stages = [stage for stage, _, _ in events]
+    assert stages[:2] == ["quality", "quality done"]  # the cheap section first: the first figures land early
+    perf_start, perf_done = _position(events, "performance"), _position(events, "performance done")
+    assert stages[perf_start + 1:perf_done] == ["performance: latency"]  # nothing else starts while it times
+    for shared in ("drift", "robustness", "explainability"):
+        assert _position(events, shared) > perf_done
+    assert _position(events, "explainability") > _position(events, "drift done")
+    # drift and robustness are handed to the two workers together, before either is done
+    assert max(_position(events, "drift"), _position(events, "robustness")) < min(
+        _position(events, "drift done"), _position(events, "robustness done"))
+    fractions = [fraction for stage, fraction, _ in events if stage.endswith(" done")]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(0.95)
+
+
+def test_each_finished_section_streams_its_headline(scheduled):
+    ctx, events = scheduled
+    streamed = {extra["section"]: extra["headline"] for _, _, extra in events if extra}
+    assert set(streamed) == set(suite.SECTIONS) == set(ctx.results)
+    for name, headline in streamed.items():
+        assert headline == headlines.headline(name, ctx.results[name]) and "skipped" not in headline, name
+    assert streamed["robustness"] == {"passed": ctx.results["robustness"]["passed"],
+                                      "total": ctx.results["robustness"]["total"]}
+    assert streamed["quality"]["metrics"]["accuracy"] == pytest.approx(ctx.results["quality"]["metrics"]["accuracy"],
+                                                                       rel=1e-3)
+    assert streamed["performance"]["batch_size"] == 1
+    assert streamed["performance"]["p50_ms"] == pytest.approx(ctx.results["performance"]["latency_ms"]["1"]["p50"],
+                                                              rel=1e-3)
+    assert streamed["drift"]["scenarios"] == len(ctx.results["drift"]["scenarios"]) > 0
+
+
+def test_shared_sections_hold_their_pools_to_one_thread(scheduled):
+    workers = {name: pools for name, pools in POOLS_BY_THREAD.items() if name.startswith("section")}
+    assert workers, "no section called the model from a worker thread"
+    for name, pools in workers.items():
+        assert all(count == 1 for count in pools.values()), (name, pools)
+
+
+def test_a_broken_section_headline_says_skipped():
+    assert headlines.headline("drift", {"skipped": "ValueError: no numeric feature"}) == {
+        "skipped": "ValueError: no numeric feature"}
+    assert headlines.headline("quality", None) == {}
+    assert headlines.headline("performance", {"latency_ms": {"10": {"p50": float("nan")}}})["p50_ms"] is None
