@@ -15,6 +15,7 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 migrate: $(BIN)/.installed
+	$(BIN)/python -m modelwatch.sandbox_user
 	$(BIN)/flask --app wsgi db upgrade
 
 run: migrate
