@@ -69,7 +69,7 @@ def demo_command(keys: tuple[str, ...], wait: bool, samples: int | None) -> None
     except ModelwatchError as exc:
         raise click.ClickException(exc.message) from exc
     for run in submitted:
-        status = wait_for_run(run.id, 600).status if wait else run.status
+        status = wait_for_run(run.id, 600, cap_s=600).status if wait else run.status
         click.echo(f"{run.id}  {status:<10} {run.name}  /runs/{run.id}")
 
 

@@ -70,7 +70,7 @@ class ThreadExecutor:
         self.wake = threading.Condition()
         self.lock = threading.Lock()
         self.started_pid = 0
-        app.before_request(self.start)  # not at import nor in CLI commands: with each process's first request
+        app.before_request(self.start)  # a server without gunicorn's hook: with the process's first request
 
     def start(self) -> None:
         """Start this process's runners once (gunicorn forks workers after the app is built)."""
@@ -169,3 +169,22 @@ def init_executor(app: Flask) -> None:
 def get_executor() -> Executor:
     """The executor of the current app."""
     return current_app.extensions[EXTENSION_KEY]
+
+
+def start_background(app: Flask) -> None:
+    """Start this process's runners and janitor now: recovery and queue draining begin with the process
+    (gunicorn's ``post_worker_init``, the Celery worker), not with its first request."""
+    from modelwatch.services.recovery import start_janitor
+
+    executor = app.extensions[EXTENSION_KEY]
+    if isinstance(executor, ThreadExecutor):
+        executor.start()
+    start_janitor(app)
+
+
+def shutdown(app: Flask) -> list[str]:
+    """Before the process exits: queue again the runs it executes and stop their sandboxes."""
+    from modelwatch.services.recovery import release_own_runs
+
+    with app.app_context():
+        return release_own_runs()
