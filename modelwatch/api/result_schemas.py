@@ -5,14 +5,22 @@ field may be missing because a section that could not run holds ``{"skipped": "<
 """
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from modelwatch.core.schema_doc import SchemaDocument
 
 NUMBER_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
 
 
-class SectionSchema(Schema):
+class OpenSchema(Schema):
+    """A response shape that names the fields it promises and allows more (``additionalProperties: true``):
+    sections grow new fields without a new contract version, and real Results must validate."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class SectionSchema(OpenSchema):
     """A Result section: its fields, or only ``skipped`` when it could not be computed."""
 
     skipped = fields.String(metadata={"description": "why the section could not run"})
@@ -22,7 +30,7 @@ def _number(description: str = "", **kwargs) -> fields.Float:
     return fields.Float(allow_none=True, metadata={"description": description} if description else {}, **kwargs)
 
 
-class LatencySchema(Schema):
+class LatencySchema(OpenSchema):
     p50 = _number()
     p95 = _number()
     p99 = _number()
@@ -31,7 +39,7 @@ class LatencySchema(Schema):
     n_calls = fields.Integer()
 
 
-class ErrorGroupSchema(Schema):
+class ErrorGroupSchema(OpenSchema):
     type = fields.String()
     message = fields.String()
     count = fields.Integer()
@@ -50,7 +58,7 @@ class PerformanceSchema(SectionSchema):
     errors = fields.List(fields.Nested(ErrorGroupSchema))
 
 
-class RobustnessCaseSchema(Schema):
+class RobustnessCaseSchema(OpenSchema):
     name = fields.String()
     feature = fields.String(allow_none=True)
     status = fields.String(validate=validate.OneOf(("ok", "error", "degraded")))
@@ -70,7 +78,7 @@ class QualitySchema(SectionSchema):
                           metadata={"description": "accuracy, f1_macro, roc_auc, ... or mae, rmse, r2, ..."})
 
 
-class ScenarioSchema(Schema):
+class ScenarioSchema(OpenSchema):
     feature = fields.String(allow_none=True)
     kind = fields.String()
     severity = _number()
@@ -83,7 +91,7 @@ class ScenarioSchema(Schema):
     accuracy_drop = _number()
 
 
-class DriftColumnSchema(Schema):
+class DriftColumnSchema(OpenSchema):
     feature = fields.String()
     test = fields.String(allow_none=True)
     statistic = _number()
@@ -91,7 +99,7 @@ class DriftColumnSchema(Schema):
     drift_detected = fields.Boolean(allow_none=True)
 
 
-class CurrentDriftSchema(Schema):
+class CurrentDriftSchema(OpenSchema):
     columns = fields.List(fields.Nested(DriftColumnSchema))
     share_drifted = _number()
     dataset_drift = fields.Boolean(allow_none=True)
@@ -102,12 +110,12 @@ class DriftSchema(SectionSchema):
     current = fields.Nested(CurrentDriftSchema, allow_none=True)
 
 
-class ImportanceSchema(Schema):
+class ImportanceSchema(OpenSchema):
     feature = fields.String()
     mean_abs_shap = _number()
 
 
-class ExplainedSampleSchema(Schema):
+class ExplainedSampleSchema(OpenSchema):
     row = fields.Dict()
     prediction = fields.Raw(allow_none=True)
     contributions = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
@@ -121,13 +129,13 @@ class ExplainabilitySchema(SectionSchema):
     samples = fields.List(fields.Nested(ExplainedSampleSchema))
 
 
-class DataSchema(Schema):
+class DataSchema(OpenSchema):
     n_samples = fields.Integer()
     seed = fields.Integer()
     generator = fields.String()
 
 
-class ResultSchema(Schema):
+class ResultSchema(OpenSchema):
     """What a succeeded run measured (CONTRACT.md: Result)."""
 
     schema = fields.Nested(SchemaDocument)
@@ -139,7 +147,7 @@ class ResultSchema(Schema):
     explainability = fields.Nested(ExplainabilitySchema)
 
 
-class GateCheckSchema(Schema):
+class GateCheckSchema(OpenSchema):
     name = fields.String(required=True, metadata={"description": "e.g. performance.latency_ms.1.p95 <= 50"})
     metric = fields.String(required=True, metadata={"description": "the metric path in the Result"})
     op = fields.String(required=True, validate=validate.OneOf(("min", "max")))
@@ -149,7 +157,7 @@ class GateCheckSchema(Schema):
     message = fields.String(metadata={"description": "why the value is missing"})
 
 
-class GatesSchema(Schema):
+class GatesSchema(OpenSchema):
     passed = fields.Boolean(required=True, metadata={"description": "every check passed"})
     checks = fields.List(fields.Nested(GateCheckSchema), required=True)
     source = fields.String(validate=validate.OneOf(("config", "default")),

@@ -9,7 +9,7 @@ from flask_smorest.fields import Upload
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
-from modelwatch.api.result_schemas import GatesSchema, ResultSchema
+from modelwatch.api.result_schemas import GatesSchema, OpenSchema, ResultSchema
 from modelwatch.core.drift.scenarios import KINDS as DRIFT_KINDS
 from modelwatch.core.schema_doc import SchemaDocument
 from modelwatch.core.synthetic import GENERATORS
@@ -141,13 +141,13 @@ class ConfigSchema(StrictSchema):
             raise ValidationError("Batch sizes must be distinct.", "batch_sizes")
 
 
-class ErrorSchema(Schema):
+class ErrorSchema(OpenSchema):
     code = fields.String(required=True, metadata={"description": "snake_case error code"})
     message = fields.String(required=True)
     details = fields.Dict(required=True)
 
 
-class ErrorEnvelopeSchema(Schema):
+class ErrorEnvelopeSchema(OpenSchema):
     error = fields.Nested(ErrorSchema, required=True)
 
 
@@ -199,7 +199,7 @@ class ListQuerySchema(StrictSchema):
                                           metadata={"description": "ISO 8601; runs created before"})
 
 
-class ModelSchema(Schema):
+class ModelSchema(OpenSchema):
     name = fields.String()
     filename = fields.String()
     sha256 = fields.String()
@@ -214,13 +214,13 @@ class ModelSchema(Schema):
     sandbox = fields.Dict(allow_none=True, metadata={"description": "the sandbox protections that were active"})
 
 
-class LinksSchema(Schema):
+class LinksSchema(OpenSchema):
     self = fields.String()
     dashboard = fields.String()
     report_html = fields.String()
 
 
-class RunSchema(Schema):
+class RunSchema(OpenSchema):
     id = fields.String(required=True)
     name = fields.String()
     status = fields.String(validate=validate.OneOf(RUN_STATUSES))
@@ -242,7 +242,7 @@ class RunSchema(Schema):
     links = fields.Nested(LinksSchema)
 
 
-class RunEnvelopeSchema(Schema):
+class RunEnvelopeSchema(OpenSchema):
     run = fields.Nested(RunSchema, required=True)
 
 
@@ -251,32 +251,32 @@ class RunSummarySchema(RunSchema):
         exclude = ("result",)
 
 
-class RunListSchema(Schema):
+class RunListSchema(OpenSchema):
     runs = fields.List(fields.Nested(RunSummarySchema), required=True)
     total = fields.Integer(required=True, metadata={"description": "runs matching the filters"})
     next = fields.String(required=True, allow_none=True,
                          metadata={"description": "cursor of the next page (null on the last page)"})
 
 
-class HealthSchema(Schema):
+class HealthSchema(OpenSchema):
     status = fields.String(required=True, metadata={"description": "ok, or degraded when the database is down"})
     version = fields.String(required=True)
     database = fields.String(required=True, metadata={"description": "ok or unavailable"})
     executor = fields.String(required=True, metadata={"description": "inline or celery"})
 
 
-class LiveSchema(Schema):
+class LiveSchema(OpenSchema):
     status = fields.String(required=True, metadata={"description": "ok"})
     version = fields.String(required=True)
 
 
-class QueueStateSchema(Schema):
+class QueueStateSchema(OpenSchema):
     queued = fields.Integer(required=True)
     running = fields.Integer(required=True)
     oldest_queued_age_s = fields.Float(required=True, metadata={"description": "0 when nothing is queued"})
 
 
-class ReadySchema(Schema):
+class ReadySchema(OpenSchema):
     status = fields.String(required=True, metadata={"description": "ok, or unavailable (503)"})
     version = fields.String(required=True)
     database = fields.String(required=True, metadata={"description": "ok or unavailable"})
