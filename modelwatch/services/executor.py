@@ -69,6 +69,7 @@ class ThreadExecutor:
         self.workers = workers
         self.wake = threading.Condition()
         self.lock = threading.Lock()
+        self.stopping = threading.Event()  # shutdown: take no more runs
         self.started_pid = 0
         app.before_request(self.start)  # a server without gunicorn's hook: with the process's first request
 
@@ -93,7 +94,7 @@ class ThreadExecutor:
         from modelwatch.extensions import db
         from modelwatch.services.runs import execute_next
 
-        while True:
+        while not self.stopping.is_set():
             ran, pause = False, self.IDLE_POLL_S
             with self.app.app_context():
                 try:
@@ -186,5 +187,10 @@ def shutdown(app: Flask) -> list[str]:
     """Before the process exits: queue again the runs it executes and stop their sandboxes."""
     from modelwatch.services.recovery import release_own_runs
 
+    executor = app.extensions[EXTENSION_KEY]
+    if isinstance(executor, ThreadExecutor):
+        executor.stopping.set()
+        with executor.wake:
+            executor.wake.notify_all()
     with app.app_context():
         return release_own_runs()
