@@ -18,6 +18,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from modelwatch import create_app
 from modelwatch.extensions import db
 from modelwatch.models import Run
 from modelwatch.services import artifacts, recovery, runs
-from modelwatch.services.executor import get_executor
+from modelwatch.services.executor import get_executor, start_background
 from tests.api.fast import FAST_CONFIG
 from tests.conftest import make_config
 from tests.e2e.test_gunicorn import BIN, ROOT, Server
@@ -42,14 +43,14 @@ SLOW = {**FAST_CONFIG, "n_samples": 2000, "batch_sizes": [1, 100],
 BOUND_S = 150  # every run has an outcome within this after the fault (generous: the machine may be loaded)
 
 
-def _wait_for(predicate, seconds: float, what: str, step: float = 0.2):
+def _wait_for(predicate, seconds: float, what: str, step: float = 0.2, show=None):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(step)
-    raise AssertionError(f"not within {seconds} s: {what}")
+    raise AssertionError(f"not within {seconds} s: {what}" + (f" ({show()})" if show else ""))
 
 
 def _statuses(ids: list[str]) -> dict[str, tuple[str, str | None]]:
@@ -128,7 +129,7 @@ def test_redis_restarted_without_its_queue_strands_no_run(celery_setup):
     ids += [runs.submit_run(quick, config=QUICK_DIABETES_CONFIG, name=f"queued {i}").id for i in range(4)]
     redis.shutdown_nosave()  # the queued messages are gone
     redis.start()
-    states = _wait_for(lambda: _all_finished(ids), BOUND_S, "every run has an outcome")
+    states = _wait_for(lambda: _all_finished(ids), BOUND_S, "every run has an outcome", show=lambda: _statuses(ids))
     assert all(status == "succeeded" for status, _ in states.values()), states
 
 
@@ -146,12 +147,15 @@ def test_a_celery_pool_process_killed_mid_run_is_retried(celery_setup):
 class Postgres:
     """A private PostgreSQL cluster that the test may stop and start."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self) -> None:
         require((PG_BIN / "initdb").exists(), "PostgreSQL 15 is not installed (/usr/lib/postgresql/15/bin)")
-        self.folder, self.port = folder, free_port()
+        # outside pytest's private tmp: as root, the cluster belongs to the postgres user, who must reach it
+        folder = self.folder = Path(tempfile.mkdtemp(prefix="modelwatch-faults-pg-"))
+        self.port = free_port()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-        os.chmod(folder, 0o777)
         self.run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.run_as:
+            shutil.chown(folder, "postgres")
         subprocess.run([*self.run_as, str(PG_BIN / "initdb"), "-D", str(folder / "pg"), "-U", "postgres",
                         "-A", "trust"], check=True, capture_output=True)
 
@@ -166,17 +170,23 @@ class Postgres:
     def stop(self) -> None:
         self.pg_ctl("-m", "fast", "-w", "stop")
 
+    def remove(self) -> None:
+        subprocess.run([*self.run_as, str(PG_BIN / "pg_ctl"), "-D", str(self.folder / "pg"), "-m", "immediate",
+                        "stop"], capture_output=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
 
 def test_postgres_stopped_mid_run(tmp_path, forest, diabetes_regressor):
     from tests.support import QUICK_DIABETES_CONFIG
 
-    pg = Postgres(tmp_path)
+    pg = Postgres()
     pg.start()
     app = create_app(make_config(pg.url, EXECUTOR="threads", EXECUTOR_WORKERS=2, DB_RETRY_S=2,
                                  RECOVERY_INTERVAL_S=1, ARTIFACT_DIR=str(tmp_path / "artifacts")))
     try:
         with app.app_context():
             db.create_all()
+            start_background(app)  # as gunicorn's post_worker_init does: runners and janitor
             spanning = runs.submit_run(artifacts.store_upload(dumps(forest), "forest.pkl"), config=SLOW).id
             ending = runs.submit_run(artifacts.store_upload(dumps(diabetes_regressor), "diabetes.pkl"),
                                      config={**QUICK_DIABETES_CONFIG, "n_samples": 400}).id
@@ -187,14 +197,15 @@ def test_postgres_stopped_mid_run(tmp_path, forest, diabetes_regressor):
             # the quick run ends while the database is away and gives up storing its outcome after DB_RETRY_S
             _wait_for(lambda: ending in recovery._undelivered, 90, "the quick run's outcome is pending", 0.1)
             pg.start()
-            states = _wait_for(lambda: _all_finished([spanning, ending]), BOUND_S, "both runs have an outcome")
+            states = _wait_for(lambda: _all_finished([spanning, ending]), BOUND_S, "both runs have an outcome",
+                               show=lambda: _statuses([spanning, ending]))
             assert states[ending] == ("failed", "database_unavailable"), states
             assert states[spanning] == ("succeeded", None), states
     finally:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        pg.stop()
+        pg.remove()
 
 
 def test_sigterm_to_gunicorn_requeues_the_run_and_a_restarted_server_runs_it_unasked(tmp_path, forest_bytes):
