@@ -35,7 +35,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "gunicorn.log"
         self.env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(self.port), "HOST": "127.0.0.1",
-                    "WEB_CONCURRENCY": "2", "MODELWATCH_WORKERS": "2", "MODELWATCH_AUTH": "required", **env}
+                    "WEB_CONCURRENCY": "2", "MODELWATCH_WORKERS": "2", "MODELWATCH_AUTH": "required",
+                    "MODELWATCH_MAX_WAIT_S": "120", **env}  # the tests wait for whole runs on a loaded machine
         self.env.pop("MODELWATCH_ENV", None)
         self.process: subprocess.Popen | None = None
 
