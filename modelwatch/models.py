@@ -91,7 +91,7 @@ class Run(db.Model):
     heartbeat_at = db.Column(db.DateTime)
     dispatched_at = db.Column(db.DateTime)  # last hand-over to the executor; the sweeper re-sends stale ones
     attempts = db.Column(db.Integer, nullable=False, default=0, server_default="0")  # infrastructure retries
-    idempotency_key = db.Column(db.String(200), unique=True)  # the client's Idempotency-Key (24 h)
+    idempotency_key = db.Column(db.String(200), unique=True)  # sha256 of submitter + Idempotency-Key (24 h)
     deleted_at = db.Column(db.DateTime, index=True)  # soft delete: hidden at once, removed by `flask gc`
 
     artifact = db.relationship("ModelArtifact", back_populates="runs")

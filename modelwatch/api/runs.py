@@ -88,7 +88,7 @@ def submit(body: dict, query: dict, headers: dict):
     `Idempotency-Key` already used within 24 h, the answer is the run that key created.
     """
     key = headers.get("idempotency_key")
-    run = runs.idempotent_run(key) if key else None
+    run = runs.idempotent_run(key, g.get("token_name")) if key else None
     if run is None:
         upload = body["model"]
         artifact = artifacts.store_upload(upload.stream, upload.filename or "", body.get("name"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import threading
@@ -103,7 +104,7 @@ def submit_run(
         BadRequest: the config or schema is malformed.
         SchemaMismatch: the schema does not fit the model.
     """
-    if idempotency_key and (earlier := idempotent_run(idempotency_key)) is not None:
+    if idempotency_key and (earlier := idempotent_run(idempotency_key, submitted_by)) is not None:
         return earlier
     config = checked_config(config)
     run = Run(
@@ -111,14 +112,15 @@ def submit_run(
         schema=build_schema(artifact, schema, sample_csv, target, config["generator"]), config=config,
         target=target or None,
         sample_csv=sample_csv or None, current_csv=current_csv or None,
-        idempotency_key=idempotency_key or None, dispatched_at=utcnow(),
+        idempotency_key=_idempotency_digest(idempotency_key, submitted_by) if idempotency_key else None,
+        dispatched_at=utcnow(),
     )
     db.session.add(run)
     try:
         db.session.commit()
     except IntegrityError:  # the same key arrived twice at once: the first one made the run
         db.session.rollback()
-        if idempotency_key and (earlier := idempotent_run(idempotency_key)) is not None:
+        if idempotency_key and (earlier := idempotent_run(idempotency_key, submitted_by)) is not None:
             return earlier
         raise
     try:
@@ -130,13 +132,18 @@ def submit_run(
     return run
 
 
-def idempotent_run(key: str) -> Run | None:
-    """The run an ``Idempotency-Key`` created within the last 24 h; an older use of the key is forgotten."""
-    cutoff = utcnow() - IDEMPOTENCY_TTL
-    db.session.execute(update(Run).where(Run.idempotency_key == key, Run.created_at < cutoff)
+def _idempotency_digest(key: str, submitted_by: str | None) -> str:
+    """Keys belong to their submitter (one token cannot read another's run by guessing its key)."""
+    return hashlib.sha256(f"{submitted_by or ''}\n{key}".encode()).hexdigest()
+
+
+def idempotent_run(key: str, submitted_by: str | None = None) -> Run | None:
+    """The run this submitter's ``Idempotency-Key`` created within the last 24 h; an older use is forgotten."""
+    digest = _idempotency_digest(key, submitted_by)
+    db.session.execute(update(Run).where(Run.idempotency_key == digest, Run.created_at < utcnow() - IDEMPOTENCY_TTL)
                        .values(idempotency_key=None).execution_options(synchronize_session=False))
     db.session.commit()
-    return Run.query.filter(Run.idempotency_key == key, Run.deleted_at.is_(None)).one_or_none()
+    return Run.query.filter(Run.idempotency_key == digest, Run.deleted_at.is_(None)).one_or_none()
 
 
 class _Cancelled(Exception):
@@ -412,7 +419,7 @@ def list_runs(
         query = query.join(Run.artifact).filter(
             db.or_(Run.name == model, ModelArtifact.sha256.startswith(model.lower())))
     if tag:
-        query = query.filter(cast(Run.tags, String).contains(json.dumps(tag)))
+        query = query.filter(cast(Run.tags, String).contains(json.dumps(tag), autoescape=True))
     if source:
         query = query.filter(Run.source == source)
     if submitted_by:
