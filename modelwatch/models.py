@@ -92,9 +92,12 @@ class Run(db.Model):
     dispatched_at = db.Column(db.DateTime)  # last hand-over to the executor; the sweeper re-sends stale ones
     attempts = db.Column(db.Integer, nullable=False, default=0, server_default="0")  # infrastructure retries
     idempotency_key = db.Column(db.String(200), unique=True)  # sha256 of submitter + Idempotency-Key (24 h)
-    deleted_at = db.Column(db.DateTime, index=True)  # soft delete: hidden at once, removed by `flask gc`
+    deleted_at = db.Column(db.DateTime)  # soft delete: hidden at once, removed by `flask gc`
 
     artifact = db.relationship("ModelArtifact", back_populates="runs")
+
+    # lists: live runs newest first, read from the index alone (SQLite keeps big values inline with the row)
+    __table_args__ = (db.Index("ix_run_list_order", "deleted_at", "created_at", "id"),)
 
 
 class ApiToken(db.Model):

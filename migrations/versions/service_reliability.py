@@ -25,12 +25,12 @@ def upgrade():
         batch_op.add_column(sa.Column('idempotency_key', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('deleted_at', sa.DateTime(), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_run_idempotency_key'), ['idempotency_key'])
-        batch_op.create_index(batch_op.f('ix_run_deleted_at'), ['deleted_at'], unique=False)
+        batch_op.create_index('ix_run_list_order', ['deleted_at', 'created_at', 'id'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('run', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_run_deleted_at'))
+        batch_op.drop_index('ix_run_list_order')
         batch_op.drop_constraint(batch_op.f('uq_run_idempotency_key'), type_='unique')
         batch_op.drop_column('deleted_at')
         batch_op.drop_column('idempotency_key')
