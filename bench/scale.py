@@ -104,7 +104,7 @@ def p95(values: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--database", default=None, help="a SQLAlchemy URL (default: a temporary SQLite file)")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="modelwatch-scale-")
