@@ -184,9 +184,10 @@ def start_background(app: Flask) -> None:
 
 
 def shutdown(app: Flask) -> list[str]:
-    """Before the process exits: queue again the runs it executes and stop their sandboxes."""
-    from modelwatch.services.recovery import release_own_runs
+    """Before the process exits: take no more runs, queue again the runs it executes and stop their sandboxes."""
+    from modelwatch.services.recovery import release_own_runs, stop_janitor
 
+    stop_janitor(app)
     executor = app.extensions[EXTENSION_KEY]
     if isinstance(executor, ThreadExecutor):
         executor.stopping.set()

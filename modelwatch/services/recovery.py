@@ -282,8 +282,8 @@ def sweep(app: Flask) -> None:
     redispatch_queued(float(app.config.get("REDISPATCH_S", DEFAULT_REDISPATCH_S)))
 
 
-def _janitor_loop(app: Flask, interval_s: float) -> None:
-    while True:
+def _janitor_loop(app: Flask, interval_s: float, stop: threading.Event) -> None:
+    while not stop.is_set():
         with app.app_context():
             try:
                 sweep(app)
@@ -292,7 +292,7 @@ def _janitor_loop(app: Flask, interval_s: float) -> None:
                 db.session.rollback()
             finally:
                 db.session.remove()
-        time.sleep(interval_s)
+        stop.wait(interval_s)
 
 
 def start_janitor(app: Flask) -> bool:
@@ -301,10 +301,17 @@ def start_janitor(app: Flask) -> bool:
     state = app.extensions.setdefault("modelwatch.janitor", {})
     if not interval or state.get("pid") == os.getpid():
         return False
-    state["pid"] = os.getpid()
-    threading.Thread(target=_janitor_loop, args=(app, float(interval)), daemon=True,
+    state["pid"], state["stop"] = os.getpid(), threading.Event()
+    threading.Thread(target=_janitor_loop, args=(app, float(interval), state["stop"]), daemon=True,
                      name="modelwatch-janitor").start()
     return True
+
+
+def stop_janitor(app: Flask) -> None:
+    """Stop this process's janitor (shutdown): its last pass, if one runs, finishes."""
+    stop = app.extensions.get("modelwatch.janitor", {}).get("stop")
+    if stop is not None:
+        stop.set()
 
 
 def init_recovery(app: Flask) -> None:

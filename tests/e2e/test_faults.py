@@ -29,7 +29,7 @@ from modelwatch import create_app
 from modelwatch.extensions import db
 from modelwatch.models import Run
 from modelwatch.services import artifacts, recovery, runs
-from modelwatch.services.executor import get_executor, start_background
+from modelwatch.services.executor import get_executor, shutdown, start_background
 from tests.api.fast import FAST_CONFIG
 from tests.conftest import make_config
 from tests.e2e.test_gunicorn import BIN, ROOT, Server
@@ -189,12 +189,13 @@ def test_postgres_stopped_mid_run(tmp_path, forest, diabetes_regressor):
             start_background(app)  # as gunicorn's post_worker_init does: runners and janitor
             spanning = runs.submit_run(artifacts.store_upload(dumps(forest), "forest.pkl"), config=SLOW).id
             ending = runs.submit_run(artifacts.store_upload(dumps(diabetes_regressor), "diabetes.pkl"),
-                                     config={**QUICK_DIABETES_CONFIG, "n_samples": 400}).id
+                                     config={**QUICK_DIABETES_CONFIG, "n_samples": 2000, "batch_sizes": [1, 100]}).id
             _wait_for(lambda: {s for s, _ in _statuses([spanning, ending]).values()} == {"running"}, 90,
                       "both runs execute")
             db.session.remove()
             pg.stop()
-            # the quick run ends while the database is away and gives up storing its outcome after DB_RETRY_S
+            # the shorter run (seconds, not tens of seconds: still running when the database goes) ends while the
+            # database is away and gives up storing its outcome after DB_RETRY_S
             _wait_for(lambda: ending in recovery._undelivered, 90, "the quick run's outcome is pending", 0.1)
             pg.start()
             states = _wait_for(lambda: _all_finished([spanning, ending]), BOUND_S, "both runs have an outcome",
@@ -202,6 +203,7 @@ def test_postgres_stopped_mid_run(tmp_path, forest, diabetes_regressor):
             assert states[ending] == ("failed", "database_unavailable"), states
             assert states[spanning] == ("succeeded", None), states
     finally:
+        shutdown(app)  # runners and janitor stop: they would poll a cluster that is about to go
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
