@@ -13,6 +13,7 @@ from modelwatch.config import Config, database_url, from_environment
 from modelwatch.core import sandbox
 from modelwatch.extensions import db, migrate
 from modelwatch.services.executor import init_executor
+from modelwatch.services.logs import configure_logging, init_request_logging
 from modelwatch.services.recovery import init_recovery
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -22,6 +23,9 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     """Build the app from a config object (tests) or from the environment (wsgi)."""
     app = Flask(__name__, instance_relative_config=True)
     configure(app, config if config is not None else from_environment())
+    if not app.testing:
+        configure_logging(app.config["LOG_FORMAT"])
+    init_request_logging(app)
     register_extensions(app)
     register_api(app)
     init_executor(app)

@@ -8,14 +8,21 @@ Exit codes follow the run's verdict: 0 pass or warn (and incomplete: a section c
 of time or memory); 2 anything else (the server refused the request, could not be reached, or the wait ran out).
 A server without verdicts is judged by its gates (0 passed, 1 failed).
 Uses only ``requests`` and the standard library, so it runs in any CI image with ``pip install requests``.
+
+The submission carries an ``Idempotency-Key``: a connection error or a 502/503/504 is retried with the same key,
+so a retry never starts a second run. Polls back off from ``--poll`` to ``--max-poll`` seconds. When the
+``--timeout`` runs out, or CI cancels the job (SIGTERM, SIGINT), the run is cancelled on the server too
+(``--keep-running`` leaves it going).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import sys
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -26,6 +33,17 @@ EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 MODEL_FAILURES = ("model_error", "run_timeout", "resource_limit")  # the run failed because of the model
 FINISHED = ("succeeded", "failed")
 TRANSIENT_RETRIES = 5  # polls that may fail in a row (a restarting server, a 503) before giving up
+RETRY_STATUSES = (502, 503, 504)  # a router or a restarting server: the same request may be sent again
+SUBMIT_BACKOFF_S = 0.5
+HEARTBEAT_S = 30.0  # a line at least this often while the run is quiet, so CI logs show it is alive
+
+
+class Stopped(Exception):
+    """CI cancelled the job (SIGTERM or SIGINT)."""
+
+
+def _stop(signum, _frame) -> None:
+    raise Stopped(signal.Signals(signum).name)
 
 
 class CliError(Exception):
@@ -67,6 +85,32 @@ def submit(args: argparse.Namespace, session: requests.Session) -> dict[str, Any
     fields = {name: text for name, text in (("config", _json_document(args.config)),
                                             ("schema", _json_document(args.schema)),
                                             ("target", args.target), ("name", args.name)) if text is not None}
+    headers = {"Idempotency-Key": args.idempotency_key}
+    for attempt in range(args.retries + 1):
+        try:
+            response = _post(args, session, fields, headers)
+        except OSError as exc:  # requests' connection errors are OSErrors too
+            if attempt == args.retries or not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+                raise CliError(f"could not send the request: {exc}") from exc
+            reason = str(exc)
+        else:
+            if response.status_code not in RETRY_STATUSES or attempt == args.retries:
+                break
+            reason = _error_text(response)[0]
+        pause = SUBMIT_BACKOFF_S * 2 ** attempt
+        if not args.quiet:
+            print(f"submit failed ({reason[:120]}); retrying in {pause:g} s with the same Idempotency-Key",
+                  file=sys.stderr, flush=True)
+        time.sleep(pause)
+    if response.status_code not in (200, 202):
+        message, body = _error_text(response)
+        raise CliError(f"the server refused the run: {message}", body)
+    return response.json()["run"]
+
+
+def _post(args: argparse.Namespace, session: requests.Session, fields: dict[str, str],
+          headers: dict[str, str]) -> requests.Response:
+    """One POST of the model and its files (opened afresh: a retry sends them whole again)."""
     opened = []
     try:
         files = {}
@@ -75,39 +119,39 @@ def submit(args: argparse.Namespace, session: requests.Session) -> dict[str, Any
                 handle = open(path, "rb")  # noqa: SIM115 - closed in the finally below
                 opened.append(handle)
                 files[name] = (Path(path).name, handle)
-        response = session.post(f"{args.server}/run_tests", files=files, data=fields, timeout=args.http_timeout)
-    except OSError as exc:
-        raise CliError(f"could not send the request: {exc}") from exc
+        return session.post(f"{args.server}/run_tests", files=files, data=fields, headers=headers,
+                            timeout=args.http_timeout)
     finally:
         for handle in opened:
             handle.close()
-    if response.status_code not in (200, 202):
-        message, body = _error_text(response)
-        raise CliError(f"the server refused the run: {message}", body)
-    return response.json()["run"]
 
 
 def follow(run: dict[str, Any], args: argparse.Namespace, session: requests.Session) -> dict[str, Any]:
-    """Poll GET /api/runs/<id>, printing each new stage, until the run finishes or the wait runs out."""
-    deadline = time.monotonic() + args.wait
-    last, failures = None, 0
+    """Poll GET /api/runs/<id> with backoff, printing each new stage, until the run finishes or the wait runs out."""
+    started = time.monotonic()
+    deadline = started + args.wait
+    last, failures, pause, last_line = None, 0, args.poll, started
     while True:
         shown = (run["status"], run["stage"], round(100 * (run.get("progress") or 0)))
-        if shown != last and not args.quiet:
-            print(f"[{shown[2]:3d}%] {run['status']:<9} {run['stage']}", flush=True)
-            last = shown
+        now = time.monotonic()
+        if (shown != last or now - last_line >= HEARTBEAT_S) and not args.quiet:
+            print(f"[{shown[2]:3d}%] {now - started:5.0f}s {run['status']:<9} {run['stage']}", flush=True)
+            last, last_line = shown, now
         if run["status"] in FINISHED:
             return run
-        if time.monotonic() >= deadline:
-            raise CliError(f"run {run['id']} did not finish within {args.wait:g} s (it goes on on the server)",
-                           {"run": run})
-        time.sleep(args.poll)
+        if now >= deadline:
+            raise CliError(f"run {run['id']} did not finish within {args.wait:g} s", {"run": run})
+        time.sleep(min(pause, max(deadline - now, 0.05)))
+        pause = min(pause * 1.5, max(args.max_poll, args.poll))
         try:
             response = session.get(f"{args.server}/api/runs/{run['id']}", timeout=args.http_timeout)
         except requests.RequestException as exc:
             response, reason = None, str(exc)
         if response is not None and response.status_code == 200:
-            run, failures = response.json()["run"], 0
+            fresh = response.json()["run"]
+            if (fresh["status"], fresh["stage"]) != (run["status"], run["stage"]):
+                pause = args.poll  # something moves: look again soon
+            run, failures = fresh, 0
             continue
         if response is not None:
             reason = _error_text(response)[0]
@@ -198,18 +242,35 @@ def junit(run: dict[str, Any] | None, error: str | None = None) -> bytes:
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
 
 
+def cancel(run: dict[str, Any], args: argparse.Namespace, session: requests.Session, why: str) -> None:
+    """Cancel the run on the server (best effort: the job is ending anyway)."""
+    try:
+        response = session.post(f"{args.server}/api/runs/{run['id']}/cancel", timeout=10)
+        outcome = "cancelled" if response.status_code == 200 else _error_text(response)[0]
+    except requests.RequestException as exc:
+        outcome = f"could not cancel it: {exc}"
+    print(f"modelwatch: {why}: run {run['id']} {outcome}", file=sys.stderr, flush=True)
+
+
 def run_submit(args: argparse.Namespace) -> int:
     args.server = args.server.rstrip("/")
+    args.idempotency_key = args.idempotency_key or uuid.uuid4().hex
     session = requests.Session()
     if args.token:
         session.headers["Authorization"] = f"Bearer {args.token}"
     run = None
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         run = submit(args, session)
         if not args.quiet:
             print(f"submitted run {run['id']} to {args.server}", flush=True)
         run = follow(run, args, session)
-    except (CliError, requests.RequestException) as exc:
+    except (CliError, requests.RequestException, Stopped) as exc:
+        if isinstance(exc, Stopped):
+            exc = CliError(f"stopped by {exc}", {"run": run} if run else None)
+        unfinished = run is not None and run.get("status") not in FINISHED
+        if unfinished and not args.keep_running:
+            cancel(run, args, session, str(exc))
         print(f"modelwatch: error: {exc}", file=sys.stderr)
         body = getattr(exc, "body", None)
         if args.json:
@@ -218,6 +279,9 @@ def run_submit(args: argparse.Namespace) -> int:
         if args.junit:
             Path(args.junit).write_bytes(junit(None, str(exc)))
         return EXIT_ERROR
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print(summary(run, args.strict), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"run": run}, indent=2))
@@ -243,8 +307,17 @@ def parser() -> argparse.ArgumentParser:
                      help="an API token (default: $MODELWATCH_TOKEN)")
     sub.add_argument("--json", help="write the Run JSON to this file")
     sub.add_argument("--junit", help="write JUnit XML (one test case per gate) to this file")
-    sub.add_argument("--wait", type=float, default=900.0, help="seconds to wait for the run (default 900)")
-    sub.add_argument("--poll", type=float, default=1.0, help="seconds between progress polls (default 1)")
+    sub.add_argument("--timeout", "--wait", dest="wait", type=float, default=900.0,
+                     help="seconds to wait for the run, then cancel it (default 900)")
+    sub.add_argument("--keep-running", action="store_true",
+                     help="on --timeout or SIGTERM, leave the run going on the server instead of cancelling it")
+    sub.add_argument("--poll", type=float, default=1.0, help="seconds of the first polls (default 1)")
+    sub.add_argument("--max-poll", type=float, default=10.0, help="polls back off up to this (default 10)")
+    sub.add_argument("--retries", type=int, default=3,
+                     help="times a submission is sent again after a connection error or 502/503/504 (default 3)")
+    sub.add_argument("--idempotency-key", default=os.environ.get("MODELWATCH_IDEMPOTENCY_KEY"),
+                     help="the submission's Idempotency-Key (default: $MODELWATCH_IDEMPOTENCY_KEY, else random); "
+                          "a CI job id makes a re-run of the job return the same run")
     sub.add_argument("--http-timeout", type=float, default=300.0, help="seconds for one HTTP request")
     sub.add_argument("--quiet", action="store_true", help="print only the summary")
     sub.add_argument("--strict", action="store_true", help="exit 1 unless the verdict is pass (warn fails too)")

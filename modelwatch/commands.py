@@ -69,11 +69,28 @@ def demo_command(keys: tuple[str, ...], wait: bool, samples: int | None) -> None
     except ModelwatchError as exc:
         raise click.ClickException(exc.message) from exc
     for run in submitted:
-        status = wait_for_run(run.id, 600).status if wait else run.status
+        status = wait_for_run(run.id, 600, cap_s=600).status if wait else run.status
         click.echo(f"{run.id}  {status:<10} {run.name}  /runs/{run.id}")
+
+
+@click.command("gc")
+@click.option("--older-than", "older_than", default=None, metavar="AGE",
+              help="also remove finished runs created more than AGE ago (90d, 12h, 30m)")
+@click.option("--dry-run", is_flag=True, help="count what would be removed, remove nothing")
+def gc_command(older_than: str | None, dry_run: bool) -> None:
+    """Remove deleted runs (and, with --older-than, old finished runs) and the model files no run uses."""
+    from modelwatch.services.retention import collect_garbage, parse_age
+
+    try:
+        removed = collect_garbage(parse_age(older_than) if older_than else None, dry_run=dry_run)
+    except ModelwatchError as exc:
+        raise click.ClickException(exc.message) from exc
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(f"{verb} {removed['runs']} run(s) and {removed['artifacts']} model file(s).")
 
 
 def register(app: Flask) -> None:
     """Attach the project's CLI command groups to the app."""
     app.cli.add_command(tokens_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(gc_command)

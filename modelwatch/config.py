@@ -28,7 +28,20 @@ class Config:
     SANDBOX_USER = os.environ.get("MODELWATCH_SANDBOX_USER", "modelwatch-sandbox")
     SANDBOX_ALLOW_INSECURE = os.environ.get("MODELWATCH_SANDBOX_ALLOW_INSECURE", "") == "1"
     SANDBOX_MAX_RESULT_MB = int(os.environ.get("MODELWATCH_SANDBOX_MAX_RESULT_MB", "16"))
-    MAX_WAIT_S = 600
+    # ?wait is capped below routers' 30 s request limit; at most WAIT_SLOTS requests of a process wait at once
+    MAX_WAIT_S = float(os.environ.get("MODELWATCH_MAX_WAIT_S", "25"))
+    WAIT_SLOTS = int(os.environ.get("MODELWATCH_WAIT_SLOTS", "4"))
+    # recovery (services/recovery.py): janitor period, a queued run re-sent after, attempts after infrastructure
+    # losses, the heartbeat silence that means a lost worker, how long a database blip is retried during a run
+    RECOVERY_INTERVAL_S = float(os.environ.get("MODELWATCH_RECOVERY_INTERVAL_S", "10"))
+    REDISPATCH_S = float(os.environ.get("MODELWATCH_REDISPATCH_S", "120"))
+    RUN_MAX_ATTEMPTS = int(os.environ.get("MODELWATCH_RUN_MAX_ATTEMPTS", "2"))
+    STALE_AFTER_S = float(os.environ.get("MODELWATCH_STALE_AFTER_S", "30"))
+    DB_RETRY_S = float(os.environ.get("MODELWATCH_DB_RETRY_S", "60"))
+    # model bytes: "disk" (content-addressed files under ARTIFACT_DIR, default instance/artifacts) or "database"
+    ARTIFACT_STORE = os.environ.get("MODELWATCH_ARTIFACT_STORE", "disk")
+    ARTIFACT_DIR = os.environ.get("MODELWATCH_ARTIFACT_DIR")
+    LOG_FORMAT = os.environ.get("MODELWATCH_LOG_FORMAT", "json")  # json | text
     # "required": write endpoints need a bearer token (the production default); "optional": checked when sent
     AUTH = os.environ.get("MODELWATCH_AUTH", "optional")
     DASHBOARD = True
@@ -47,6 +60,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     EXECUTOR = "inline"
     DASHBOARD = False
+    RECOVERY_INTERVAL_S = 0  # tests run the janitor's passes themselves
 
 
 class ProductionConfig(Config):

@@ -1,10 +1,15 @@
 """The database tables: uploaded model artifacts, runs, and API tokens. ORM only: services commit."""
 from __future__ import annotations
 
+import gzip
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy.types import LargeBinary, TypeDecorator
+
 from modelwatch.extensions import db
+
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def utcnow() -> datetime:
@@ -15,8 +20,30 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
+class CompressedBinary(TypeDecorator):
+    """Bytes stored gzip-compressed (CSV uploads shrink 3-5x); rows written before compression read as they are."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect) -> bytes | None:
+        if value is None or value.startswith(GZIP_MAGIC):
+            return value
+        return gzip.compress(value, compresslevel=6, mtime=0)
+
+    def process_result_value(self, value: bytes | None, dialect) -> bytes | None:
+        if value is not None and bytes(value[:2]) == GZIP_MAGIC:
+            return gzip.decompress(value)
+        return value
+
+
 class ModelArtifact(db.Model):
-    """An uploaded model file, stored once per sha256 with its bytes (a single dyno keeps them)."""
+    """An uploaded model file, stored once per sha256.
+
+    Its bytes live in the content-addressed artifact store on disk (``data`` NULL) unless the operator keeps
+    them in the database (``MODELWATCH_ARTIFACT_STORE=database``, for a single dyno without a shared disk).
+    ``data`` is deferred: listing runs never reads model bytes.
+    """
 
     __tablename__ = "model_artifact"
 
@@ -26,7 +53,7 @@ class ModelArtifact(db.Model):
     filename = db.Column(db.String(300), nullable=False)
     format = db.Column(db.String(40), nullable=False)
     size = db.Column(db.BigInteger, nullable=False)
-    data = db.Column(db.LargeBinary, nullable=False)
+    data = db.deferred(db.Column(db.LargeBinary))
     info = db.Column(db.JSON)  # introspection from the sandbox, cached
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
@@ -49,11 +76,11 @@ class Run(db.Model):
     submitted_by = db.Column(db.String(100))  # the API token's name, when one was used
     worker = db.Column(db.String(200))  # host:pid of the process executing it, to find orphans
     target = db.Column(db.String(200))
-    sample_csv = db.Column(db.LargeBinary)
-    current_csv = db.Column(db.LargeBinary)
+    sample_csv = db.deferred(db.Column(CompressedBinary))
+    current_csv = db.deferred(db.Column(CompressedBinary))
     schema = db.Column(db.JSON)
     config = db.Column(db.JSON)
-    result = db.Column(db.JSON)
+    result = db.deferred(db.Column(db.JSON))
     gates = db.Column(db.JSON)
     error = db.Column(db.JSON)
     headlines = db.Column(db.JSON)  # section name -> its headline, written as each section finishes
@@ -62,8 +89,15 @@ class Run(db.Model):
     started_at = db.Column(db.DateTime)
     finished_at = db.Column(db.DateTime)
     heartbeat_at = db.Column(db.DateTime)
+    dispatched_at = db.Column(db.DateTime)  # last hand-over to the executor; the sweeper re-sends stale ones
+    attempts = db.Column(db.Integer, nullable=False, default=0, server_default="0")  # infrastructure retries
+    idempotency_key = db.Column(db.String(200), unique=True)  # sha256 of submitter + Idempotency-Key (24 h)
+    deleted_at = db.Column(db.DateTime)  # soft delete: hidden at once, removed by `flask gc`
 
     artifact = db.relationship("ModelArtifact", back_populates="runs")
+
+    # lists: live runs newest first, read from the index alone (SQLite keeps big values inline with the row)
+    __table_args__ = (db.Index("ix_run_list_order", "deleted_at", "created_at", "id"),)
 
 
 class ApiToken(db.Model):

@@ -25,7 +25,7 @@ STATUS_COLORS = (("queued", "secondary"), ("running", "info"), ("succeeded", "su
 
 def recent() -> tuple[list, list, int]:
     """Badges of counts by status, the latest runs as list items, and the number of runs."""
-    latest, total = runs.list_runs(limit=8)
+    latest, total, _next = runs.list_runs(limit=8)
     counts = runs.count_by_status()
     badges = [dbc.Badge(f"{status}: {counts.get(status, 0)}", color=color, className="me-2", id=f"home-{status}-count")
               for status, color in STATUS_COLORS]

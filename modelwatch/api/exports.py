@@ -5,7 +5,7 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from modelwatch.api.schemas import RunEnvelopeSchema
+from modelwatch.api.schemas import ErrorEnvelopeSchema, RunEnvelopeSchema
 from modelwatch.services import exports, runs, tags
 from modelwatch.services.presenters import run_dict
 
@@ -59,14 +59,17 @@ def data_csv(run_id: str):
 
 @blp.route("/api/runs/<run_id>/cancel", methods=["POST"])
 @blp.response(200, RunEnvelopeSchema, description="The run, failed with the code `cancelled` if it had not finished")
+@blp.alt_response(404, schema=ErrorEnvelopeSchema, description="not_found: no run with this id")
 def cancel(run_id: str):
     """Cancel a queued or running run (its sandbox is stopped); a finished run is returned unchanged."""
     return {"run": run_dict(runs.cancel_run(run_id))}
 
 
 @blp.route("/api/runs/<run_id>/tags", methods=["PUT"])
-@blp.arguments(TagsSchema)
+@blp.arguments(TagsSchema, error_status_code=400)
 @blp.response(200, RunEnvelopeSchema)
+@blp.alt_response(400, schema=ErrorEnvelopeSchema, description="bad_request: malformed tags")
+@blp.alt_response(404, schema=ErrorEnvelopeSchema, description="not_found: no run with this id")
 def set_tags(body: dict, run_id: str):
     """Replace the run's tags."""
     return {"run": run_dict(tags.set_tags(run_id, body["tags"]))}

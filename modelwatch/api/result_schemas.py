@@ -5,14 +5,22 @@ field may be missing because a section that could not run holds ``{"skipped": "<
 """
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from modelwatch.core.schema_doc import SchemaDocument
 
 NUMBER_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
 
 
-class SectionSchema(Schema):
+class OpenSchema(Schema):
+    """A response shape that names the fields it promises and allows more (``additionalProperties: true``):
+    sections grow new fields without a new contract version, and real Results must validate."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class SectionSchema(OpenSchema):
     """A Result section: its fields, or only ``skipped`` when it could not be computed."""
 
     skipped = fields.String(metadata={"description": "why the section could not run"})
@@ -22,7 +30,7 @@ def _number(description: str = "", **kwargs) -> fields.Float:
     return fields.Float(allow_none=True, metadata={"description": description} if description else {}, **kwargs)
 
 
-class LatencySchema(Schema):
+class LatencySchema(OpenSchema):
     p50 = _number()
     p95 = _number()
     p99 = _number()
@@ -46,7 +54,7 @@ class LatencyBudgetSchema(Schema):
     seconds = _number("what the latency timing took, all batch sizes")
 
 
-class ErrorGroupSchema(Schema):
+class ErrorGroupSchema(OpenSchema):
     type = fields.String()
     message = fields.String()
     count = fields.Integer()
@@ -66,7 +74,7 @@ class PerformanceSchema(SectionSchema):
     latency_budget = fields.Nested(LatencyBudgetSchema)
 
 
-class RobustnessCaseSchema(Schema):
+class RobustnessCaseSchema(OpenSchema):
     name = fields.String()
     feature = fields.String(allow_none=True)
     status = fields.String(validate=validate.OneOf(("ok", "error", "degraded")))
@@ -94,7 +102,7 @@ class QualitySchema(SectionSchema):
         "description": "a DummyClassifier (prior) / DummyRegressor (mean) fitted and scored on the same rows"})
 
 
-class ScenarioSchema(Schema):
+class ScenarioSchema(OpenSchema):
     feature = fields.String(allow_none=True)
     kind = fields.String()
     severity = _number()
@@ -107,7 +115,7 @@ class ScenarioSchema(Schema):
     accuracy_drop = _number()
 
 
-class DriftColumnSchema(Schema):
+class DriftColumnSchema(OpenSchema):
     feature = fields.String()
     test = fields.String(allow_none=True)
     statistic = _number()
@@ -115,7 +123,7 @@ class DriftColumnSchema(Schema):
     drift_detected = fields.Boolean(allow_none=True)
 
 
-class CurrentDriftSchema(Schema):
+class CurrentDriftSchema(OpenSchema):
     columns = fields.List(fields.Nested(DriftColumnSchema))
     share_drifted = _number()
     dataset_drift = fields.Boolean(allow_none=True)
@@ -126,12 +134,12 @@ class DriftSchema(SectionSchema):
     current = fields.Nested(CurrentDriftSchema, allow_none=True)
 
 
-class ImportanceSchema(Schema):
+class ImportanceSchema(OpenSchema):
     feature = fields.String()
     mean_abs_shap = _number()
 
 
-class ExplainedSampleSchema(Schema):
+class ExplainedSampleSchema(OpenSchema):
     row = fields.Dict()
     prediction = fields.Raw(allow_none=True)
     contributions = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
@@ -145,7 +153,7 @@ class ExplainabilitySchema(SectionSchema):
     samples = fields.List(fields.Nested(ExplainedSampleSchema))
 
 
-class DataSchema(Schema):
+class DataSchema(OpenSchema):
     n_samples = fields.Integer()
     seed = fields.Integer()
     generator = fields.String()
@@ -175,7 +183,7 @@ class VerdictSchema(Schema):
     reasons = fields.List(fields.String(), required=True, metadata={"description": "every check that did not pass"})
 
 
-class ResultSchema(Schema):
+class ResultSchema(OpenSchema):
     """What a succeeded run measured (CONTRACT.md: Result)."""
 
     schema = fields.Nested(SchemaDocument)
@@ -188,7 +196,7 @@ class ResultSchema(Schema):
     verdict = fields.Nested(VerdictSchema)
 
 
-class GateCheckSchema(Schema):
+class GateCheckSchema(OpenSchema):
     name = fields.String(required=True, metadata={"description": "e.g. performance.latency_ms.1.p95 <= 50"})
     metric = fields.String(required=True, metadata={"description": "the metric path in the Result"})
     op = fields.String(required=True, validate=validate.OneOf(("min", "max")))
@@ -198,7 +206,7 @@ class GateCheckSchema(Schema):
     message = fields.String(metadata={"description": "why the value is missing"})
 
 
-class GatesSchema(Schema):
+class GatesSchema(OpenSchema):
     passed = fields.Boolean(required=True, metadata={"description": "every check passed"})
     checks = fields.List(fields.Nested(GateCheckSchema), required=True)
     source = fields.String(validate=validate.OneOf(("config", "default")),

@@ -8,6 +8,7 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from modelwatch.api.schemas import (
     ErrorEnvelopeSchema,
+    IdempotencyHeaderSchema,
     ListQuerySchema,
     RunEnvelopeSchema,
     RunListSchema,
@@ -23,9 +24,10 @@ BEARER = [{"bearerAuth": []}]
 
 class MultipartParser(FlaskParser):
     """The ``files`` location reads file parts and text fields together, so that one schema validates (and
-    documents) the whole multipart body; unknown fields are refused (a typo must not be silently ignored)."""
+    documents) the whole multipart body; unknown fields and query parameters are refused (a typo must not be
+    silently ignored)."""
 
-    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "files": None}
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "files": None, "query": None}
 
     def load_files(self, req, schema):
         return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
@@ -63,30 +65,41 @@ def _read(upload) -> bytes | None:
     return upload.read() if upload is not None else None
 
 
+LOCATION = {"Location": {"description": "/api/runs/<id>: where to follow the run",
+                         "schema": {"type": "string"}}}
+
+
 @blp.route("/run_tests", methods=["POST"])
 @blp.route("/api/runs", methods=["POST"], endpoint="submit_alias")
 @blp.arguments(SubmitSchema, location="files", content_type=MULTIPART, error_status_code=400)
 @blp.arguments(WaitQuerySchema, location="query", error_status_code=400)
-@blp.response(200, RunEnvelopeSchema, description="The run finished within `wait` (succeeded or failed)")
-@blp.alt_response(202, schema=RunEnvelopeSchema, description="The run is queued or running; `Location` names it")
+@blp.arguments(IdempotencyHeaderSchema, location="headers", error_status_code=400)
+@blp.response(200, RunEnvelopeSchema, headers=LOCATION,
+              description="The run finished within `wait` (succeeded or failed)")
+@blp.alt_response(202, schema=RunEnvelopeSchema, headers=LOCATION,
+                  description="The run is queued or running; `Location` names it")
 @errors(400, 401, 413, 415, 422, 503)
 @blp.doc(security=BEARER)
-def submit(body: dict, query: dict):
+def submit(body: dict, query: dict, headers: dict):
     """Submit a model and run the whole test suite on it.
 
     Runs beyond the server's pool are queued, never dropped. With `wait`, the answer comes once the run has
-    finished (200) or when `wait` seconds have passed (202).
+    finished (200) or when `wait` seconds (capped by the server, 25 s by default) have passed (202). With an
+    `Idempotency-Key` already used within 24 h, the answer is the run that key created.
     """
-    upload = body["model"]
-    artifact = artifacts.store_upload(upload.read(), upload.filename or "", body.get("name"))
-    run = runs.submit_run(
-        artifact, schema=body.get("schema"), config=body.get("config"), sample_csv=_read(body.get("sample")),
-        current_csv=_read(body.get("current")), target=body.get("target"),
-        name=artifacts.display_name(upload.filename or "", body.get("name")), source="api",
-        submitted_by=g.get("token_name"),
-    )
+    key = headers.get("idempotency_key")
+    run = runs.idempotent_run(key, g.get("token_name")) if key else None
+    if run is None:
+        upload = body["model"]
+        artifact = artifacts.store_upload(upload.stream, upload.filename or "", body.get("name"))
+        run = runs.submit_run(
+            artifact, schema=body.get("schema"), config=body.get("config"), sample_csv=_read(body.get("sample")),
+            current_csv=_read(body.get("current")), target=body.get("target"),
+            name=artifacts.display_name(upload.filename or "", body.get("name")), source="api",
+            submitted_by=g.get("token_name"), idempotency_key=key,
+        )
     if query["wait"] > 0:
-        run = runs.wait_for_run(run.id, query["wait"])
+        run = runs.wait_in_request(run.id, query["wait"])
     status = 200 if run.status in runs.FINISHED else 202
     return {"run": run_dict(run)}, status, {"Location": f"/api/runs/{run.id}"}
 
@@ -96,9 +109,9 @@ def submit(body: dict, query: dict):
 @blp.response(200, RunListSchema)
 @errors(400, 503)
 def list_runs(query: dict):
-    """List runs, newest first, without their results."""
-    found, total = runs.list_runs(**query)
-    return {"runs": [run_dict(run, with_result=False) for run in found], "total": total}
+    """List runs, newest first, without their results; filter them, and page with `next` (or limit/offset)."""
+    found, total, following = runs.list_runs(**query)
+    return {"runs": [run_dict(run, with_result=False) for run in found], "total": total, "next": following}
 
 
 @blp.route("/api/runs/<run_id>", methods=["GET"])

@@ -8,13 +8,26 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 
-from modelwatch.api.schemas import Document
+from modelwatch.api.schemas import Document, ErrorEnvelopeSchema
 from modelwatch.core.schema_doc import SchemaDocument
 from modelwatch.core.synthetic import GENERATORS
 from modelwatch.services import artifacts, schemas
 
 MULTIPART = "multipart/form-data"
 blp = Blueprint("schema", __name__, description="Infer schemas and generate synthetic data")
+_ERRORS = {400: "bad_request: a malformed field, CSV or Schema (details say which)",
+           413: "payload_too_large: the model file is larger than the server accepts",
+           415: "unsupported_format: the model is not a format modelwatch reads",
+           422: "corrupt_model, unsafe_model, not_a_model: the model file was refused"}
+
+
+def errors(*statuses: int):
+    """Document the contract's error body for these statuses."""
+    def decorate(func):
+        for status in statuses:
+            func = blp.alt_response(status, schema=ErrorEnvelopeSchema, description=_ERRORS[status])(func)
+        return func
+    return decorate
 
 
 class InferFilesSchema(Schema):
@@ -60,23 +73,25 @@ class GenerateRequestSchema(Schema):
 
 
 @blp.route("/api/schema/infer", methods=["POST"])
-@blp.arguments(InferFormSchema, location="form", content_type=MULTIPART)
+@blp.arguments(InferFormSchema, location="form", content_type=MULTIPART, error_status_code=400)
 @blp.doc(requestBody={"content": {MULTIPART: {"schema": InferRequestSchema}}})
 @blp.response(200, InferResponseSchema)
+@errors(400, 413, 415, 422)
 def infer(form: dict):
     """Infer a Schema from a sample CSV, merged with what an optional model knows; conflicts become warnings."""
     # the file parts are read here rather than through @arguments(location="files"): flask-smorest would
     # document them as OpenAPI 2 "formData" parameters; the doc above describes the whole multipart body
     files = request.files
     model = files.get("model")
-    artifact = artifacts.store_upload(model.read(), model.filename or "") if model else None
+    artifact = artifacts.store_upload(model.stream, model.filename or "") if model else None
     sample = files.get("sample")
     return schemas.infer_schema(sample.read() if sample else None, artifact, form.get("target"))
 
 
 @blp.route("/api/data/generate", methods=["POST"])
-@blp.arguments(GenerateRequestSchema)
+@blp.arguments(GenerateRequestSchema, error_status_code=400)
 @blp.response(200, description="The generated rows as CSV, one column per feature")
+@errors(400)
 @blp.doc(responses={"200": {"description": "The generated rows as CSV, one column per feature",
                              "content": {"text/csv": {"schema": {"type": "string"}}}}})
 def generate(body: dict):

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
 
 from flask_smorest.fields import Upload
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
-from modelwatch.api.result_schemas import GatesSchema, ResultSchema, VerdictSchema
+from modelwatch.api.result_schemas import GatesSchema, OpenSchema, ResultSchema, VerdictSchema
 from modelwatch.core.drift.scenarios import KINDS as DRIFT_KINDS
 from modelwatch.core.schema_doc import SchemaDocument
 from modelwatch.core.synthetic import GENERATORS
@@ -142,13 +143,13 @@ class ConfigSchema(StrictSchema):
             raise ValidationError("Batch sizes must be distinct.", "batch_sizes")
 
 
-class ErrorSchema(Schema):
+class ErrorSchema(OpenSchema):
     code = fields.String(required=True, metadata={"description": "snake_case error code"})
     message = fields.String(required=True)
     details = fields.Dict(required=True)
 
 
-class ErrorEnvelopeSchema(Schema):
+class ErrorEnvelopeSchema(OpenSchema):
     error = fields.Nested(ErrorSchema, required=True)
 
 
@@ -166,19 +167,41 @@ class SubmitSchema(StrictSchema):
                          metadata={"description": "the model's display name (default: the file name)"})
 
 
-class WaitQuerySchema(Schema):
+class WaitQuerySchema(StrictSchema):
     wait = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=600),
-                        metadata={"description": "seconds to wait for the run to finish (0 to 600)"})
+                        metadata={"description": "seconds to wait for the run to finish (0 to 600); the server "
+                                                 "caps it (MODELWATCH_MAX_WAIT_S, default 25 s) and answers 202 "
+                                                 "with `Location` when the run is still going"})
 
 
-class ListQuerySchema(Schema):
+class IdempotencyHeaderSchema(Schema):
+    """Headers of ``POST /run_tests`` (other headers pass untouched)."""
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key", validate=[validate.Length(min=1, max=200), validate.Regexp(r"^[\x21-\x7e]+$")],
+        metadata={"description": "a client-chosen key (printable ASCII, at most 200): the same key within 24 h "
+                                 "returns the run it created instead of starting another"})
+
+
+class ListQuerySchema(StrictSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
+    cursor = fields.String(validate=validate.Length(min=1, max=200),
+                           metadata={"description": "the previous page's `next`: the page after it (replaces offset)"})
     status = fields.String(validate=validate.OneOf(RUN_STATUSES))
-    model = fields.String(validate=validate.Length(max=200), metadata={"description": "model name or sha256 prefix"})
+    model = fields.String(validate=validate.Length(min=1, max=200),
+                          metadata={"description": "model name or sha256 prefix"})
+    tag = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "runs with this tag"})
+    source = fields.String(validate=validate.OneOf(("api", "ui")))
+    submitted_by = fields.String(validate=validate.Length(min=1, max=100),
+                                 metadata={"description": "the name of the token that submitted"})
+    created_after = fields.AwareDateTime(default_timezone=UTC,
+                                         metadata={"description": "ISO 8601; runs created at or after"})
+    created_before = fields.AwareDateTime(default_timezone=UTC,
+                                          metadata={"description": "ISO 8601; runs created before"})
 
 
-class ModelSchema(Schema):
+class ModelSchema(OpenSchema):
     name = fields.String()
     filename = fields.String()
     sha256 = fields.String()
@@ -193,13 +216,13 @@ class ModelSchema(Schema):
     sandbox = fields.Dict(allow_none=True, metadata={"description": "the sandbox protections that were active"})
 
 
-class LinksSchema(Schema):
+class LinksSchema(OpenSchema):
     self = fields.String()
     dashboard = fields.String()
     report_html = fields.String()
 
 
-class RunSchema(Schema):
+class RunSchema(OpenSchema):
     id = fields.String(required=True)
     name = fields.String()
     status = fields.String(validate=validate.OneOf(RUN_STATUSES))
@@ -227,7 +250,7 @@ class RunSchema(Schema):
     links = fields.Nested(LinksSchema)
 
 
-class RunEnvelopeSchema(Schema):
+class RunEnvelopeSchema(OpenSchema):
     run = fields.Nested(RunSchema, required=True)
 
 
@@ -236,13 +259,36 @@ class RunSummarySchema(RunSchema):
         exclude = ("result", "verdict")
 
 
-class RunListSchema(Schema):
+class RunListSchema(OpenSchema):
     runs = fields.List(fields.Nested(RunSummarySchema), required=True)
-    total = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "runs matching the filters"})
+    next = fields.String(required=True, allow_none=True,
+                         metadata={"description": "cursor of the next page (null on the last page)"})
 
 
-class HealthSchema(Schema):
+class HealthSchema(OpenSchema):
     status = fields.String(required=True, metadata={"description": "ok, or degraded when the database is down"})
     version = fields.String(required=True)
     database = fields.String(required=True, metadata={"description": "ok or unavailable"})
     executor = fields.String(required=True, metadata={"description": "inline or celery"})
+
+
+class LiveSchema(OpenSchema):
+    status = fields.String(required=True, metadata={"description": "ok"})
+    version = fields.String(required=True)
+
+
+class QueueStateSchema(OpenSchema):
+    queued = fields.Integer(required=True)
+    running = fields.Integer(required=True)
+    oldest_queued_age_s = fields.Float(required=True, metadata={"description": "0 when nothing is queued"})
+
+
+class ReadySchema(OpenSchema):
+    status = fields.String(required=True, metadata={"description": "ok, or unavailable (503)"})
+    version = fields.String(required=True)
+    database = fields.String(required=True, metadata={"description": "ok or unavailable"})
+    broker = fields.String(required=True, metadata={"description": "ok, unavailable, or none (no broker)"})
+    sandbox = fields.String(required=True, metadata={"description": "warm or cold"})
+    executor = fields.String(required=True, metadata={"description": "threads, inline or celery"})
+    queue = fields.Nested(QueueStateSchema, metadata={"description": "absent when the database is unavailable"})

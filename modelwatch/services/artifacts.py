@@ -1,11 +1,12 @@
 """Model intake as a use case: check an upload, store it once per sha256, and inspect it in the sandbox."""
 from __future__ import annotations
 
-import hashlib
+import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import PurePath
+from typing import IO
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
@@ -13,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from modelwatch.core import intake
 from modelwatch.core.formats import sniff_format
 from modelwatch.core.sandbox import Limits, run_task
-from modelwatch.errors import BadRequest, NotFound, PayloadTooLarge
+from modelwatch.errors import BadRequest, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact
+from modelwatch.services import artifact_store
 
 INSPECT_TIMEOUT_S = 60
 
@@ -26,8 +28,12 @@ def sandbox_limits(timeout_s: float) -> Limits:
                   max_result_mb=current_app.config["SANDBOX_MAX_RESULT_MB"])
 
 
-def store_upload(data: bytes, filename: str, name: str | None = None) -> ModelArtifact:
+def store_upload(upload: bytes | IO[bytes], filename: str, name: str | None = None) -> ModelArtifact:
     """Check, store and inspect an uploaded model file; the same bytes are stored and inspected once.
+
+    ``upload`` is the file's bytes or a stream: a stream is copied in chunks into a spooled temporary file and
+    hashed on the way, so bytes already stored are never read into memory; new ones are read once, for the
+    static scan and the sandbox's inspection, and kept in the artifact store, not in the ORM session.
 
     Raises:
         PayloadTooLarge, UnsupportedFormat, CorruptModel, UnsafeModel, NotAModel: the upload is refused
@@ -35,26 +41,27 @@ def store_upload(data: bytes, filename: str, name: str | None = None) -> ModelAr
     """
     if not filename:
         raise BadRequest("The model file has no name.", {"field": "model"})
-    max_mb = current_app.config["MAX_UPLOAD_MB"]
-    if len(data) > max_mb * 1024 * 1024:
-        raise PayloadTooLarge(f"The model file is larger than the {max_mb} MB this server accepts.",
-                              {"max_mb": max_mb, "size_bytes": len(data)})
-    sha256 = hashlib.sha256(data).hexdigest()
-    with _inspection_lock(sha256):  # concurrent uploads of one file share a single sandbox inspection
+    max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+    stream = io.BytesIO(upload) if isinstance(upload, (bytes, bytearray)) else upload
+    spooled, sha256, size = artifact_store.spool(stream, max_bytes)
+    with spooled, _inspection_lock(sha256):  # concurrent uploads of one file share a single sandbox inspection
         artifact = ModelArtifact.query.filter_by(sha256=sha256).one_or_none()
         if artifact is not None:  # these exact bytes already passed the scan and the inspection
             return artifact
+        data = spooled.read()
         fmt = sniff_format(data)
         intake.scan(data, fmt)
         info = run_task("inspect", data, fmt, limits=sandbox_limits(INSPECT_TIMEOUT_S))
         artifact = ModelArtifact(sha256=sha256, name=display_name(filename, name), filename=PurePath(filename).name,
-                                 format=fmt, size=len(data), data=data, info=info)
+                                 format=fmt, size=size, data=artifact_store.save(sha256, data), info=info)
+        del data
         db.session.add(artifact)
         try:
             db.session.commit()
         except IntegrityError:  # another process stored the same file meanwhile
             db.session.rollback()
             artifact = ModelArtifact.query.filter_by(sha256=sha256).one()
+        db.session.expire(artifact, ["data"])  # the bytes do not stay in the session
     return artifact
 
 

@@ -69,8 +69,9 @@ class ThreadExecutor:
         self.workers = workers
         self.wake = threading.Condition()
         self.lock = threading.Lock()
+        self.stopping = threading.Event()  # shutdown: take no more runs
         self.started_pid = 0
-        app.before_request(self.start)  # not at import nor in CLI commands: with each process's first request
+        app.before_request(self.start)  # a server without gunicorn's hook: with the process's first request
 
     def start(self) -> None:
         """Start this process's runners once (gunicorn forks workers after the app is built)."""
@@ -93,7 +94,7 @@ class ThreadExecutor:
         from modelwatch.extensions import db
         from modelwatch.services.runs import execute_next
 
-        while True:
+        while not self.stopping.is_set():
             ran, pause = False, self.IDLE_POLL_S
             with self.app.app_context():
                 try:
@@ -169,3 +170,28 @@ def init_executor(app: Flask) -> None:
 def get_executor() -> Executor:
     """The executor of the current app."""
     return current_app.extensions[EXTENSION_KEY]
+
+
+def start_background(app: Flask) -> None:
+    """Start this process's runners and janitor now: recovery and queue draining begin with the process
+    (gunicorn's ``post_worker_init``, the Celery worker), not with its first request."""
+    from modelwatch.services.recovery import start_janitor
+
+    executor = app.extensions[EXTENSION_KEY]
+    if isinstance(executor, ThreadExecutor):
+        executor.start()
+    start_janitor(app)
+
+
+def shutdown(app: Flask) -> list[str]:
+    """Before the process exits: take no more runs, queue again the runs it executes and stop their sandboxes."""
+    from modelwatch.services.recovery import release_own_runs, stop_janitor
+
+    stop_janitor(app)
+    executor = app.extensions[EXTENSION_KEY]
+    if isinstance(executor, ThreadExecutor):
+        executor.stopping.set()
+        with executor.wake:
+            executor.wake.notify_all()
+    with app.app_context():
+        return release_own_runs()

@@ -11,12 +11,11 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy.orm import joinedload, load_only
-
 from modelwatch.core.report import headline_metrics
 from modelwatch.extensions import db
-from modelwatch.models import ModelArtifact, Run
+from modelwatch.models import Run
 from modelwatch.services.presenters import iso
+from modelwatch.services.runs import light_runs_query
 
 MAX_ROWS = 500
 QUALITY_KEYS = ("accuracy", "roc_auc", "f1_macro", "r2", "rmse", "mae")
@@ -48,10 +47,7 @@ def _headline(run_id: str) -> dict[str, Any]:
 
 def history_rows(limit: int = MAX_ROWS) -> list[dict[str, Any]]:
     """The newest ``limit`` runs as grid rows (name links to the run page)."""
-    columns = (Run.id, Run.name, Run.status, Run.stage, Run.progress, Run.source, Run.tags, Run.gates,
-               Run.created_at, Run.started_at, Run.finished_at, Run.artifact_id)
-    found = (Run.query.options(load_only(*columns), joinedload(Run.artifact).load_only(ModelArtifact.sha256))
-             .order_by(Run.created_at.desc(), Run.id).limit(limit).all())
+    found = light_runs_query().order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).all()
     rows = []
     for run in found:
         duration = ((run.finished_at - run.started_at).total_seconds()

@@ -1,11 +1,19 @@
-"""Nothing stays "running" forever: a watcher beside each executing run, and a janitor that fails orphans.
+"""No run is lost or stuck: a watcher beside each executing run, and a janitor for orphans and lost messages.
 
 While a run executes, :func:`watch` writes ``Run.heartbeat_at`` every few seconds and reads the row every
-second: when the row is no longer ``running`` (cancelled, deleted, or failed by the janitor) it sets the
-run's cancel event, which stops the sandbox. The janitor (:func:`recover_orphans`, every
-``RECOVERY_INTERVAL_S`` in each web and worker process) fails a ``running`` run whose worker process is
-gone (``Run.worker`` is ``host:pid``) or whose heartbeat is older than ``STALE_AFTER_S``: after a crash
-or a restart such a run ends ``failed`` with the code ``worker_lost`` well within a minute.
+second: when the row is no longer ``running`` for this process (cancelled, deleted, or released by the
+janitor) it sets the run's cancel event, which stops the sandbox. The janitor (every ``RECOVERY_INTERVAL_S``
+in each web and worker process, started with the process):
+
+- releases a ``running`` run whose worker process is gone (``Run.worker`` is ``host:pid``) or whose
+  heartbeat is older than ``STALE_AFTER_S``: an infrastructure loss, so the run is queued again, at most
+  ``RUN_MAX_ATTEMPTS`` times in all, then failed with ``worker_lost``;
+- re-dispatches a ``queued`` run that no worker claimed within ``REDISPATCH_S`` (a broker that lost its
+  messages): sending it twice is harmless, a run is claimed once, by a conditional update;
+- writes the outcome this process could not store while the database was away (``database_unavailable``).
+
+On shutdown (:func:`release_own_runs`, gunicorn's ``worker_exit``) a process re-queues the runs it executes
+and stops their sandboxes, so a deploy loses nothing.
 """
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +39,12 @@ HEARTBEAT_S = 5.0
 STALE_AFTER_S = 30.0  # several missed heartbeats: the executing process is gone or stuck
 OWN_GRACE_S = 10.0  # a run of this very process that it does not know: allow for the claim -> watch gap
 DEFAULT_INTERVAL_S = 10.0
+DEFAULT_REDISPATCH_S = 120.0
+DEFAULT_MAX_ATTEMPTS = 2  # the first execution and one retry after an infrastructure loss
 
 _active: dict[str, threading.Event] = {}  # runs executing in this process -> their cancel events
 _active_lock = threading.Lock()
+_undelivered: dict[str, dict[str, Any]] = {}  # runs whose outcome the database could not take -> that error
 
 
 def worker_id() -> str:
@@ -91,12 +103,12 @@ def _watch_loop(app: Flask, run_id: str, cancel: threading.Event, stop: threadin
                         db.session.execute(update(Run).where(Run.id == run_id, Run.status == "running")
                                            .values(heartbeat_at=utcnow()))
                         last_beat = time.monotonic()
-                    status = db.session.execute(select(Run.status).where(Run.id == run_id)).scalar_one_or_none()
+                    row = db.session.execute(select(Run.status, Run.worker).where(Run.id == run_id)).first()
                     db.session.commit()  # ends the read transaction: the next read sees other processes' writes
                 except SQLAlchemyError:
                     db.session.rollback()  # a locked or briefly unreachable database: try again next tick
                     continue
-                if status != "running":
+                if row is None or row.status != "running" or row.worker != worker_id():
                     cancel.set()
                     return
         finally:
@@ -125,7 +137,7 @@ def orphan_reason(run: Run, now: Any = None, stale_after_s: float = STALE_AFTER_
     if host == socket.gethostname() and pid_text.isdigit():
         pid = int(pid_text)
         if pid == os.getpid():
-            if run.id not in executing_here() and quiet_s > OWN_GRACE_S:
+            if run.id not in executing_here() and run.id not in _undelivered and quiet_s > OWN_GRACE_S:
                 return f"this process ({run.worker}) restarted while the run was executing"
         elif not _pid_alive(pid):
             return f"its worker process ({run.worker}) ended while the run was executing"
@@ -139,45 +151,148 @@ def orphan_reason(run: Run, now: Any = None, stale_after_s: float = STALE_AFTER_
 
 
 def recover_orphans(stale_after_s: float = STALE_AFTER_S) -> list[str]:
-    """Fail every ``running`` run that no live process executes; returns their ids.
-
-    Each update is conditional on the row still being ``running`` by the same worker, so a run that
-    finishes at the same moment keeps its real outcome, and several janitors never fight.
-    """
+    """Release every ``running`` run that no live process executes; returns their ids."""
     now = utcnow()
-    recovered = []
-    for run in Run.query.filter(Run.status == "running").all():
-        reason = orphan_reason(run, now, stale_after_s)
-        if reason is None:
-            continue
-        error = {"code": "worker_lost",
-                 "message": f"The run was stopped because {reason}; submit it again.",
-                 "details": {"worker": run.worker, "stage": run.stage, "progress": run.progress,
-                             "last_heartbeat": run.heartbeat_at.isoformat() + "Z" if run.heartbeat_at else None}}
-        changed = db.session.execute(
-            update(Run).where(Run.id == run.id, Run.status == "running", Run.worker == run.worker)
-            .values(status="failed", stage="failed", error=error, finished_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if changed:
-            recovered.append(run.id)
+    orphans = [(run, reason) for run in Run.query.filter(Run.status == "running").all()
+               if (reason := orphan_reason(run, now, stale_after_s)) is not None]
     db.session.commit()
-    if recovered:
-        current_app.logger.warning("failed %d orphaned run(s): %s", len(recovered), ", ".join(recovered))
-    return recovered
+    return [run.id for run, reason in orphans if release(run.id, run.worker, reason)]
 
 
-def _janitor_loop(app: Flask, interval_s: float) -> None:
-    while True:
+def release(run_id: str, worker: str | None, reason: str) -> str | None:
+    """Queue a run again after an infrastructure loss, or fail it (``worker_lost``) once its attempts are spent.
+
+    Conditional on the row still being ``running`` by ``worker``: a run that finishes at the same moment keeps
+    its real outcome, and several janitors never fight. Returns the new status, or None when nothing changed.
+    """
+    run = db.session.get(Run, run_id)
+    if run is None or run.status != "running" or run.worker != worker:
+        db.session.commit()
+        return None
+    now, attempts = utcnow(), (run.attempts or 0) + 1
+    limit = int(current_app.config.get("RUN_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
+    where = update(Run).where(Run.id == run_id, Run.status == "running", Run.worker == worker)
+    if attempts < limit and run.deleted_at is None:
+        values = {"status": "queued", "stage": "queued", "progress": 0.0, "worker": None, "started_at": None,
+                  "heartbeat_at": None, "attempts": attempts, "dispatched_at": now}
+    else:
+        values = {"status": "failed", "stage": "failed", "finished_at": now, "attempts": attempts,
+                  "error": {"code": "worker_lost", "message": f"The run was stopped because {reason}; submit it again.",
+                            "details": {"worker": worker, "stage": run.stage, "progress": run.progress,
+                                        "attempts": attempts,
+                                        "last_heartbeat": run.heartbeat_at.isoformat() + "Z"
+                                        if run.heartbeat_at else None}}}
+    changed = db.session.execute(where.values(**values).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if not changed:
+        return None
+    from modelwatch.services import metrics
+    from modelwatch.services.executor import get_executor
+
+    metrics.recovered("requeued" if values["status"] == "queued" else "failed")
+    current_app.logger.warning("run %s released (%s): %s", run_id, values["status"], reason,
+                               extra={"run_id": run_id})
+    if values["status"] == "queued":
+        try:
+            get_executor().submit(run_id)
+        except Exception:  # the broker is away too: the sweeper sends it again later
+            current_app.logger.warning("run %s could not be re-dispatched now", run_id, extra={"run_id": run_id})
+    return values["status"]
+
+
+def redispatch_queued(after_s: float) -> list[str]:
+    """Hand again to the executor every ``queued`` run that was dispatched more than ``after_s`` ago.
+
+    A broker that lost its messages (a restart without persistence, a failover, an eviction) must not strand
+    a run: the row is the truth. Each re-dispatch is stamped by a conditional update, so several janitors
+    send a given run once per period.
+    """
+    from modelwatch.services import metrics
+    from modelwatch.services.executor import get_executor
+
+    now = utcnow()
+    cutoff = now - timedelta(seconds=after_s)
+    stale = db.session.execute(
+        select(Run.id, Run.dispatched_at).where(Run.status == "queued", Run.deleted_at.is_(None),
+                                                db.or_(Run.dispatched_at.is_(None), Run.dispatched_at < cutoff))
+        .order_by(Run.created_at).limit(500)
+    ).all()
+    sent = []
+    for run_id, dispatched in stale:
+        changed = db.session.execute(
+            update(Run).where(Run.id == run_id, Run.status == "queued",
+                              Run.dispatched_at.is_(None) if dispatched is None else Run.dispatched_at == dispatched)
+            .values(dispatched_at=now).execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        if changed:
+            get_executor().submit(run_id)
+            sent.append(run_id)
+    metrics.recovered("redispatched", len(sent))
+    if sent:
+        current_app.logger.warning("re-dispatched %d queued run(s) nobody claimed: %s", len(sent), ", ".join(sent))
+    return sent
+
+
+def remember_undelivered(run_id: str, error: dict[str, Any]) -> None:
+    """Keep an outcome the database could not take; the janitor writes it once the database answers."""
+    with _active_lock:
+        _undelivered[run_id] = error
+
+
+def deliver_pending() -> list[str]:
+    """Fail the runs whose outcome was lost to a database outage, with that error (``database_unavailable``)."""
+    with _active_lock:
+        pending = dict(_undelivered)
+    delivered = []
+    for run_id, error in pending.items():
+        db.session.execute(
+            update(Run).where(Run.id == run_id, Run.status == "running", Run.worker == worker_id())
+            .values(status="failed", stage="failed", progress=1.0, error=error, finished_at=utcnow())
+            .execution_options(synchronize_session=False))
+        db.session.commit()
+        with _active_lock:
+            _undelivered.pop(run_id, None)
+        delivered.append(run_id)
+    return delivered
+
+
+def release_own_runs(reason: str = "the server shut down", wait_s: float = 5.0) -> list[str]:
+    """On shutdown: queue again (or fail, when spent) the runs this process executes and stop their sandboxes."""
+    with _active_lock:
+        mine = dict(_active)
+    released = []
+    for run_id, cancel in mine.items():
+        try:
+            if release(run_id, worker_id(), reason):
+                released.append(run_id)
+        except SQLAlchemyError:
+            db.session.rollback()
+        cancel.set()
+    deadline = time.monotonic() + wait_s
+    while executing_here() and time.monotonic() < deadline:  # the sandboxes die within a fraction of a second
+        time.sleep(0.05)
+    return released
+
+
+def sweep(app: Flask) -> None:
+    """One pass of the janitor: outcomes to deliver, orphans to release, lost messages to re-send."""
+    deliver_pending()
+    recover_orphans(float(app.config.get("STALE_AFTER_S", STALE_AFTER_S)))
+    redispatch_queued(float(app.config.get("REDISPATCH_S", DEFAULT_REDISPATCH_S)))
+
+
+def _janitor_loop(app: Flask, interval_s: float, stop: threading.Event) -> None:
+    while not stop.is_set():
         with app.app_context():
             try:
-                recover_orphans()
+                sweep(app)
             except Exception:  # never let the janitor die: a missing table before `db upgrade`, a DB blip
                 app.logger.debug("recovery check failed", exc_info=True)
                 db.session.rollback()
             finally:
                 db.session.remove()
-        time.sleep(interval_s)
+        stop.wait(interval_s)
 
 
 def start_janitor(app: Flask) -> bool:
@@ -186,14 +301,22 @@ def start_janitor(app: Flask) -> bool:
     state = app.extensions.setdefault("modelwatch.janitor", {})
     if not interval or state.get("pid") == os.getpid():
         return False
-    state["pid"] = os.getpid()
-    threading.Thread(target=_janitor_loop, args=(app, float(interval)), daemon=True,
+    state["pid"], state["stop"] = os.getpid(), threading.Event()
+    threading.Thread(target=_janitor_loop, args=(app, float(interval), state["stop"]), daemon=True,
                      name="modelwatch-janitor").start()
     return True
 
 
+def stop_janitor(app: Flask) -> None:
+    """Stop this process's janitor (shutdown): its last pass, if one runs, finishes."""
+    stop = app.extensions.get("modelwatch.janitor", {}).get("stop")
+    if stop is not None:
+        stop.set()
+
+
 def init_recovery(app: Flask) -> None:
-    """Start the janitor with the first request of each web process (not in CLI commands nor at import)."""
+    """Start the janitor with the first request of a process that was not started by gunicorn's hook already
+    (the development server, tests); never in CLI commands nor at import."""
 
     def _start() -> None:
         start_janitor(app)

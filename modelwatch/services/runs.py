@@ -1,29 +1,38 @@
 """Runs as use cases: submit, execute, wait for, read, list and delete."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from flask import current_app
-from sqlalchemy import update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import String, cast, update
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm import joinedload, load_only
 
 from modelwatch.core import gates, verdict
 from modelwatch.core.config import resolve_config
 from modelwatch.core.sandbox import run_task
 from modelwatch.core.schema import schema_from_model, validate_for_model
-from modelwatch.errors import BadRequest, ModelwatchError, NotFound
+from modelwatch.errors import BadRequest, DatabaseUnavailable, ModelwatchError, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run, utcnow
-from modelwatch.services import recovery
+from modelwatch.services import artifact_store, logs, metrics, recovery
 from modelwatch.services.artifacts import sandbox_limits
 from modelwatch.services.executor import get_executor
 from modelwatch.services.schemas import infer_schema, match_csv
 
 PROGRESS_COMMIT_INTERVAL_S = 0.3
 FINISHED = ("succeeded", "failed")
+IDEMPOTENCY_TTL = timedelta(hours=24)
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 def parse_json_field(text: str | bytes | None, field: str) -> dict[str, Any] | None:
@@ -84,13 +93,19 @@ def submit_run(
     name: str | None = None,
     source: str = "api",
     submitted_by: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Run:
     """Create a queued run for a stored artifact and hand it to the executor.
+
+    With an ``idempotency_key`` already used within ``IDEMPOTENCY_TTL``, the run it created is returned and
+    nothing new is queued.
 
     Raises:
         BadRequest: the config or schema is malformed.
         SchemaMismatch: the schema does not fit the model, or the sample / current CSV lacks model features.
     """
+    if idempotency_key and (earlier := idempotent_run(idempotency_key, submitted_by)) is not None:
+        return earlier
     config = checked_config(config)
     sample_csv, _ = match_csv(sample_csv, artifact, target, "sample")  # refused here, before any row exists
     current_csv, _ = match_csv(current_csv, artifact, target, "current")
@@ -99,9 +114,17 @@ def submit_run(
         schema=build_schema(artifact, schema, sample_csv, target, config["generator"]), config=config,
         target=target or None,
         sample_csv=sample_csv or None, current_csv=current_csv or None,
+        idempotency_key=_idempotency_digest(idempotency_key, submitted_by) if idempotency_key else None,
+        dispatched_at=utcnow(),
     )
     db.session.add(run)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same key arrived twice at once: the first one made the run
+        db.session.rollback()
+        if idempotency_key and (earlier := idempotent_run(idempotency_key, submitted_by)) is not None:
+            return earlier
+        raise
     try:
         get_executor().submit(run.id)
     except ModelwatchError as exc:  # the queue is unreachable: the run must not stay queued forever
@@ -111,42 +134,76 @@ def submit_run(
     return run
 
 
+def _idempotency_digest(key: str, submitted_by: str | None) -> str:
+    """Keys belong to their submitter (one token cannot read another's run by guessing its key)."""
+    return hashlib.sha256(f"{submitted_by or ''}\n{key}".encode()).hexdigest()
+
+
+def idempotent_run(key: str, submitted_by: str | None = None) -> Run | None:
+    """The run this submitter's ``Idempotency-Key`` created within the last 24 h; an older use is forgotten."""
+    digest = _idempotency_digest(key, submitted_by)
+    db.session.execute(update(Run).where(Run.idempotency_key == digest, Run.created_at < utcnow() - IDEMPOTENCY_TTL)
+                       .values(idempotency_key=None).execution_options(synchronize_session=False))
+    db.session.commit()
+    return Run.query.filter(Run.idempotency_key == digest, Run.deleted_at.is_(None)).one_or_none()
+
+
 class _Cancelled(Exception):
     """The run's row stopped saying ``running`` (cancelled, deleted, or failed by recovery) while it executed."""
 
 
 class _ProgressWriter:
-    """Writes the child's progress to the row, at most a few times a second unless the stage changes or a section
-    finished (its headline is stored at once)."""
+    """Writes the child's progress to the row, at most a few times a second unless the stage changes.
 
-    def __init__(self, run: Run, cancel: threading.Event | None = None) -> None:
-        self.run = run
+    A progress line the database cannot take (a blip, a failover) is dropped, never fatal: the next one
+    carries the newer state. Only a row that no longer says ``running`` for this process stops the run.
+    """
+
+    def __init__(self, run_id: str, cancel: threading.Event | None = None) -> None:
+        self.run_id = run_id
         self.cancel = cancel
+        self.stage: str | None = None
+        self.stage_started = time.monotonic()
         self.last_commit = 0.0
+        self.headlines: dict[str, Any] = {}
 
     def __call__(self, stage: str, fraction: float, extra: dict[str, Any] | None = None) -> None:
         now = time.monotonic()
         section = (extra or {}).get("section")
+        if section and isinstance((extra or {}).get("headline"), dict):
+            self.headlines[str(section)] = extra["headline"]
+        elif stage == self.stage and now - self.last_commit < PROGRESS_COMMIT_INTERVAL_S:
+            return
+        values: dict[str, Any] = {"stage": stage[:100], "progress": min(max(fraction, 0.0), 1.0),
+                                  "heartbeat_at": utcnow()}
+        if self.headlines:
+            values["headlines"] = dict(self.headlines)
         try:
-            if section is None and stage == self.run.stage and now - self.last_commit < PROGRESS_COMMIT_INTERVAL_S:
-                return
-            if isinstance(section, str) and isinstance(extra.get("headline"), dict):  # a section finished: show it
-                self.run.headlines = {**(self.run.headlines or {}), section: extra["headline"]}
-            self.run.stage, self.run.progress, self.run.heartbeat_at = stage, min(max(fraction, 0.0), 1.0), utcnow()
+            changed = db.session.execute(
+                update(Run).where(Run.id == self.run_id, Run.status == "running",
+                                  Run.worker == recovery.worker_id())
+                .values(**values).execution_options(synchronize_session=False)
+            ).rowcount
             db.session.commit()
-        except SQLAlchemyError as exc:  # the row was deleted under us: nothing left to report to
+        except (OperationalError, InterfaceError):
             db.session.rollback()
+            return  # the database is briefly away: keep running, the watcher and _finish retry
+        if stage != self.stage:
+            if self.stage is not None:
+                metrics.stage_finished(self.stage, now - self.stage_started)
+            self.stage_started = now
+        self.stage, self.last_commit = stage, now
+        if not changed:  # cancelled, deleted, or taken over: nothing left to report to
             if self.cancel is not None:
                 self.cancel.set()
-            raise _Cancelled from exc
-        self.last_commit = now
+            raise _Cancelled
 
 
 def _claim(run_id: str) -> bool:
     """Move a queued run to running for this process, atomically: a run handed out twice executes once."""
     now = utcnow()
     claimed = db.session.execute(
-        update(Run).where(Run.id == run_id, Run.status == "queued")
+        update(Run).where(Run.id == run_id, Run.status == "queued", Run.deleted_at.is_(None))
         .values(status="running", stage="starting", started_at=now, heartbeat_at=now, worker=recovery.worker_id())
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -154,23 +211,29 @@ def _claim(run_id: str) -> bool:
     return claimed == 1
 
 
-def execute_run(run_id: str) -> None:
-    """Run the suite for a queued run in the sandbox and store its result or its error."""
+def execute_run(run_id: str) -> str | None:
+    """Run the suite for a queued run in the sandbox and store its result or its error.
+
+    Returns the run's final status, or None when the run was not this call's to execute (claimed elsewhere,
+    cancelled or deleted).
+    """
     if _claim(run_id):
-        execute_claimed(run_id)
+        return execute_claimed(run_id)
+    return None
 
 
-def execute_claimed(run_id: str) -> None:
+def execute_claimed(run_id: str) -> str | None:
     """Execute a run this process has claimed: its row says ``running`` with this process as its worker."""
-    with recovery.watch(run_id) as cancel:
-        _execute_claimed(run_id, cancel)
+    with logs.run_context(run_id), recovery.watch(run_id) as cancel:
+        return _execute_claimed(run_id, cancel)
 
 
 def execute_next() -> bool:
     """Claim the oldest queued run of the whole server and execute it; False when nothing is queued."""
     while True:
         run_id = db.session.execute(
-            db.select(Run.id).where(Run.status == "queued").order_by(Run.created_at, Run.id).limit(1)
+            db.select(Run.id).where(Run.status == "queued", Run.deleted_at.is_(None))
+            .order_by(Run.created_at, Run.id).limit(1)
         ).scalar()
         db.session.commit()
         if run_id is None:
@@ -180,83 +243,217 @@ def execute_next() -> bool:
             return True
 
 
-def _execute_claimed(run_id: str, cancel: threading.Event) -> None:
+def _inputs(run_id: str) -> tuple[Run, bytes, dict[str, bytes]] | None:
     run = db.session.get(Run, run_id)
     if run is None:
-        return
+        return None
     files = {name: data for name, data in (("sample.csv", run.sample_csv), ("current.csv", run.current_csv)) if data}
-    payload = {"schema": run.schema, "config": run.config, "target": run.target}
+    return run, artifact_store.load(run.artifact), files
+
+
+def _execute_claimed(run_id: str, cancel: threading.Event) -> str | None:
+    started = time.monotonic()
     try:
-        result = run_task("suite", run.artifact.data, run.artifact.format, payload, files,
-                          limits=sandbox_limits(run.config["timeout_s"]), on_progress=_ProgressWriter(run, cancel),
-                          cancel=cancel)
+        loaded = with_database_retry(lambda: _inputs(run_id))
     except ModelwatchError as exc:
+        return _finish(run_id, "failed", error=exc.to_dict())
+    if loaded is None:
+        return None
+    run, model_bytes, files = loaded
+    payload = {"schema": run.schema, "config": run.config, "target": run.target}
+    fmt, timeout_s, config = run.artifact.format, run.config["timeout_s"], run.config
+    db.session.commit()  # no transaction stays open while the sandbox works
+    logger.info("run started", extra={"stage": "starting"})
+    try:
+        result = run_task("suite", model_bytes, fmt, payload, files, limits=sandbox_limits(timeout_s),
+                          on_progress=_ProgressWriter(run_id, cancel), cancel=cancel)
+    except ModelwatchError as exc:
+        metrics.sandbox_outcome(exc.code if not cancel.is_set() else "cancelled")
         if not cancel.is_set():  # else the row already says why it stopped (cancel_run or recovery wrote it)
-            _finish(run, "failed", error=exc.to_dict())
+            return _finish(run_id, "failed", error=exc.to_dict(), started=started)
     except Exception as exc:  # a bug of ours must still end the run, never leave it "running"
+        metrics.sandbox_outcome("internal_error")
         if not cancel.is_set():
-            current_app.logger.exception("run %s crashed", run_id)
-            _finish(run, "failed", error={"code": "internal_error", "message": f"modelwatch failed: {exc}",
-                                          "details": {}})
+            logger.exception("run crashed")
+            return _finish(run_id, "failed", error={"code": "internal_error", "message": f"modelwatch failed: {exc}",
+                                                    "details": {}}, started=started)
     else:
-        _finish(run, "succeeded", result=result)
+        metrics.sandbox_outcome("ok")
+        return _finish(run_id, "succeeded", result=result, config=config, started=started)
+    return None
 
 
-def _finish(run: Run, status: str, result: dict | None = None, error: dict | None = None) -> None:
-    db.session.rollback()  # drop anything half-written by a failed progress commit
-    run = db.session.get(Run, run.id, with_for_update=True)
-    if run is None or run.status != "running":
-        db.session.rollback()
-        return  # cancelled, deleted or failed by recovery meanwhile: that outcome stands
-    run.gates = gates.evaluate(result, run.config) if status == "succeeded" and result else None
-    if run.gates is not None:
-        result = {**result, "verdict": verdict.evaluate(result, run.gates)}
-    run.status, run.result, run.error = status, result, error
-    run.stage = "done" if status == "succeeded" else "failed"
-    run.progress = 1.0
-    run.finished_at = utcnow()
-    db.session.commit()
+def with_database_retry(action: Callable[[], T]) -> T:
+    """Run ``action`` (which reads or writes the database), retrying a database blip with backoff.
+
+    Raises:
+        DatabaseUnavailable: the database stayed unreachable for ``DB_RETRY_S`` seconds.
+    """
+    limit = float(current_app.config.get("DB_RETRY_S", 60))
+    deadline, pause = time.monotonic() + limit, 0.5
+    while True:
+        try:
+            return action()
+        except (OperationalError, InterfaceError) as exc:
+            db.session.rollback()
+            if time.monotonic() + pause > deadline:
+                raise DatabaseUnavailable(f"The database did not answer for {limit:.0f} s while the run executed.",
+                                          {"reason": str(exc).splitlines()[0][:200]}) from exc
+            logger.warning("database unavailable, retrying in %.1f s", pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
+def _finish(run_id: str, status: str, result: dict | None = None, error: dict | None = None,
+            config: dict | None = None, started: float | None = None) -> str | None:
+    """Store the outcome, retrying database blips; returns the final status, None when another outcome stands."""
+    checks = gates.evaluate(result, config) if status == "succeeded" and result and config else None
+    if checks is not None:
+        result = {**result, "verdict": verdict.evaluate(result, checks)}
+    values = {"status": status, "result": result, "error": error, "gates": checks, "progress": 1.0,
+              "stage": "done" if status == "succeeded" else "failed", "finished_at": utcnow()}
+
+    def write() -> int:
+        db.session.rollback()  # drop anything half-written by a failed progress commit
+        changed = db.session.execute(
+            update(Run).where(Run.id == run_id, Run.status == "running", Run.worker == recovery.worker_id())
+            .values(**values).execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        return changed
+
+    try:
+        changed = with_database_retry(write)
+    except DatabaseUnavailable as exc:
+        logger.error("the outcome of the run could not be stored: the database stayed unavailable")
+        recovery.remember_undelivered(run_id, exc.to_dict())  # this process's janitor writes it when it is back
+        return None
+    db.session.expire_all()
+    if not changed:
+        return None  # cancelled, deleted or failed by recovery meanwhile: that outcome stands
+    if started is not None:
+        metrics.run_finished(status, time.monotonic() - started)
+    logger.info("run finished", extra={"status": status, "code": (error or {}).get("code")})
+    return status
 
 
 def get_run(run_id: str) -> Run:
-    """The run, or NotFound."""
+    """The run, or NotFound (a deleted run is gone at once, though ``flask gc`` removes its row later)."""
     run = db.session.get(Run, run_id)
-    if run is None:
+    if run is None or run.deleted_at is not None:
         raise NotFound(f"No run with id {run_id}.", {"id": run_id})
     return run
 
 
-def wait_for_run(run_id: str, seconds: float) -> Run:
-    """Poll the row until the run has finished or ``seconds`` have passed (capped by MAX_WAIT_S)."""
-    deadline = time.monotonic() + min(float(seconds), current_app.config["MAX_WAIT_S"])
+def wait_for_run(run_id: str, seconds: float, cap_s: float | None = None) -> Run:
+    """Poll the row until the run has finished or ``seconds`` have passed (capped by ``cap_s``, else MAX_WAIT_S)."""
+    cap = current_app.config["MAX_WAIT_S"] if cap_s is None else cap_s
+    deadline = time.monotonic() + min(float(seconds), cap)
+    pause = 0.1
     while True:
         db.session.expire_all()
         run = get_run(run_id)
         if run.status in FINISHED or time.monotonic() >= deadline:
             return run
-        time.sleep(0.2)
+        db.session.commit()  # release the connection while sleeping
+        time.sleep(min(pause, max(deadline - time.monotonic(), 0.01)))
+        pause = min(pause * 1.5, 1.0)
+
+
+def wait_in_request(run_id: str, seconds: float) -> Run:
+    """``?wait`` of a request: capped by MAX_WAIT_S, and only while one of the process's WAIT_SLOTS is free, so
+    that waiting requests never hold every server thread (health checks and reads always find one)."""
+    slots = current_app.extensions.setdefault(
+        "modelwatch.wait_slots", threading.BoundedSemaphore(max(int(current_app.config["WAIT_SLOTS"]), 1)))
+    if not slots.acquire(blocking=False):
+        return get_run(run_id)  # every slot waits already: answer 202 at once, the client polls
+    try:
+        return wait_for_run(run_id, seconds)
+    finally:
+        slots.release()
+
+
+LIST_COLUMNS = ("id", "artifact_id", "name", "status", "stage", "progress", "source", "submitted_by", "tags",
+                "target", "config", "gates", "error", "created_at", "started_at", "finished_at")
+
+
+def light_runs_query():
+    """Runs without their result, CSVs or model bytes: what lists and pages that show many runs read."""
+    return (Run.query.options(load_only(*(getattr(Run, c) for c in LIST_COLUMNS)),
+                              joinedload(Run.artifact).defer(ModelArtifact.data))
+            .filter(Run.deleted_at.is_(None)))
+
+
+def encode_cursor(run: Run) -> str:
+    """The keyset position after ``run`` in the newest-first order."""
+    raw = f"{run.created_at.isoformat()}|{run.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """Raises: BadRequest: the cursor was not made by :func:`encode_cursor`."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, _, run_id = raw.partition("|")
+        if not run_id:
+            raise ValueError(raw)
+        return datetime.fromisoformat(moment), run_id
+    except ValueError as exc:
+        raise BadRequest("The cursor is not one this server gave (use the previous page's `next`).",
+                         {"fields": {"cursor": ["unknown cursor"]}}) from exc
 
 
 def list_runs(
-    limit: int = 50, offset: int = 0, status: str | None = None, model: str | None = None
-) -> tuple[list[Run], int]:
-    """Runs newest first, filtered by status and by model name or sha256 prefix; with the total count."""
-    query = Run.query.join(ModelArtifact)
+    limit: int = 50, offset: int = 0, status: str | None = None, model: str | None = None, *,
+    cursor: str | None = None, tag: str | None = None, source: str | None = None, submitted_by: str | None = None,
+    created_after: datetime | None = None, created_before: datetime | None = None,
+) -> tuple[list[Run], int, str | None]:
+    """Runs newest first, without their results: a page, the total count, and the cursor of the next page.
+
+    ``model`` is a run name or a sha256 prefix; ``tag`` one tag; dates are UTC; ``cursor`` (from the previous
+    page) replaces ``offset`` and stays stable while new runs arrive.
+
+    Raises:
+        BadRequest: the cursor is malformed.
+    """
+    query = light_runs_query()
     if status:
         query = query.filter(Run.status == status)
     if model:
-        query = query.filter(db.or_(Run.name == model, ModelArtifact.sha256.startswith(model.lower())))
-    total = query.count()
-    runs = query.order_by(Run.created_at.desc(), Run.id).limit(limit).offset(offset).all()
-    return runs, total
+        query = query.join(Run.artifact).filter(
+            db.or_(Run.name == model, ModelArtifact.sha256.startswith(model.lower())))
+    if tag:
+        query = query.filter(cast(Run.tags, String).contains(json.dumps(tag), autoescape=True))
+    if source:
+        query = query.filter(Run.source == source)
+    if submitted_by:
+        query = query.filter(Run.submitted_by == submitted_by)
+    if created_after:
+        query = query.filter(Run.created_at >= _naive_utc(created_after))
+    if created_before:
+        query = query.filter(Run.created_at < _naive_utc(created_before))
+    total = query.order_by(None).with_entities(db.func.count(Run.id)).scalar()
+    if cursor:
+        moment, run_id = decode_cursor(cursor)
+        query = query.filter(db.or_(Run.created_at < moment, db.and_(Run.created_at == moment, Run.id < run_id)))
+        offset = 0
+    found = query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit + 1).offset(offset).all()
+    following = encode_cursor(found[limit - 1]) if len(found) > limit else None
+    return found[:limit], total, following
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def delete_run(run_id: str) -> None:
-    """Delete a run (its artifact stays for other runs); a queued or running run is cancelled first."""
+    """Delete a run: it is hidden at once (cancelled first when queued or running); ``flask gc`` removes the row."""
     if get_run(run_id).status not in FINISHED:
         cancel_run(run_id, "The run was deleted while it executed.")
-    db.session.delete(get_run(run_id))
+    db.session.execute(update(Run).where(Run.id == run_id).values(deleted_at=utcnow(), idempotency_key=None)
+                       .execution_options(synchronize_session=False))
     db.session.commit()
+    db.session.expire_all()
 
 
 def cancel_run(run_id: str, message: str = "The run was cancelled.") -> Run:
@@ -283,5 +480,6 @@ def cancel_run(run_id: str, message: str = "The run was cancelled.") -> Run:
 
 def count_by_status() -> dict[str, int]:
     """How many runs are in each status."""
-    rows = db.session.query(Run.status, db.func.count(Run.id)).group_by(Run.status).all()
+    rows = (db.session.query(Run.status, db.func.count(Run.id)).filter(Run.deleted_at.is_(None))
+            .group_by(Run.status).all())
     return {status: count for status, count in rows}

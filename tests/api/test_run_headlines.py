@@ -4,7 +4,7 @@ from __future__ import annotations
 from modelwatch.core import suite
 from modelwatch.extensions import db
 from modelwatch.models import Run
-from modelwatch.services import artifacts, runs
+from modelwatch.services import artifacts, recovery, runs
 from tests.api.fast import fast_config, submit
 
 
@@ -23,10 +23,10 @@ def test_a_finished_run_carries_every_sections_headline(client, forest_bytes):
 def test_a_running_run_shows_the_headlines_landed_so_far(app, client, forest_bytes):
     artifact = artifacts.store_upload(forest_bytes, "forest.pkl")
     run = Run(artifact=artifact, name="running", schema={}, config=runs.resolve_config({}), status="running",
-              stage="quality")
+              stage="quality", worker=recovery.worker_id())
     db.session.add(run)
     db.session.commit()
-    write = runs._ProgressWriter(run)
+    write = runs._ProgressWriter(run.id)
     write("quality done", 0.27, {"section": "quality", "headline": {"metrics": {"accuracy": 0.97}}})
     write("performance", 0.27)
     shown = client.get(f"/api/runs/{run.id}").get_json()["run"]

@@ -48,6 +48,34 @@ def test_a_real_run_fits_the_document(api_schema):
     assert listing.json()["total"] == 1
 
 
+def _json_schema(node):
+    """OpenAPI 3.0's ``nullable`` as JSON Schema's ``"null"`` type, recursively."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _json_schema(value) for key, value in node.items()
+           if not (key == "nullable" and isinstance(value, bool))}
+    if node.get("nullable") is True:
+        out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def test_a_real_result_fits_the_result_schema_itself(api_schema):
+    """Not only through ``Run.result``'s free-object branch: the Result and its sections are open, so a real
+    Result (with fields the document does not name) validates against ``Result``."""
+    import jsonschema_rs
+
+    document = api_schema.raw_schema
+    run = api_schema["/api/runs/{run_id}"]["GET"].Case(path_parameters={"run_id": api_schema.real_run_id}).call()
+    result = run.json()["run"]["result"]
+    schema = _json_schema({"$ref": "#/components/schemas/Result", "components": document["components"]})
+    errors = [str(error) for error in jsonschema_rs.validator_for(schema).iter_errors(result)]
+    assert errors == [], errors[:5]
+    listing = api_schema["/api/runs"]["GET"].Case(query={"limit": 1}).call().json()
+    assert "next" in listing and "result" not in listing["runs"][0]
+
+
 def operations(api_schema) -> list:
     return [result.ok() for result in api_schema.get_all_operations()]
 

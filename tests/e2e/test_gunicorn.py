@@ -35,7 +35,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "gunicorn.log"
         self.env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(self.port), "HOST": "127.0.0.1",
-                    "WEB_CONCURRENCY": "2", "MODELWATCH_WORKERS": "2", "MODELWATCH_AUTH": "required", **env}
+                    "WEB_CONCURRENCY": "2", "MODELWATCH_WORKERS": "2", "MODELWATCH_AUTH": "required",
+                    "MODELWATCH_MAX_WAIT_S": "120", **env}  # the tests wait for whole runs on a loaded machine
         self.env.pop("MODELWATCH_ENV", None)
         self.process: subprocess.Popen | None = None
 
@@ -200,9 +201,9 @@ def test_a_worker_killed_mid_request_leaves_no_run_running(server, forest_bytes)
     caller.join(timeout=60)
     response = outcome.get("response")
     assert "error" in outcome or response.status_code >= 500, response and response.text
-    # the janitor of a live worker fails the orphan (services/recovery.py) instead of leaving it "running"
-    run = wait_finished(server, run_id, 90)
-    assert run["status"] == "failed" and run["error"]["code"]
+    # the janitor of a live worker queues the orphan again (services/recovery.py): its retry runs to the end
+    run = wait_finished(server, run_id, 180)
+    assert run["status"] == "succeeded", run["error"]
     assert requests.get(f"{server.url}/api/health", timeout=10).status_code == 200  # gunicorn replaced the worker
 
 

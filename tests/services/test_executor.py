@@ -54,12 +54,12 @@ def _started(run_id: str) -> bool:
 class CeleryWorker:
     """A real ``celery -A modelwatch.worker worker`` with 2 processes, on the test's database and Redis."""
 
-    def __init__(self, broker: str, database: str, log: Path) -> None:
+    def __init__(self, broker: str, database: str, log: Path, **extra_env: str) -> None:
         import redis
 
         redis.Redis.from_url(broker).flushdb()  # our throwaway Redis: no task of an earlier test is left
         env = {**os.environ, "MODELWATCH_BROKER_URL": broker, "DATABASE_URL": database,
-               "MODELWATCH_EXECUTOR": "celery"}
+               "MODELWATCH_EXECUTOR": "celery", "MODELWATCH_RUN_MAX_ATTEMPTS": "1", **extra_env}
         self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "modelwatch.worker", "worker", "--concurrency", "2",
@@ -89,15 +89,18 @@ class CeleryWorker:
 
 @pytest.fixture(scope="module", params=["threads", "celery"])
 def executor_app(request, tmp_path_factory):
-    """An app whose runs execute on the thread pool, or on a Celery worker process (module-wide)."""
+    """An app whose runs execute on the thread pool, or on a Celery worker process (module-wide).
+
+    One attempt per run: these tests see a lost worker's run fail; tests/services/test_faults.py sees it retried.
+    """
     folder = tmp_path_factory.mktemp(f"executor-{request.param}")
     url = f"sqlite:///{folder / 'runs.db'}"
     worker = None
     if request.param == "celery":
         require(REDIS_URL, "Redis is not available (set MODELWATCH_TEST_REDIS_URL; .ci/run starts one)")
-        config = make_config(url, EXECUTOR="celery", BROKER_URL=REDIS_URL)
+        config = make_config(url, EXECUTOR="celery", BROKER_URL=REDIS_URL, RUN_MAX_ATTEMPTS=1)
     else:
-        config = make_config(url, EXECUTOR="threads", EXECUTOR_WORKERS=2)
+        config = make_config(url, EXECUTOR="threads", EXECUTOR_WORKERS=2, RUN_MAX_ATTEMPTS=1)
     app = create_app(config)
     with app.app_context():
         db.create_all()
@@ -191,7 +194,7 @@ def test_deleting_a_running_run_stops_it(executor_app, models):
     slow = runs.submit_run(forest, config=SLOW, name="slow, deleted")
     _wait(lambda: _started(slow.id), 60, "the slow run starts")
     runs.delete_run(slow.id)
-    assert db.session.get(Run, slow.id) is None
+    assert db.session.get(Run, slow.id).deleted_at is not None and _status(slow.id) == "failed"
     if get_executor().name == "threads":
         _wait(lambda: slow.id not in recovery.executing_here(), 60, "the executing thread lets go")
 

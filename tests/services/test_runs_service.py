@@ -1,11 +1,13 @@
 """Run use cases against a real database: a run always ends succeeded or failed, with its reason."""
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from modelwatch.errors import NotFound
 from modelwatch.models import Run
-from modelwatch.services import artifacts, runs
+from modelwatch.services import artifact_store, artifacts, runs
 from tests.support import dumps
 
 
@@ -39,9 +41,12 @@ def test_only_queued_runs_are_executed(artifact):
 
 def test_artifacts_are_inspected_once_and_kept_with_their_bytes(app, forest_bytes, frame_logistic):
     first = artifacts.store_upload(forest_bytes, "a/b/forest.pkl", name="v1")
-    again = artifacts.store_upload(forest_bytes, "other.pkl", name="v2")
+    again = artifacts.store_upload(io.BytesIO(forest_bytes), "other.pkl", name="v2")  # a stream, as a request gives
     assert again.id == first.id and first.name == "v1" and first.filename == "forest.pkl"
-    assert first.data == forest_bytes and first.info["n_features"] == 30
+    assert first.info["n_features"] == 30 and first.size == len(forest_bytes)
+    # on disk, content-addressed, not in the row
+    assert first.data is None and (artifact_store.artifact_dir() / first.sha256).read_bytes() == forest_bytes
+    assert artifact_store.load(first) == forest_bytes
     other = artifacts.store_upload(dumps(frame_logistic), "logistic.pkl")
     assert other.id != first.id and other.info["feature_names"][0] == "mean radius"
 
@@ -51,4 +56,5 @@ def test_deleting_a_run_keeps_its_artifact(artifact):
     runs.delete_run(run.id)
     with pytest.raises(NotFound):
         runs.get_run(run.id)
-    assert Run.query.count() == 0 and artifacts.get_artifact(artifact.id).sha256 == artifact.sha256
+    assert runs.list_runs()[1] == 0 and artifacts.get_artifact(artifact.id).sha256 == artifact.sha256
+    assert Run.query.one().deleted_at is not None  # soft: `flask gc` removes the row later
