@@ -17,7 +17,7 @@ from modelwatch.core.schema import schema_from_model, validate_for_model
 from modelwatch.errors import BadRequest, ModelwatchError, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run, utcnow
-from modelwatch.services import recovery
+from modelwatch.services import alerting, recovery
 from modelwatch.services.artifacts import sandbox_limits
 from modelwatch.services.executor import get_executor
 from modelwatch.services.schemas import infer_schema, match_csv
@@ -210,6 +210,7 @@ def _finish(run: Run, status: str, result: dict | None = None, error: dict | Non
     run.progress = 1.0
     run.finished_at = utcnow()
     db.session.commit()
+    alerting.on_run_finished(run)
 
 
 def get_run(run_id: str) -> Run:
