@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from modelwatch.core import gates
 from modelwatch.errors import BadRequest, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run
@@ -79,28 +80,42 @@ def run_verdict(run: Run) -> str | None:
     return None
 
 
-def latest_finished_run(version: ModelVersion) -> Run | None:
-    return next((r for r in version_runs(version) if r.status == "succeeded"), None)
+def latest_finished_run(version: ModelVersion, ignore_run: str | None = None) -> Run | None:
+    return next((r for r in version_runs(version) if r.status == "succeeded" and r.id != ignore_run), None)
 
 
-def champion(model: RegisteredModel) -> tuple[ModelVersion | None, str | None]:
-    """The champion version and how it was chosen (``user`` or ``rule``); (None, None) when there is none."""
+def champion(model: RegisteredModel, ignore_run: str | None = None) -> tuple[ModelVersion | None, str | None]:
+    """The champion version and how it was chosen (``user`` or ``rule``); (None, None) when there is none.
+
+    ``ignore_run``: a run finishing now, which must not make its own version the champion it is compared with.
+    """
     if model.champion_version_id is not None:
         chosen = db.session.get(ModelVersion, model.champion_version_id)
         if chosen is not None and chosen.model_id == model.id:
             return chosen, "user"
     for version in sorted(model.versions, key=lambda v: v.number, reverse=True):
-        run = latest_finished_run(version)
+        run = latest_finished_run(version, ignore_run)
         if run is not None and run_verdict(run) == "pass":
             return version, "rule"
     return None, None
 
 
-def champion_run(name: str) -> Run | None:
+def champion_run(name: str, ignore_run: str | None = None) -> Run | None:
     """The latest succeeded run of the champion of model ``name`` (the baseline of relative gates), if any."""
     model = RegisteredModel.query.filter_by(name=name).one_or_none()
-    version = champion(model)[0] if model is not None else None
-    return latest_finished_run(version) if version is not None else None
+    version = champion(model, ignore_run)[0] if model is not None else None
+    return latest_finished_run(version, ignore_run) if version is not None else None
+
+
+def relative_baseline(run: Run) -> dict[str, Any] | None:
+    """What a run's relative gates compare with: the champion's latest succeeded run (never the run itself);
+    None when its config has no relative gate or its model has no champion."""
+    if not gates.needs_baseline(run.config or {}):
+        return None
+    base = champion_run(run.name, ignore_run=run.id)
+    if base is None:
+        return None
+    return {"run_id": base.id, "result": base.result}
 
 
 def set_champion(name: str, number: int) -> RegisteredModel:

@@ -17,7 +17,7 @@ from modelwatch.core.schema import schema_from_model, validate_for_model
 from modelwatch.errors import BadRequest, ModelwatchError, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run, utcnow
-from modelwatch.services import alerting, recovery
+from modelwatch.services import alerting, recovery, registry
 from modelwatch.services.artifacts import sandbox_limits
 from modelwatch.services.executor import get_executor
 from modelwatch.services.schemas import infer_schema, match_csv
@@ -205,7 +205,10 @@ def _finish(run: Run, status: str, result: dict | None = None, error: dict | Non
         db.session.rollback()
         return  # cancelled, deleted or failed by recovery meanwhile: that outcome stands
     run.status, run.result, run.error = status, result, error
-    run.gates = gates.evaluate(result, run.config) if status == "succeeded" and result else None
+    if status == "succeeded" and result:
+        run.gates = gates.evaluate(result, run.config, registry.relative_baseline(run))
+    else:
+        run.gates = None
     run.stage = "done" if status == "succeeded" else "failed"
     run.progress = 1.0
     run.finished_at = utcnow()
