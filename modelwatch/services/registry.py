@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from modelwatch.core import gates
+from modelwatch.core.report import headline_metrics
 from modelwatch.errors import BadRequest, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run
@@ -143,6 +144,14 @@ def update_model(name: str, *, description: str | None = None, owner: str | None
         model.owner = owner
     db.session.commit()
     return model
+
+
+def trend_points(model: RegisteredModel) -> list[dict[str, Any]]:
+    """Every succeeded run of every version, oldest first, with its headline metrics (the model page's trend)."""
+    runs = [(version, run) for version in model.versions for run in version_runs(version) if run.status == "succeeded"]
+    runs.sort(key=lambda pair: (pair[1].created_at, pair[1].id))
+    return [{"x": f"v{version.number} · {run.id[:6]}", "run_id": run.id, "metrics": headline_metrics(run.result)}
+            for version, run in runs]
 
 
 def _run_brief(run: Run) -> dict[str, Any]:

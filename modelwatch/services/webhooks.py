@@ -78,6 +78,13 @@ def deliveries(webhook_id: int, limit: int = 100) -> list[WebhookDelivery]:
             .limit(limit).all())
 
 
+def recent_for_model(model_name: str, limit: int = 20) -> list[tuple[Webhook, WebhookDelivery]]:
+    """The latest deliveries of the webhooks that receive this model's alerts (the monitoring page's log)."""
+    return (db.session.query(Webhook, WebhookDelivery).join(WebhookDelivery, WebhookDelivery.webhook_id == Webhook.id)
+            .filter(db.or_(Webhook.model_name.is_(None), Webhook.model_name == model_name))
+            .order_by(WebhookDelivery.id.desc()).limit(limit).all())
+
+
 def queue(event_id: int, model_name: str, payload: dict[str, Any]) -> list[int]:
     """Add a pending delivery of the event to every webhook for this model (the caller commits)."""
     hooks = Webhook.query.filter(db.or_(Webhook.model_name.is_(None), Webhook.model_name == model_name)).all()
