@@ -68,7 +68,7 @@ def show(name: str | None, _n: int | None):
     try:
         data = monitoring.series(name)
     except ModelwatchError as exc:
-        empty = figures.drift_share_figure({"times": [], "share_drifted": [], "summaries": []})
+        empty = figures.empty_figure("No data")
         return empty, empty, empty, empty, dbc.Alert(exc.message, color="warning")
     return (figures.drift_share_figure(data), figures.drift_heatmap_figure(data), figures.prediction_figure(data),
             figures.quality_figure(data), events_and_deliveries(name))

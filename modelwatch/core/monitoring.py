@@ -125,6 +125,16 @@ def batch_time(frame: pd.DataFrame) -> pd.Timestamp | None:
     return stamps.max().tz_convert(None) if len(stamps) else None
 
 
+def series_columns(summary: dict[str, Any]) -> dict[str, Any]:
+    """The plain values the over-time views read: drift flags ("1"/"0" per feature, sorted by name), the mean
+    prediction, the prediction drift statistic and the quality metrics."""
+    features = summary["drift"]["features"]
+    prediction = summary.get("prediction") or {}
+    return {"drift_flags": "".join("1" if features[name][0] else "0" for name in sorted(features)),
+            "prediction_mean": prediction.get("mean"), "prediction_drift": (prediction.get("drift") or {}).get(
+                "statistic"), "quality": (summary.get("quality") or {}).get("metrics")}
+
+
 def compare_batch(reference: Reference, frame: pd.DataFrame, task: str | None = None) -> dict[str, Any]:
     """Compare one batch with the reference.
 

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from modelwatch.core import monitoring
@@ -76,7 +77,8 @@ def ingest_batch(name: str, data: bytes, filename: str = "", received: datetime 
                          batch_time=monitoring.batch_time(frame) or received, n_rows=len(frame),
                          share_drifted=compared["summary"]["drift"]["share_drifted"],
                          dataset_drift=compared["summary"]["drift"]["dataset_drift"],
-                         summary=compared["summary"], profile=compared["profile"])
+                         summary=compared["summary"], profile=compared["profile"],
+                         **monitoring.series_columns(compared["summary"]))
     if "id" in frame.columns and "prediction" in frame.columns:
         batch.predictions = _pack({"id": [str(v) for v in frame["id"]], "prediction": _jsonable(frame["prediction"])})
     db.session.add(batch)
@@ -125,6 +127,7 @@ def join_labels(name: str, data: bytes, filename: str = "") -> dict[str, Any]:
         labels = pd.Series([known[i] for i in ids]).to_numpy()
         batch.summary = {**batch.summary,
                          "quality": monitoring.quality(predictions, labels, task_of[batch.version_id])}
+        batch.quality = batch.summary["quality"].get("metrics")
         touched.append(batch.id)
     db.session.commit()
     return {"matched": matched, "unmatched": len(pending), "batches": sorted(touched)}
@@ -151,14 +154,30 @@ def batch_dict(batch: MonitorBatch, with_profile: bool = False) -> dict[str, Any
 
 
 def series(name: str, limit: int = 10_000) -> dict[str, Any]:
-    """What the monitoring page draws, oldest first: batch times, drift share, per-feature drift, prediction mean,
-    quality metrics. Only the summary columns are read (profiles and id pairs stay deferred)."""
+    """What the monitoring page draws, oldest first, as arrays: batch times, drift share, dataset drift, the
+    feature x batch drift flags (-1 where a batch was compared on other features), mean prediction, prediction
+    drift, quality metrics. Only plain columns are read: profiles, summaries and id pairs stay unloaded."""
     model = registry.get_model(name)
     rows = db.session.execute(
-        db.select(MonitorBatch.id, MonitorBatch.batch_time, MonitorBatch.share_drifted, MonitorBatch.summary)
+        db.select(MonitorBatch.batch_time, MonitorBatch.share_drifted, MonitorBatch.dataset_drift,
+                  MonitorBatch.drift_flags, MonitorBatch.prediction_mean, MonitorBatch.prediction_drift,
+                  MonitorBatch.quality)
         .where(MonitorBatch.model_id == model.id)
         .order_by(MonitorBatch.batch_time.desc(), MonitorBatch.id.desc()).limit(limit)
-    ).all()
-    rows.reverse()
-    return {"model": name, "ids": [r.id for r in rows], "times": [r.batch_time for r in rows],
-            "share_drifted": [r.share_drifted for r in rows], "summaries": [r.summary for r in rows]}
+    ).all()[::-1]
+    latest = MonitorBatch.query.filter_by(model_id=model.id).order_by(MonitorBatch.batch_time.desc(),
+                                                                     MonitorBatch.id.desc()).first()
+    features = sorted(latest.summary["drift"]["features"]) if latest is not None else []
+    texts = [row.drift_flags if len(row.drift_flags) == len(features) else "/" * len(features) for row in rows]
+    codes = np.frombuffer("".join(texts).encode(), dtype=np.uint8).astype(np.int8) - ord("0")  # "/" becomes -1
+    flags = codes.reshape(len(rows), len(features)).T
+    metrics = sorted({m for row in rows if row.quality for m in row.quality})
+    return {
+        "model": name, "features": features, "flags": flags,
+        "times": np.array([row.batch_time for row in rows], dtype="datetime64[ms]"),
+        "share_drifted": np.array([row.share_drifted for row in rows], dtype=float),
+        "dataset_drift": np.array([row.dataset_drift for row in rows], dtype=bool),
+        "prediction_mean": np.array([row.prediction_mean for row in rows], dtype=float),
+        "prediction_drift": np.array([row.prediction_drift for row in rows], dtype=float),
+        "quality": {m: np.array([(row.quality or {}).get(m) for row in rows], dtype=float) for m in metrics},
+    }
