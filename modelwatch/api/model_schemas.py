@@ -7,6 +7,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from modelwatch.core.alerts import OPS
 
 SOURCES = ("batch", "run")
+MAX_ID = 2**31 - 1  # the databases' INTEGER: larger ids exist nowhere (and would overflow the query)
 
 
 class StrictSchema(Schema):
@@ -15,7 +16,7 @@ class StrictSchema(Schema):
 
 
 class ChampionSchema(StrictSchema):
-    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class ModelUpdateSchema(StrictSchema):
@@ -30,7 +31,7 @@ class BatchUploadSchema(StrictSchema):
 
 class BatchListQuerySchema(Schema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    cursor = fields.Integer(validate=validate.Range(min=0),
+    cursor = fields.Integer(validate=validate.Range(min=0, max=MAX_ID),
                             metadata={"description": "the `next` of the previous page"})
 
 

@@ -24,7 +24,7 @@ def create_rule(name: str, *, metric: str, op: str, value: Any, source: str = "b
 
 def delete_rule(name: str, rule_id: int) -> None:
     model = registry.get_model(name)
-    rule = AlertRule.query.filter_by(id=rule_id, model_id=model.id).one_or_none()
+    rule = AlertRule.query.filter_by(id=rule_id, model_id=model.id).one_or_none() if 0 < rule_id < 2**31 else None
     if rule is None:
         raise NotFound(f"Model {name!r} has no alert rule {rule_id}.", {"id": rule_id})
     db.session.delete(rule)

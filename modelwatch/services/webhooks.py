@@ -49,7 +49,7 @@ def list_webhooks() -> list[Webhook]:
 
 
 def get_webhook(webhook_id: int) -> Webhook:
-    hook = db.session.get(Webhook, webhook_id)
+    hook = db.session.get(Webhook, webhook_id) if 0 < webhook_id < 2**31 else None
     if hook is None:
         raise NotFound(f"No webhook {webhook_id}.", {"id": webhook_id})
     return hook

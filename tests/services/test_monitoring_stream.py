@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from modelwatch.extensions import db
 from modelwatch.figures.monitoring import heatmap_data
 from modelwatch.models_monitoring import AlertEvent, MonitorBatch
 from modelwatch.services import alerting, monitoring
@@ -28,7 +29,8 @@ def test_drift_from_batch_120_fires_one_alert_and_shows_in_the_heatmap(app):
 
     events = AlertEvent.query.all()
     assert len(events) == 1
-    fired_on = MonitorBatch.query.order_by(MonitorBatch.id).all().index(MonitorBatch.query.get(events[0].batch_id))
+    ids = [batch.id for batch in MonitorBatch.query.order_by(MonitorBatch.id)]
+    fired_on = ids.index(events[0].batch_id)
     assert fired_on == DRIFT_FROM + 2  # three consecutive batches over 0.3: the third drifted one
 
     data = monitoring.series("churn")
@@ -58,9 +60,9 @@ def test_late_labels_join_by_id_and_give_quality_to_the_right_batches(app):
     answer = monitoring.join_labels("late", labels.to_csv(index=False).encode())
 
     assert answer == {"matched": 20, "unmatched": 1, "batches": [second.id]}
-    quality = MonitorBatch.query.get(second.id).summary["quality"]
+    quality = db.session.get(MonitorBatch, second.id).summary["quality"]
     assert quality["n_labelled"] == 20
     assert quality["metrics"]["accuracy"] == 19 / 20
     over_time = monitoring.series("late")["quality"]["accuracy"]
     assert np.isnan(over_time[0]) and over_time[1] == 19 / 20
-    assert "quality" not in MonitorBatch.query.get(first.id).summary
+    assert "quality" not in db.session.get(MonitorBatch, first.id).summary
