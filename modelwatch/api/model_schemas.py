@@ -35,6 +35,10 @@ class BatchListQuerySchema(Schema):
                             metadata={"description": "the `next` of the previous page"})
 
 
+class IdQuerySchema(Schema):
+    id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
+
+
 class AlertRuleSchema(StrictSchema):
     metric = fields.String(required=True, validate=validate.Length(min=1, max=200),
                            metadata={"description": "a metric path of a batch or run, e.g. `drift.share_drifted` "

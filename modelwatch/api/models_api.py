@@ -8,6 +8,7 @@ from modelwatch.api.model_schemas import (
     BatchListQuerySchema,
     BatchUploadSchema,
     ChampionSchema,
+    IdQuerySchema,
     ModelUpdateSchema,
 )
 from modelwatch.api.runs import BEARER, MultipartParser
@@ -129,3 +130,13 @@ def create_alert(body: dict, name: str):
 def delete_alert(name: str, rule_id: int):
     """Delete a rule."""
     alerting.delete_rule(name, rule_id)
+
+
+@blp.route("/api/models/<name>/alerts", methods=["DELETE"], endpoint="delete_alert_by_query")
+@blp.arguments(IdQuerySchema, location="query", error_status_code=400)
+@blp.response(204)
+@errors(400, 404, 503)
+@blp.doc(security=BEARER)
+def delete_alert_by_query(query: dict, name: str):
+    """Delete a rule named by `?id=` (the same as `DELETE /api/models/<name>/alerts/<id>`)."""
+    alerting.delete_rule(name, query["id"])

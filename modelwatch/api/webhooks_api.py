@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from modelwatch.api.model_schemas import WebhookSchema
+from modelwatch.api.model_schemas import IdQuerySchema, WebhookSchema
 from modelwatch.api.runs import BEARER
 from modelwatch.api.schemas import ErrorEnvelopeSchema
 from modelwatch.services import webhooks
@@ -47,6 +47,16 @@ def create_webhook(body: dict):
 def delete_webhook(webhook_id: int):
     """Delete a webhook and its delivery log."""
     webhooks.delete_webhook(webhook_id)
+
+
+@blp.route("/api/webhooks", methods=["DELETE"], endpoint="delete_webhook_by_query")
+@blp.arguments(IdQuerySchema, location="query", error_status_code=400)
+@blp.response(204)
+@errors(400, 404, 503)
+@blp.doc(security=BEARER)
+def delete_webhook_by_query(query: dict):
+    """Delete the webhook named by `?id=` (the same as `DELETE /api/webhooks/<id>`)."""
+    webhooks.delete_webhook(query["id"])
 
 
 @blp.route("/api/webhooks/<int:webhook_id>/deliveries", methods=["GET"])

@@ -51,6 +51,11 @@ def test_refusals(client):
     assert _post(client, "/api/models/ready/labels", b"id\n1\n").status_code == 400
     bad_rule = client.post("/api/models/ready/alerts", json={"metric": "x", "op": ">", "value": "high"})
     assert bad_rule.status_code == 400
+    rule = client.post("/api/models/ready/alerts", json={"metric": "drift.share_drifted", "op": ">", "value": 0.5})
+    rule_id = rule.get_json()["rule"]["id"]
+    assert client.get("/api/models/ready/alerts").get_json()["rules"][0]["id"] == rule_id
+    assert client.delete(f"/api/models/ready/alerts?id={rule_id}").status_code == 204
+    assert client.delete(f"/api/models/ready/alerts/{rule_id}").status_code == 404
 
 
 def test_a_run_rule_fires_on_a_failed_verdict(app):
