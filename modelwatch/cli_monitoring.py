@@ -21,6 +21,8 @@ def add_batch_parser(commands, server_default: str, token_default: str | None) -
     send.add_argument("--server", default=server_default)
     send.add_argument("--token", default=token_default)
     send.add_argument("--fail-on-drift", action="store_true", help="exit 1 when the batch shows dataset drift")
+    send.add_argument("--predict", action="store_true",
+                      help="without a prediction column, let the server compute it with the champion (sandboxed)")
     send.add_argument("--http-timeout", type=float, default=300.0)
 
 
@@ -75,7 +77,8 @@ def run_batch(args: argparse.Namespace) -> int:
     try:
         with path.open("rb") as handle:
             answer = requests.post(f"{args.server.rstrip('/')}/api/models/{args.model}/batches", headers=headers,
-                                   files={"data": (path.name, handle)}, timeout=args.http_timeout)
+                                   files={"data": (path.name, handle)}, timeout=args.http_timeout,
+                                   data={"predict": "true"} if args.predict else None)
     except (OSError, requests.RequestException) as exc:
         print(f"modelwatch: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -25,7 +25,8 @@ def cancer_frame() -> pd.DataFrame:
 
 
 def register_champion(name: str, reference: pd.DataFrame, target: str = "label", data: bytes = b"model") -> None:
-    """A model version with this reference sample, chosen as champion by a user."""
+    """A model version with this reference sample, chosen as champion by a user (``data``: the model's bytes, only
+    read when a batch asks for predictions)."""
     artifact = ModelArtifact(sha256=hashlib.sha256(data + name.encode()).hexdigest(), name=name,
                              filename="model.pkl", format="pickle", size=len(data), data=data,
                              info={"task": "classification"})

@@ -24,9 +24,15 @@ class ModelUpdateSchema(StrictSchema):
     owner = fields.String(validate=validate.Length(max=100))
 
 
-class BatchUploadSchema(StrictSchema):
+class LabelUploadSchema(StrictSchema):
+    data = Upload(required=True, metadata={"description": "CSV or Parquet with `id` and `label` columns"})
+
+
+class BatchUploadSchema(LabelUploadSchema):
     data = Upload(required=True, metadata={"description": "CSV or Parquet rows: the model's features, optionally "
                                                           "`prediction`, `label`, `timestamp`, `id`"})
+    predict = fields.Boolean(load_default=False, metadata={"description": "without a `prediction` column, compute "
+                                                                          "it with the champion (in the sandbox)"})
 
 
 class BatchListQuerySchema(Schema):

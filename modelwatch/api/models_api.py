@@ -9,6 +9,7 @@ from modelwatch.api.model_schemas import (
     BatchUploadSchema,
     ChampionSchema,
     IdQuerySchema,
+    LabelUploadSchema,
     ModelUpdateSchema,
 )
 from modelwatch.api.runs import BEARER, MultipartParser
@@ -72,12 +73,12 @@ def set_champion(body: dict, name: str):
 @blp.route("/api/models/<name>/batches", methods=["POST"])
 @blp.arguments(BatchUploadSchema, location="files", content_type=MULTIPART, error_status_code=400)
 @blp.response(201)
-@errors(400, 404, 409, 413, 503)
+@errors(400, 404, 409, 413, 422, 503)
 @blp.doc(security=BEARER)
 def post_batch(body: dict, name: str):
     """Send a production batch: it is profiled and compared with the champion's reference; raw rows are not kept."""
     upload = body["data"]
-    batch = monitoring.ingest_batch(name, upload.read(), upload.filename or "")
+    batch = monitoring.ingest_batch(name, upload.read(), upload.filename or "", predict=body["predict"])
     return {"batch": monitoring.batch_dict(batch)}
 
 
@@ -95,7 +96,7 @@ def list_batches(query: dict, name: str):
 
 
 @blp.route("/api/models/<name>/labels", methods=["POST"])
-@blp.arguments(BatchUploadSchema, location="files", content_type=MULTIPART, error_status_code=400)
+@blp.arguments(LabelUploadSchema, location="files", content_type=MULTIPART, error_status_code=400)
 @blp.response(200)
 @errors(400, 404, 503)
 @blp.doc(security=BEARER)

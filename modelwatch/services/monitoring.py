@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 
 from modelwatch.core import monitoring
+from modelwatch.core.sandbox import run_task
 from modelwatch.errors import BadRequest, ModelwatchError
 from modelwatch.extensions import db
 from modelwatch.models import utcnow
 from modelwatch.models_monitoring import ModelVersion, MonitorBatch
 from modelwatch.services import alerting, registry, webhooks
+from modelwatch.services.artifacts import sandbox_limits
 
 
 class NoChampion(ModelwatchError):
@@ -26,6 +28,7 @@ class NoChampion(ModelwatchError):
     __doc__ = "the model has no champion with a reference sample to compare batches with"
 
 
+PREDICT_TIMEOUT_S = 120
 _CACHE_SIZE = 8
 _references: OrderedDict[int, monitoring.Reference] = OrderedDict()  # a cache: rebuilt from the DB when evicted
 _references_lock = threading.Lock()
@@ -58,8 +61,28 @@ def _jsonable(values: pd.Series) -> list:
     return [None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in values]
 
 
-def ingest_batch(name: str, data: bytes, filename: str = "", received: datetime | None = None) -> MonitorBatch:
+def champion_predictions(version: ModelVersion, frame: pd.DataFrame, features: list[str]) -> pd.Series:
+    """The champion's predictions for the batch's feature columns, computed in the sandbox (never in this process).
+
+    Raises:
+        BadRequest: the batch lacks a feature the model needs. ModelError and the other sandbox errors: the
+            model failed on these rows.
+    """
+    missing = [name for name in features if name not in frame.columns]
+    if missing:
+        raise BadRequest("Predictions need every feature of the model; the batch lacks some.", {"missing": missing})
+    csv = frame[features].to_csv(index=False).encode()
+    result = run_task("predict", version.artifact.data, version.artifact.format, {"csv": "batch.csv"},
+                      {"batch.csv": csv}, limits=sandbox_limits(PREDICT_TIMEOUT_S))
+    return pd.Series(result["arrays"]["output"], index=frame.index)
+
+
+def ingest_batch(name: str, data: bytes, filename: str = "", received: datetime | None = None,
+                 predict: bool = False) -> MonitorBatch:
     """Profile a production batch against the champion's reference, store it, and evaluate the model's alerts.
+
+    Args:
+        predict: when the batch has no ``prediction`` column, compute it with the champion in the sandbox.
 
     Raises:
         NotFound: no such model. NoChampion: no champion with a reference sample yet. BadRequest: unreadable file.
@@ -71,7 +94,10 @@ def ingest_batch(name: str, data: bytes, filename: str = "", received: datetime 
                          "that passes, or choose a champion.", {"model": name})
     frame = monitoring.read_table(data, filename)
     task = (version.artifact.info or {}).get("task")
-    compared = monitoring.compare_batch(reference_of(version), frame, task)
+    reference = reference_of(version)
+    if predict and "prediction" not in frame.columns:
+        frame["prediction"] = champion_predictions(version, frame, list(reference.features.columns))
+    compared = monitoring.compare_batch(reference, frame, task)
     received = received or utcnow()
     batch = MonitorBatch(model_id=model.id, version_id=version.id, received_at=received,
                          batch_time=monitoring.batch_time(frame) or received, n_rows=len(frame),

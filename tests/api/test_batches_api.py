@@ -70,3 +70,20 @@ def test_a_run_rule_fires_on_a_failed_verdict(app):
         alerting.on_run_finished(run)
     [event] = AlertEvent.query.all()
     assert event.rule_id == rule.id and event.run_id == run.id and event.value == "fail"
+
+
+def test_predictions_are_computed_by_the_champion_in_the_sandbox_when_asked(client, forest, forest_bytes, cancer):
+    X, y = cancer
+    reference = pd.DataFrame(X.to_numpy()[:200], columns=[f"f{i}" for i in range(X.shape[1])])
+    reference["target"] = y.to_numpy()[:200]
+    register_champion("sandboxed", reference, target="target", data=forest_bytes)
+    batch = reference.drop(columns="target").iloc[200 - 60:]
+    answer = _post(client, "/api/models/sandboxed/batches", batch.to_csv(index=False).encode())
+    assert answer.status_code == 201 and "prediction" not in answer.get_json()["batch"]
+    asked = client.post("/api/models/sandboxed/batches", content_type="multipart/form-data", data={
+        "data": (io.BytesIO(batch.to_csv(index=False).encode()), "b.csv"), "predict": "true"})
+    assert asked.status_code == 201, asked.get_json()
+    prediction = asked.get_json()["batch"]["prediction"]
+    expected = forest.predict(batch.to_numpy())
+    assert prediction["top"] == {str(k): v for k, v in pd.Series(expected).value_counts(normalize=True).items()}
+    assert prediction["drift"]["against"] == "reference labels"
