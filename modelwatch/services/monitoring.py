@@ -30,20 +30,21 @@ class NoChampion(ModelwatchError):
 
 PREDICT_TIMEOUT_S = 120
 _CACHE_SIZE = 8
-_references: OrderedDict[int, monitoring.Reference] = OrderedDict()  # a cache: rebuilt from the DB when evicted
+_references: OrderedDict[tuple, monitoring.Reference] = OrderedDict()  # a cache: rebuilt from the DB when evicted
 _references_lock = threading.Lock()
 
 
 def reference_of(version: ModelVersion) -> monitoring.Reference:
     """The version's reference profile, built once per process from its sample (profiles sort lazily, then keep)."""
+    key = (version.id, version.artifact_id, version.created_at)  # ids alone repeat across databases (tests)
     with _references_lock:
-        if version.id in _references:
-            _references.move_to_end(version.id)
-            return _references[version.id]
+        if key in _references:
+            _references.move_to_end(key)
+            return _references[key]
     frame = pd.read_csv(io.BytesIO(version.reference_csv))
     reference = monitoring.build_reference(frame, version.target)
     with _references_lock:
-        _references[version.id] = reference
+        _references[key] = reference
         while len(_references) > _CACHE_SIZE:
             _references.popitem(last=False)
     return reference
