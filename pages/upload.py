@@ -9,7 +9,7 @@ from dash.exceptions import PreventUpdate
 from modelwatch.dashboard import ids
 from modelwatch.dashboard.uploads import decode_upload
 from modelwatch.errors import ModelwatchError
-from modelwatch.services import artifacts, runs, schemas
+from modelwatch.services import artifacts, registry, runs, schemas
 
 dash.register_page(__name__, path="/upload", name="Upload", order=1, title="Upload a model · modelwatch")
 
@@ -136,6 +136,8 @@ def start_run(n_clicks, store: dict | None, sample: str | None, target: str | No
             sample_csv=decode_upload(sample) if sample else None, target=target or None, name=name or store.get("name"),
             source="ui",
         )
+        if name:  # a name typed by the user registers the file as a version of that model (issue #21)
+            registry.register_run(run)
     except ModelwatchError as exc:
         return no_update, dbc.Alert(exc.message, color="danger")
     return f"/runs/{run.id}", None
