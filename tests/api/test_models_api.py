@@ -9,6 +9,7 @@ import pickle
 import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 
+from modelwatch.services import registry
 from tests.api.fast import fast_config, submit
 
 RELATIVE = {"performance.error_rate": {"max_absolute_change": 0.0, "baseline": "champion"},
@@ -46,6 +47,10 @@ def test_versions_champion_and_relative_gates(client, forest_bytes, cancer):
     listed = client.get("/api/models").get_json()["models"]
     assert [m["name"] for m in listed] == ["credit"] and len(listed[0]["versions"]) == 2
     assert listed[0]["champion"]["version"] == 2  # the latest version whose run passed
+
+    points = registry.trend_points(registry.get_model("credit"))  # the model page's trend chart
+    assert [p["run_id"] for p in points] == [first["id"], second["id"]]
+    assert "performance.latency_ms.1.p95" in points[0]["metrics"] and points[1]["x"].startswith("v2")
 
     chosen = client.post("/api/models/credit/champion", json={"version": 1})
     assert chosen.status_code == 200 and chosen.get_json()["model"]["champion"] == {"version": 1, "chosen_by": "user"}
