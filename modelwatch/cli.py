@@ -2,6 +2,9 @@
 
     python -m modelwatch.cli submit model.pkl --sample ref.csv --target y --config c.json \\
         --server https://modelwatch.example.com --token "$MODELWATCH_TOKEN" --junit report.xml
+    python -m modelwatch.cli submit model.pkl --name churn --baseline champion \\
+        --max-relative-change performance.latency_ms.1.p95=0.1
+    python -m modelwatch.cli batch send churn batch.parquet
 
 Exit codes follow the run's verdict: 0 pass or warn (and incomplete: a section could not be computed); with
 ``--strict``, warn and incomplete exit 1 too; 1 fail, or the run failed because of the model (it raised, ran out
@@ -28,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from modelwatch import cli_monitoring
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 MODEL_FAILURES = ("model_error", "run_timeout", "resource_limit")  # the run failed because of the model
@@ -321,12 +326,21 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--http-timeout", type=float, default=300.0, help="seconds for one HTTP request")
     sub.add_argument("--quiet", action="store_true", help="print only the summary")
     sub.add_argument("--strict", action="store_true", help="exit 1 unless the verdict is pass (warn fails too)")
+    cli_monitoring.add_baseline_options(sub)
+    cli_monitoring.add_batch_parser(commands, sub.get_default("server"), sub.get_default("token"))
     return main
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m modelwatch.cli submit ...``; returns the exit code."""
     args = parser().parse_args(argv)
+    if args.command == "batch":
+        return cli_monitoring.run_batch(args)
+    try:
+        args.config = cli_monitoring.with_baseline(_json_document(args.config), args)
+    except (CliError, ValueError) as exc:
+        print(f"modelwatch: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     return run_submit(args)
 
 

@@ -42,6 +42,11 @@ class Config:
     ARTIFACT_STORE = os.environ.get("MODELWATCH_ARTIFACT_STORE", "disk")
     ARTIFACT_DIR = os.environ.get("MODELWATCH_ARTIFACT_DIR")
     LOG_FORMAT = os.environ.get("MODELWATCH_LOG_FORMAT", "json")  # json | text
+    # webhook destinations an admin allows: URL prefixes (scheme://host[:port][/path]), comma-separated
+    WEBHOOK_ALLOWLIST = [p for p in os.environ.get("MODELWATCH_WEBHOOK_ALLOWLIST", "").split(",") if p.strip()]
+    WEBHOOK_MAX_ATTEMPTS = 5
+    WEBHOOK_BACKOFF_S = 2.0  # the wait before retry n is WEBHOOK_BACKOFF_S * 2 ** (n - 1)
+    WEBHOOK_TIMEOUT_S = 5.0
     # "required": write endpoints need a bearer token (the production default); "optional": checked when sent
     AUTH = os.environ.get("MODELWATCH_AUTH", "optional")
     DASHBOARD = True

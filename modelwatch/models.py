@@ -111,3 +111,6 @@ class ApiToken(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     last_used_at = db.Column(db.DateTime)
     revoked_at = db.Column(db.DateTime)
+
+
+from modelwatch import models_monitoring  # noqa: E402,F401  (its tables belong to the same metadata)

@@ -24,7 +24,7 @@ from modelwatch.dashboard.run_settings import (
 )
 from modelwatch.dashboard.uploads import decode_upload
 from modelwatch.errors import ModelwatchError
-from modelwatch.services import artifacts, runs, sample_match, schemas
+from modelwatch.services import artifacts, registry, runs, sample_match, schemas
 
 dash.register_page(__name__, path="/upload", name="Upload", order=1, title="Upload a model · modelwatch")
 
@@ -299,6 +299,8 @@ def start_run(n_clicks, store: dict | None, sample: str | None, current: str | N
             current_csv=decode_upload(current) if current else None, target=target or None,
             name=name or store.get("name"), source="ui",
         )
+        if name:  # a name typed by the user registers the file as a version of that model (issue #21)
+            registry.register_run(run)
     except ModelwatchError as exc:
         return no_update, dbc.Alert(exc.message, color="danger")
     return f"/runs/{run.id}", None

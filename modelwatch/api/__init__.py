@@ -9,7 +9,7 @@ from flask_smorest import Api
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from modelwatch.api import exports, health, results, runs, schema_views
+from modelwatch.api import exports, health, models_api, results, runs, schema_views, webhooks_api
 from modelwatch.api.schemas import ErrorEnvelopeSchema
 from modelwatch.errors import ModelwatchError
 from modelwatch.extensions import db
@@ -99,7 +99,8 @@ def register_api(app: Flask) -> ContractApi:
     api = ContractApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "a token from `flask tokens create`"})
-    for blueprint in (runs.blp, health.blp, schema_views.blp, exports.blp, results.blp):
+    for blueprint in (runs.blp, health.blp, schema_views.blp, exports.blp, results.blp, models_api.blp,
+                      webhooks_api.blp):
         api.register_blueprint(blueprint)
     _document_auth_and_outages(api)
     app.before_request(require_token)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from modelwatch.core.relative_gates import RELATIVE_OPS
 from modelwatch.core.schema_doc import SchemaDocument
 
 NUMBER_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
@@ -199,15 +200,20 @@ class ResultSchema(OpenSchema):
 class GateCheckSchema(OpenSchema):
     name = fields.String(required=True, metadata={"description": "e.g. performance.latency_ms.1.p95 <= 50"})
     metric = fields.String(required=True, metadata={"description": "the metric path in the Result"})
-    op = fields.String(required=True, validate=validate.OneOf(("min", "max")))
+    op = fields.String(required=True, validate=validate.OneOf(("min", "max", *RELATIVE_OPS)))
     threshold = fields.Float(required=True)
     value = fields.Float(required=True, allow_none=True, metadata={"description": "null when not measured"})
+    baseline_value = fields.Float(allow_none=True, metadata={"description": "relative gates: the champion's value"})
+    change = fields.Float(allow_none=True, metadata={"description": "relative gates: the change from the champion"})
     passed = fields.Boolean(required=True)
-    message = fields.String(metadata={"description": "why the value is missing"})
+    message = fields.String(metadata={"description": "why the value is missing (or why a relative gate passed "
+                                                     "without a comparison)"})
 
 
 class GatesSchema(OpenSchema):
     passed = fields.Boolean(required=True, metadata={"description": "every check passed"})
     checks = fields.List(fields.Nested(GateCheckSchema), required=True)
+    baseline_run = fields.String(allow_none=True, metadata={"description": "relative gates: the champion's run "
+                                                                          "they compared with (null: no champion)"})
     source = fields.String(validate=validate.OneOf(("config", "default")),
                            metadata={"description": "config.thresholds, or the default gate set when none"})

@@ -15,7 +15,7 @@ from modelwatch.api.schemas import (
     SubmitSchema,
     WaitQuerySchema,
 )
-from modelwatch.services import artifacts, runs
+from modelwatch.services import artifacts, registry, runs
 from modelwatch.services.presenters import run_dict
 
 MULTIPART = "multipart/form-data"
@@ -92,12 +92,16 @@ def submit(body: dict, query: dict, headers: dict):
     if run is None:
         upload = body["model"]
         artifact = artifacts.store_upload(upload.stream, upload.filename or "", body.get("name"))
+        if body.get("name"):  # a named upload is a version of that registered model (its sample: the reference)
+            registry.register_version(body["name"], artifact, owner=g.get("token_name"))
         run = runs.submit_run(
             artifact, schema=body.get("schema"), config=body.get("config"), sample_csv=_read(body.get("sample")),
             current_csv=_read(body.get("current")), target=body.get("target"),
             name=artifacts.display_name(upload.filename or "", body.get("name")), source="api",
             submitted_by=g.get("token_name"), idempotency_key=key,
         )
+        if body.get("name"):
+            registry.register_run(run)
     if query["wait"] > 0:
         run = runs.wait_in_request(run.id, query["wait"])
     status = 200 if run.status in runs.FINISHED else 202

@@ -106,6 +106,14 @@ class QualityConfigSchema(StrictSchema):
 class ThresholdSchema(StrictSchema):
     min = fields.Float(metadata={"description": "the metric must be at least this"})
     max = fields.Float(metadata={"description": "the metric must be at most this"})
+    max_relative_change = fields.Float(metadata={"description": "at most this relative change from the champion "
+                                                                "(0.1: at most 10% higher)"})
+    min_relative_change = fields.Float(metadata={"description": "at least this relative change from the champion "
+                                                                "(-0.02: at most 2% lower)"})
+    max_absolute_change = fields.Float(metadata={"description": "at most this change from the champion's value"})
+    min_absolute_change = fields.Float(metadata={"description": "at least this change from the champion's value"})
+    baseline = fields.String(validate=validate.OneOf(("champion",)),
+                             metadata={"description": "what relative bounds compare with (the model's champion)"})
 
     @validates_schema
     def _one_bound(self, data: dict, **_kwargs) -> None:

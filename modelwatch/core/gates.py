@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from modelwatch.core import relative_gates
 from modelwatch.errors import BadRequest
 
 OPS = ("min", "max")
@@ -120,7 +121,10 @@ def validate_thresholds(thresholds: Any, config: dict[str, Any]) -> None:
                          {"field": "config.thresholds", "unknown": unknown, "valid": known})
     invalid = {}
     for path, rule in thresholds.items():
-        if not isinstance(rule, dict) or not rule or set(rule) - set(OPS):
+        if relative_gates.is_relative(rule):
+            if problem := relative_gates.rule_problem(rule):
+                invalid[path] = problem
+        elif not isinstance(rule, dict) or not rule or set(rule) - set(OPS):
             invalid[path] = "must be {\"min\": number}, {\"max\": number} or both"
         elif not all(_is_number(bound) for bound in rule.values()):
             invalid[path] = "bounds must be finite numbers"
@@ -187,20 +191,48 @@ def _check(result: dict[str, Any], path: str, op: str, bound: float) -> dict[str
     return check
 
 
-def evaluate(result: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+def needs_baseline(config: dict[str, Any]) -> bool:
+    """Whether the config has relative gates (the caller then looks up the champion's run)."""
+    return any(relative_gates.is_relative(rule) for rule in (config.get("thresholds") or {}).values())
+
+
+def _relative_checks(result: dict[str, Any], path: str, rule: dict[str, Any],
+                     baseline: dict[str, Any] | None) -> list[dict[str, Any]]:
+    base_result, base_run = (baseline or {}).get("result") or {}, (baseline or {}).get("run_id")
+    checks = []
+    for op in relative_gates.RELATIVE_OPS:
+        if op in rule:
+            direction = "max" if op.startswith("max") else "min"
+            checks.append(relative_gates.check(path, op, rule[op], metric_value(result, path, direction),
+                                               metric_value(base_result, path, direction), base_run))
+    return checks
+
+
+def evaluate(result: dict[str, Any], config: dict[str, Any],
+             baseline: dict[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate the run's gates on its Result.
 
     Args:
         result: the Result of a succeeded run.
         config: the resolved Config; its ``thresholds``, or the defaults when it has none.
+        baseline: ``{"run_id", "result"}`` of the champion's run for relative gates; None when there is none.
 
     Returns:
         ``{"passed", "checks": [{"name", "metric", "op", "threshold", "value", "passed"}], "source"}`` where
-        ``source`` is ``config`` or ``default``.
+        ``source`` is ``config`` or ``default``; with relative gates also ``baseline_run`` (None without a
+        champion), and their checks carry ``baseline_value`` and ``change``.
     """
     thresholds = config.get("thresholds") or {}
     source = "config" if thresholds else "default"
     if not thresholds:
         thresholds = default_thresholds(config)
-    checks = [_check(result, path, op, rule[op]) for path, rule in thresholds.items() for op in OPS if op in rule]
-    return {"passed": all(c["passed"] for c in checks), "checks": checks, "source": source}
+    checks = []
+    for path, rule in thresholds.items():
+        if relative_gates.is_relative(rule):
+            checks += _relative_checks(result, path, rule, baseline)
+        else:
+            checks += [_check(result, path, op, rule[op]) for op in OPS if op in rule]
+    gates = {"passed": all(c["passed"] for c in checks), "checks": checks, "source": source}
+    if needs_baseline(config):
+        gates["baseline_run"] = (baseline or {}).get("run_id")
+    return gates

@@ -23,7 +23,7 @@ from modelwatch.core.schema import schema_from_model, validate_for_model
 from modelwatch.errors import BadRequest, DatabaseUnavailable, ModelwatchError, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run, utcnow
-from modelwatch.services import artifact_store, logs, metrics, recovery
+from modelwatch.services import alerting, artifact_store, logs, metrics, recovery, registry
 from modelwatch.services.artifacts import sandbox_limits
 from modelwatch.services.executor import get_executor
 from modelwatch.services.schemas import infer_schema, match_csv
@@ -307,7 +307,9 @@ def with_database_retry(action: Callable[[], T]) -> T:
 def _finish(run_id: str, status: str, result: dict | None = None, error: dict | None = None,
             config: dict | None = None, started: float | None = None) -> str | None:
     """Store the outcome, retrying database blips; returns the final status, None when another outcome stands."""
-    checks = gates.evaluate(result, config) if status == "succeeded" and result and config else None
+    succeeded = status == "succeeded" and result and config
+    baseline = registry.relative_baseline(db.session.get(Run, run_id)) if succeeded else None
+    checks = gates.evaluate(result, config, baseline) if succeeded else None
     if checks is not None:
         result = {**result, "verdict": verdict.evaluate(result, checks)}
     values = {"status": status, "result": result, "error": error, "gates": checks, "progress": 1.0,
@@ -334,6 +336,7 @@ def _finish(run_id: str, status: str, result: dict | None = None, error: dict | 
     if started is not None:
         metrics.run_finished(status, time.monotonic() - started)
     logger.info("run finished", extra={"status": status, "code": (error or {}).get("code")})
+    alerting.on_run_finished(db.session.get(Run, run_id))
     return status
 
 
