@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from modelwatch.core.intake.allowlist import ALLOWLIST_PATH, GUARDED, is_never
-from modelwatch.core.intake.opcodes import walk_pickle
+from modelwatch.core.intake.opcodes import ScanLimits, walk_pickle
 
 # Calls the generator cannot observe but legitimate files make (see the unpickler's argument checks).
 CURATED: dict[tuple[str, str], set[str]] = {
@@ -246,7 +246,7 @@ def generate() -> dict[str, Any]:
         joblib.dump(fitted, buffer)
         blobs.append(buffer.getvalue())
         for blob in blobs:
-            for key, used in walk_pickle(blob, 1 << 34).usages.items():
+            for key, used in walk_pickle(blob, ScanLimits(max_array_bytes=1 << 34, max_opcodes=1 << 40)).usages.items():
                 usages.setdefault(key, set()).update(used)
         for key in _skops_types(fitted):
             usages.setdefault(key, set()).add("new")
