@@ -27,6 +27,7 @@ from modelwatch.core.intake.opcodes import (
 )
 from modelwatch.core.intake.skops_reader import load_skops, skops_offenders
 from modelwatch.core.intake.unpickler import restricted_loads
+from modelwatch.core.intake.validate import validate_model
 from modelwatch.errors import CorruptModel, NotAModel, UnsafeModel, UnsupportedFormat
 
 __all__ = ["scan", "load_model", "trusted_mode", "ScanLimits", "MAX_ARRAY_BYTES"]
@@ -111,7 +112,7 @@ def load_model(path: Path, fmt: str) -> tuple[Any, dict[str, Any]]:
 
     Raises:
         UnsafeModel: refused by the static pass or by the allowlist unpickler.
-        CorruptModel: the file cannot be read.
+        CorruptModel: the file cannot be read, or a structure in it is malformed (``validate.validate_model``).
     """
     data = Path(path).read_bytes()
     trusted = trusted_mode()
@@ -120,15 +121,19 @@ def load_model(path: Path, fmt: str) -> tuple[Any, dict[str, Any]]:
     if not trusted:
         notes["allowlist_generated_for"] = allowlist_info()["generated_for"]
     if fmt == "skops":
-        return _load_skops(data, trusted), notes
-    if fmt in NATIVE_FORMATS:
+        model = _load_skops(data, trusted)
+    elif fmt in NATIVE_FORMATS:
         from modelwatch.core.intake.native import load_native
 
-        return load_native(data, fmt), notes
-    raw = decompress(data, fmt)
-    # The web process ran the static pass before storing the file; here the allowlist unpickler enforces the
-    # same allowlist again, call by call, on its own (defence in depth, tested without the static pass).
-    return restricted_loads(raw, load_allowlist(), trusted=trusted, max_array_bytes=MAX_ARRAY_BYTES), notes
+        model = load_native(data, fmt)
+    else:
+        # The web process ran the static pass before storing the file; here the allowlist unpickler enforces the
+        # same allowlist again, call by call, on its own (defence in depth, tested without the static pass).
+        model = restricted_loads(decompress(data, fmt), load_allowlist(), trusted=trusted,
+                                 max_array_bytes=MAX_ARRAY_BYTES)
+    if not trusted:  # trusted mode's custom classes may hold anything; the sandbox still contains them
+        validate_model(model)
+    return model, notes
 
 
 def _load_skops(data: bytes, trusted: bool) -> Any:

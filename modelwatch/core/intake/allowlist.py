@@ -78,13 +78,14 @@ def offenders(usages: dict[tuple[str, str], set[str]], allowlist: dict[tuple[str
         if (module, name) in GUARDED:
             continue  # its one permitted form was checked by the walk, which refuses any other
         allowed = allowlist.get((module, name))
-        if not ATTRIBUTE_NAME.fullmatch(name) or allowed is None or not _permits(allowed, used):
+        if not ATTRIBUTE_NAME.fullmatch(name) or not permits(allowed, used):
             bad.append(f"{module}.{name}")
     return sorted(set(bad))
 
 
-def _permits(allowed: frozenset[str], used: set[str]) -> bool:
-    return all(u in allowed or u == "value" for u in used)
+def permits(allowed: frozenset[str] | None, used: set[str]) -> bool:
+    """An entry permits its own usages; any entry may also be referenced as a value."""
+    return allowed is not None and all(u in allowed or u == "value" for u in used)
 
 
 @lru_cache(maxsize=4)

@@ -211,7 +211,7 @@ def _fit(est: Any, kind: str, data: dict[str, Any]) -> Any:
     return est.fit(data["Xc"], data["yc"])
 
 
-def _skops_types(fitted: Any) -> set[tuple[str, str]]:
+def _skops_types(fitted: Any) -> dict[tuple[str, str], set[str]]:
     import skops.io
 
     from modelwatch.core.intake.skops_reader import BASIC_TYPES, schema_types
@@ -219,9 +219,9 @@ def _skops_types(fitted: Any) -> set[tuple[str, str]]:
     try:
         blob = skops.io.dumps(fitted)
     except Exception:  # skops cannot persist every object (e.g. native boosters): then it is pickle-only
-        return set()
+        return {}
     found, _ = schema_types(blob)
-    return found - BASIC_TYPES
+    return {key: used for key, used in found.items() if key not in BASIC_TYPES}
 
 
 def generate() -> dict[str, Any]:
@@ -248,8 +248,8 @@ def generate() -> dict[str, Any]:
         for blob in blobs:
             for key, used in walk_pickle(blob, ScanLimits(max_array_bytes=1 << 34, max_opcodes=1 << 40)).usages.items():
                 usages.setdefault(key, set()).update(used)
-        for key in _skops_types(fitted):
-            usages.setdefault(key, set()).add("new")
+        for key, used in _skops_types(fitted).items():
+            usages.setdefault(key, set()).update(used)
     for key in GUARDED:
         usages.pop(key, None)
     bad = sorted(f"{m}.{n}" for (m, n) in usages if is_never(m, n) or "." in n)

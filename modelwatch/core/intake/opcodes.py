@@ -11,11 +11,11 @@ from __future__ import annotations
 import io
 import math
 import pickletools
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from modelwatch.core.intake.allowlist import ATTRIBUTE_NAME, MODULE_NAME
+from modelwatch.core.intake.dtypes import DESCR
 
 UNRESOLVED = "<unresolved>"
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
@@ -26,8 +26,6 @@ SIZED_CONSTRUCTORS = {("builtins", "bytes"), ("__builtin__", "bytes"), ("builtin
                       ("__builtin__", "bytearray")}
 NUMPY_RECONSTRUCT = {("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct")}
 NUMPY_DTYPE = {("numpy", "dtype")}
-# numpy type descriptors as numpy itself pickles them: byte order, kind, size ('<f8', '|O', 'V64', '<U12', '<M8').
-DESCR = re.compile(r"[<>|=]?[a-zA-Z]{1,2}[0-9]{0,8}")
 MAX_LITERAL = 4096  # longer literals are kept as empty placeholders: the walk never needs their contents
 
 
@@ -181,8 +179,6 @@ class _Walker:
             (target.source.module, target.source.name) == WRAPPER)
 
     def _skip_array(self, wrapper: Obj, state: Any, in_frame: bool) -> Obj:
-        import numpy as np
-
         if not isinstance(state, SymDict):
             raise ScanError("corrupt", "A joblib array header is malformed.")
         shape, dtype, order = state.get("shape"), state.get("dtype"), state.get("order")

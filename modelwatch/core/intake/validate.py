@@ -1,0 +1,245 @@
+"""Structural checks of a loaded model, in the sandbox, after load and before anything calls it.
+
+The allowlist decides which classes a file may build, not which values their fields hold; C and Cython code
+(scipy's sparse kernels, sklearn's tree and histogram predictors) trusts indices it never checks. So every
+object reachable from the model is visited once: sparse matrices get scipy's full format check, tree nodes
+must point inside their own arrays and at existing features, vectorizers may not read files, functions held
+in attributes come from a short reviewed list, and labels are plain scalars. Failure is ``CorruptModel``
+naming the attribute and what was wrong.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from modelwatch.errors import CorruptModel
+
+MAX_OBJECTS = 2_000_000
+MAX_FEATURES = 1_000_000  # beyond any tabular model; the operator's lower cap is applied by the web process
+_SCALARS = (str, int, float, bool, np.str_, np.integer, np.floating, np.bool_)
+
+# Functions a model may hold in an attribute, anywhere: pure numpy arithmetic that checks its arguments.
+REVIEWED_FUNCTIONS = (
+    "numpy.mean", "numpy.median", "numpy.nanmean", "numpy.nanmedian", "sklearn.utils.validation.check_array",
+    "sklearn.feature_selection._univariate_selection.f_classif",
+    "sklearn.feature_selection._univariate_selection.f_regression",
+    "sklearn.feature_selection._univariate_selection.chi2",
+    "sklearn.feature_selection._univariate_selection.mutual_info_classif",
+    "sklearn.metrics._classification.balanced_accuracy_score",
+)
+# Functions allowed only in one attribute of one class (private helpers that trust their arguments' shapes).
+REVIEWED_ATTRIBUTES = {
+    ("BisectingKMeans", "_kmeans_single"): ("sklearn.cluster._kmeans._kmeans_single_lloyd",
+                                            "sklearn.cluster._kmeans._kmeans_single_elkan"),
+}
+
+
+def _corrupt(path: str, what: str) -> CorruptModel:
+    return CorruptModel(f"The model is malformed: {path} {what}.", {"attribute": path, "problem": what})
+
+
+@functools.lru_cache(maxsize=1)
+def _resolved(names: tuple[str, ...]) -> frozenset[int]:
+    found = set()
+    for dotted in names:
+        module, _, name = dotted.rpartition(".")
+        try:
+            found.add(id(getattr(importlib.import_module(module), name)))
+        except (ImportError, AttributeError):
+            continue
+    return frozenset(found)
+
+
+def _is_function(value: Any) -> bool:
+    """Functions, builtins, ufuncs, partials, bound methods: values a model may call (classes are checked apart)."""
+    return callable(value) and not isinstance(value, type) and (
+        isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, np.ufunc,
+                           functools.partial))
+        or type(value).__name__ in ("cython_function_or_method", "_ArrayFunctionDispatcher", "method-wrapper"))
+
+
+def _check_function(value: Any, owner: Any, attribute: str, path: str) -> None:
+    if isinstance(value, np.ufunc) or id(value) in _resolved(REVIEWED_FUNCTIONS):
+        return
+    allowed = REVIEWED_ATTRIBUTES.get((type(owner).__name__, attribute))
+    if allowed and id(value) in _resolved(allowed):
+        return
+    if isinstance(value, functools.partial) and id(value.func) in _resolved(REVIEWED_FUNCTIONS):
+        return
+    name = f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', type(value).__name__)}"
+    raise _corrupt(path, f"holds the function {name[:120]}, which a model may not call")
+
+
+def _check_type(value: type, path: str) -> None:
+    # Classes held as values are called by the model (dtype=np.float64): scalar types only.
+    if value.__module__ == "builtins" and value.__name__ in ("float", "int", "str", "bool", "object", "complex"):
+        return
+    if issubclass(value, np.generic):
+        return
+    raise _corrupt(path, f"holds the class {value.__module__}.{value.__qualname__}"[:200])
+
+
+def _check_sparse(matrix: Any, path: str) -> None:
+    try:
+        if matrix.format in ("csr", "csc", "bsr"):
+            matrix.check_format(full_check=True)
+        elif matrix.format == "coo":
+            matrix._check()
+        else:
+            raise ValueError(f"sparse format {matrix.format} is not accepted")
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise _corrupt(path, f"is an inconsistent sparse matrix ({str(exc)[:120]})") from exc
+
+
+def _check_tree(tree: Any, path: str) -> None:
+    """sklearn's Cython Tree: children inside the node array and after their parent, features in range."""
+    n = int(tree.node_count)
+    left, right, feature = tree.children_left, tree.children_right, tree.feature
+    if not (len(left) == len(right) == len(feature) == n) or n < 1:
+        raise _corrupt(path, "has node arrays of inconsistent lengths")
+    leaf = left == -1
+    index = np.arange(n)
+    if not np.array_equal(leaf, right == -1):
+        raise _corrupt(path, "has nodes with a single child")
+    inner = ~leaf
+    children = (left[inner], right[inner])
+    if any(np.any((child <= index[inner]) | (child >= n)) for child in children):
+        raise _corrupt(path, "has a node whose child index is out of range")
+    if np.any((feature[inner] < 0) | (feature[inner] >= int(tree.n_features))):
+        raise _corrupt(path, "has a node whose feature index is out of range")
+    if int(tree.n_features) > MAX_FEATURES:
+        raise _corrupt(path, "declares an implausible number of features")
+
+
+def _check_predictor(predictor: Any, n_features: int | None, path: str) -> None:
+    """A HistGradientBoosting TreePredictor: children, features and bitset rows inside their arrays."""
+    nodes = predictor.nodes
+    n = len(nodes)
+    inner = nodes["is_leaf"] == 0
+    index = np.arange(n)
+    left, right = nodes["left"].astype(np.int64), nodes["right"].astype(np.int64)
+    if n < 1 or np.any((left[inner] <= index[inner]) | (left[inner] >= n) | (right[inner] <= index[inner])
+                       | (right[inner] >= n)):
+        raise _corrupt(path, "has a node whose child index is out of range")
+    features = nodes["feature_idx"][inner]
+    if np.any(features < 0) or (n_features is not None and np.any(features >= n_features)):
+        raise _corrupt(path, "has a node whose feature index is out of range")
+    categorical = inner & (nodes["is_categorical"] != 0)
+    rows = nodes["bitset_idx"][categorical]
+    for name in ("binned_left_cat_bitsets", "raw_left_cat_bitsets"):
+        bitsets = getattr(predictor, name, None)
+        if rows.size and (bitsets is None or np.any(rows >= len(bitsets))):
+            raise _corrupt(path, f"has a categorical node outside {name}")
+
+
+def _check_labels(owner: Any, path: str) -> None:
+    for attribute in ("classes_", "feature_names_in_"):
+        values = owner.__dict__.get(attribute)
+        if values is None:
+            continue
+        if not isinstance(values, np.ndarray) or values.ndim != 1 or values.size > MAX_FEATURES:
+            if attribute == "classes_" and isinstance(values, list):  # multi-output: one array per output
+                for i, inner in enumerate(values):
+                    _check_label_array(inner, f"{path}.{attribute}[{i}]")
+                continue
+            raise _corrupt(f"{path}.{attribute}", "is not a flat array")
+        _check_label_array(values, f"{path}.{attribute}")
+
+
+def _check_label_array(values: Any, path: str) -> None:
+    if not isinstance(values, np.ndarray) or values.ndim != 1:
+        raise _corrupt(path, "is not a flat array")
+    if values.dtype.kind in "biufU":
+        return
+    if values.dtype.kind != "O" or not all(isinstance(v, _SCALARS) for v in values.tolist()):
+        raise _corrupt(path, "holds values that are not plain strings or numbers")
+
+
+def _check_estimator(obj: Any, path: str) -> None:
+    from sklearn.feature_extraction.text import _VectorizerMixin
+
+    if isinstance(obj, _VectorizerMixin) and getattr(obj, "input", "content") != "content":
+        raise _corrupt(f"{path}.input", "makes the vectorizer read files; only input='content' is accepted")
+    n_features = obj.__dict__.get("n_features_in_")
+    if n_features is not None and (not isinstance(n_features, (int, np.integer)) or not 0 < n_features <= MAX_FEATURES):
+        raise _corrupt(f"{path}.n_features_in_", "is not a plausible number of features")
+    _check_labels(obj, path)
+    for i, predictors in enumerate(obj.__dict__.get("_predictors") or []):
+        for k, predictor in enumerate(predictors):
+            _check_predictor(predictor, n_features, f"{path}._predictors[{i}][{k}]")
+
+
+def _children(value: Any, path: str) -> Iterator[tuple[Any, Any, str, str]]:
+    """(child, owner, attribute, path) for what a value holds."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key, value, "", f"{path}[key]"
+            yield item, value, str(key) if isinstance(key, str) else "", f"{path}[{str(key)[:40]!r}]"
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for i, item in enumerate(value):
+            yield item, value, "", f"{path}[{i}]"
+    elif isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            for i, item in enumerate(value.ravel().tolist()):
+                yield item, value, "", f"{path}[{i}]"
+    elif isinstance(value, functools.partial):
+        yield from _children(list(value.args) + list((value.keywords or {}).values()), f"{path}.args")
+    elif hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType)):
+        for key, item in vars(value).items():
+            yield item, value, key, f"{path}.{key}"
+
+
+def validate_model(model: Any) -> None:
+    """Visit every object reachable from the model once and refuse the first malformed one.
+
+    Raises:
+        CorruptModel: a structure that would make native code read or write out of bounds, a file reader,
+            an unreviewed function, or labels that are not plain scalars; the message names the attribute.
+    """
+    from scipy import sparse
+    from sklearn.base import BaseEstimator
+    from sklearn.tree._tree import Tree
+
+    seen: set[int] = set()
+    todo: list[tuple[Any, Any, str, str]] = [(model, None, "", "model")]
+    while todo:
+        value, owner, attribute, path = todo.pop()
+        if value is None or isinstance(value, (str, bytes, int, float, bool, np.generic)) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        if len(seen) > MAX_OBJECTS:
+            raise CorruptModel("The model holds more objects than modelwatch checks.", {"limit": MAX_OBJECTS})
+        if isinstance(value, type):
+            _check_type(value, path)
+            continue
+        if _is_function(value):
+            _check_function(value, owner, attribute, path)
+            if not isinstance(value, functools.partial):
+                continue
+        if sparse.issparse(value):
+            _check_sparse(value, path)
+            continue
+        if isinstance(value, Tree):
+            _check_tree(value, path)
+            continue
+        if type(value).__name__ == "Booster" and type(value).__module__.startswith(("xgboost.", "lightgbm.")):
+            _check_booster(value)
+            continue
+        if isinstance(value, BaseEstimator):
+            _check_estimator(value, path)
+        todo.extend(_children(value, path))
+
+
+def _check_booster(booster: Any) -> None:
+    """XGBoost and LightGBM boosters held by their sklearn wrappers: checked against their own dumped structure."""
+    from modelwatch.core.intake.native import check_lightgbm_booster, check_xgboost_booster
+
+    if type(booster).__module__.startswith("xgboost."):
+        check_xgboost_booster(booster)
+    else:
+        check_lightgbm_booster(booster)
