@@ -62,6 +62,11 @@ FAMILIES = {
 }
 
 
+# Cython's generated unpicklers set C-level fields (sizes next to buffers) from the file without checking them;
+# these classes pickle through newObj + __setstate__ instead, so their raw setters are never needed.
+CYTHON_STATE_SETTERS = {"__pyx_unpickle_DistanceMetric"}
+
+
 def _families() -> dict[tuple[str, str], set[str]]:
     import importlib
 
@@ -72,7 +77,7 @@ def _families() -> dict[tuple[str, str], set[str]]:
             obj = getattr(module, name)
             if isinstance(obj, type) and obj.__module__ == module_name and not name.startswith("_"):
                 found[(module_name, name)] = set(usage)
-            elif name.startswith("__pyx_unpickle_") or name == "newObj":
+            elif (name.startswith("__pyx_unpickle_") or name == "newObj") and name not in CYTHON_STATE_SETTERS:
                 found[(module_name, name)] = {"call"}
     return found
 

@@ -122,11 +122,6 @@ def _check_lightgbm_tree(fields: dict[str, str], max_feature: int, fmt: str) -> 
             raise _bad(fmt, "a categorical split is out of range")
 
 
-def check_lightgbm_booster(booster: Any) -> None:
-    """A loaded LightGBM Booster, checked through the text it saves."""
-    check_lightgbm_text(booster.model_to_string())
-
-
 def check_xgboost_booster(booster: Any) -> None:
     """An XGBoost Booster, checked against its own JSON dump: every tree's arrays consistent, splits in range.
 

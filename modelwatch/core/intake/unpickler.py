@@ -102,20 +102,23 @@ def _bit_generator(value: Any, what: str) -> Any:
     raise _unsafe(what, f"{what} may only take one of numpy's bit generators.")
 
 
+def _own_ctor(rest: tuple[Any, ...], what: str) -> None:
+    # The second argument is a constructor numpy calls; a file may only name numpy's own (checked) one.
+    if rest not in ((), (_bit_generator_ctor,)):
+        raise _unsafe(what, f"{what} with a constructor other than numpy's own.")
+
+
 def _generator_ctor(bit_generator_name: Any = "MT19937", *rest: Any) -> Any:
     from numpy.random._pickle import __generator_ctor
 
-    # The second argument is a constructor numpy would call: never taken from a file.
-    if rest:
-        raise _unsafe("numpy.random._pickle.__generator_ctor", "__generator_ctor with a constructor argument.")
+    _own_ctor(rest, "numpy.random._pickle.__generator_ctor")
     return __generator_ctor(_bit_generator(bit_generator_name, "numpy.random._pickle.__generator_ctor"))
 
 
 def _randomstate_ctor(bit_generator_name: Any = "MT19937", *rest: Any) -> Any:
     from numpy.random._pickle import __randomstate_ctor
 
-    if rest:
-        raise _unsafe("numpy.random._pickle.__randomstate_ctor", "__randomstate_ctor with a constructor argument.")
+    _own_ctor(rest, "numpy.random._pickle.__randomstate_ctor")
     return __randomstate_ctor(_bit_generator(bit_generator_name, "numpy.random._pickle.__randomstate_ctor"))
 
 
@@ -129,7 +132,8 @@ def _new_obj(module: str, base: str) -> Any:
     """sklearn's Cython ``newObj(cls)`` (``cls.__new__(cls)``), only for the classes its own module pickles."""
     def new_obj(cls: Any) -> Any:
         real = importlib.import_module(module)
-        if not (isinstance(cls, type) and cls.__module__ == module and issubclass(cls, getattr(real, base))):
+        if not (isinstance(cls, type) and cls.__module__ == module and issubclass(cls, getattr(real, base))) or \
+                "PyFunc" in cls.__name__:  # PyFuncDistance calls a function from its state
             raise _unsafe(f"{module}.newObj", f"{module}.newObj may only build that module's own {base} classes.")
         return real.newObj(cls)
     return new_obj

@@ -10,6 +10,7 @@ naming the attribute and what was wrong.
 from __future__ import annotations
 
 import functools
+import gc
 import importlib
 import types
 from collections.abc import Iterator
@@ -137,6 +138,35 @@ def _check_predictor(predictor: Any, n_features: int | None, path: str) -> None:
             raise _corrupt(path, f"has a categorical node outside {name}")
 
 
+def _check_metric(metric: Any, n_dims: int | None, path: str) -> None:
+    """A DistanceMetric: no Python function inside; its weight vector and matrix sized for the data."""
+    if "PyFunc" in type(metric).__name__:
+        raise _corrupt(path, "is a distance metric that calls a function")
+    state = metric.__getstate__()
+    vec, mat = np.asarray(state[1]), np.asarray(state[2])
+    if n_dims is not None and ((vec.size > 1 and vec.shape != (n_dims,)) or
+                               (mat.size > 1 and mat.shape != (n_dims, n_dims))):
+        raise _corrupt(path, "has weights that do not match the data's dimension")
+
+
+def _check_binary_tree(tree: Any, path: str) -> None:
+    """A KDTree/BallTree: the index permutes the data, nodes cover index ranges, arrays agree on sizes."""
+    data, index, nodes, bounds = tree.get_arrays()
+    state = tree.__getstate__()
+    n_levels, n_nodes = int(state[5]), int(state[6])
+    n, n_dims = data.shape if data.ndim == 2 else (-1, -1)
+    starts, ends = nodes["idx_start"], nodes["idx_end"]
+    ok = (data.ndim == 2 and index.shape == (n,) and len(nodes) == n_nodes == bounds.shape[1]
+          and bounds.ndim == 3 and bounds.shape[2] == n_dims and 0 < n_levels < 64 and n_nodes == 2 ** n_levels - 1
+          and np.all((index >= 0) & (index < n)) and np.all((starts >= 0) & (starts <= ends) & (ends <= n)))
+    if not ok:
+        raise _corrupt(path, "has index arrays that do not match its data")
+    weights = state[12]
+    if weights is not None and np.asarray(weights).shape != (n,):
+        raise _corrupt(path, "has sample weights that do not match its data")
+    _check_metric(state[11], n_dims, f"{path}.dist_metric")
+
+
 def _check_labels(owner: Any, path: str) -> None:
     for attribute in ("classes_", "feature_names_in_"):
         values = owner.__dict__.get(attribute)
@@ -201,10 +231,24 @@ def validate_model(model: Any) -> None:
         CorruptModel: a structure that would make native code read or write out of bounds, a file reader,
             an unreviewed function, or labels that are not plain scalars; the message names the attribute.
     """
+    # The walk makes no cycles; without this the collector would traverse the whole model again and again.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _walk(model)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _walk(model: Any) -> None:
     from scipy import sparse
     from sklearn.base import BaseEstimator
+    from sklearn.metrics import DistanceMetric
+    from sklearn.neighbors import _ball_tree, _kd_tree
     from sklearn.tree._tree import Tree
 
+    binary_trees = tuple(getattr(m, f"BinaryTree{bits}") for m in (_ball_tree, _kd_tree) for bits in (32, 64))
     seen: set[int] = set()
     todo: list[tuple[Any, Any, str, str]] = [(model, None, "", "model")]
     while todo:
@@ -227,6 +271,14 @@ def validate_model(model: Any) -> None:
         if isinstance(value, Tree):
             _check_tree(value, path)
             continue
+        if isinstance(value, np.random.SeedSequence) and value.pool.shape != (value.pool_size,):
+            raise _corrupt(path, "is a seed sequence whose pool does not match its size")
+        if isinstance(value, DistanceMetric):
+            _check_metric(value, None, path)
+            continue
+        if isinstance(value, binary_trees):
+            _check_binary_tree(value, path)
+            continue
         if type(value).__name__ == "Booster" and type(value).__module__.startswith(("xgboost.", "lightgbm.")):
             _check_booster(value)
             continue
@@ -236,10 +288,11 @@ def validate_model(model: Any) -> None:
 
 
 def _check_booster(booster: Any) -> None:
-    """XGBoost and LightGBM boosters held by their sklearn wrappers: checked against their own dumped structure."""
-    from modelwatch.core.intake.native import check_lightgbm_booster, check_xgboost_booster
+    """XGBoost boosters held by their sklearn wrappers: checked against their own dumped structure.
+
+    A LightGBM Booster parses its text inside ``__setstate__``; the unpickler checks that text before.
+    """
+    from modelwatch.core.intake.native import check_xgboost_booster
 
     if type(booster).__module__.startswith("xgboost."):
         check_xgboost_booster(booster)
-    else:
-        check_lightgbm_booster(booster)
