@@ -28,9 +28,9 @@ from modelwatch.core.intake.opcodes import (
 from modelwatch.core.intake.skops_reader import load_skops, skops_offenders
 from modelwatch.core.intake.unpickler import restricted_loads
 from modelwatch.core.intake.validate import validate_model
-from modelwatch.errors import CorruptModel, NotAModel, UnsafeModel, UnsupportedFormat
+from modelwatch.errors import CorruptModel, NotAModel, UnsafeModel, UnsupportedFormat, UnsupportedModel
 
-__all__ = ["scan", "load_model", "trusted_mode", "ScanLimits", "MAX_ARRAY_BYTES"]
+__all__ = ["scan", "load_model", "check_feature_count", "trusted_mode", "ScanLimits", "MAX_ARRAY_BYTES"]
 MAX_ARRAY_BYTES = 4 << 30
 NATIVE_FORMATS = ("xgboost-json", "xgboost-ubj", "lightgbm-text")
 _DATA_CALLS = {"numpy._core.multiarray._reconstruct", "numpy._core.numeric._frombuffer", "numpy.dtype",
@@ -102,6 +102,20 @@ def _check_is_model(top: Any) -> None:
         return
     kind = "an array" if isinstance(top, Obj) else f"plain data ({type(top).__name__.replace('Sym', '').lower()})"
     raise NotAModel(f"The file holds {kind}, not a model with predict().")
+
+
+def check_feature_count(info: dict[str, Any], max_features: int) -> None:
+    """Refuse a model wider than the operator's setting: every run validates and generates each feature, so a
+    737-byte file claiming 15,000 features would cost seconds of schema validation per request.
+
+    Raises:
+        UnsupportedModel: ``info["n_features"]`` is over ``max_features``.
+    """
+    n_features = int(info.get("n_features") or 0)
+    if n_features > max_features:
+        raise UnsupportedModel(f"The model takes {n_features:,} features; this server tests models of up to "
+                               f"{max_features:,} (MODELWATCH_MAX_FEATURES).",
+                               {"n_features": n_features, "max_features": max_features})
 
 
 def load_model(path: Path, fmt: str) -> tuple[Any, dict[str, Any]]:

@@ -216,7 +216,7 @@ class _Walker:
         return Obj(source=("array", dtype.args[0], shape))
 
     @staticmethod
-    def _dtype_layout(dtype: Any) -> tuple[int, bool]:
+    def _dtype_layout(dtype: Any, depth: int = 0) -> tuple[int, bool]:
         """Item size and whether items are objects, as the unpickler will build the dtype (see ``dtypes.py``).
 
         numpy pickles a dtype as REDUCE(numpy.dtype, (descr, align, copy)) then BUILD(state); the unpickler
@@ -249,9 +249,19 @@ class _Walker:
                 raise ScanError("unsafe", "A numpy dtype's state changes its size or flags.",
                                 {"globals": ["numpy.dtype"]})
             return dt.itemsize, dt.hasobject
-        if dt.kind != "V" or elsize < 0 or elsize > 1 << 20:
+        fields = state[4]
+        if dt.kind != "V" or not 0 <= elsize <= 1 << 20 or not isinstance(fields, SymDict) or depth > 8:
             raise ScanError("unsafe", "A structured numpy dtype has a malformed state.", {"globals": ["numpy.dtype"]})
-        return elsize, bool(flags & 1)
+        holds_objects = False
+        for _, entry in fields.items:
+            if not isinstance(entry, tuple) or not entry:
+                raise ScanError("unsafe", "A structured numpy dtype has a malformed field.",
+                                {"globals": ["numpy.dtype"]})
+            holds_objects |= _Walker._dtype_layout(entry[0], depth + 1)[1]
+        if bool(flags & 1) != holds_objects:
+            raise ScanError("unsafe", "A structured numpy dtype's flags hide its object fields.",
+                            {"globals": ["numpy.dtype"]})
+        return elsize, holds_objects
 
     @staticmethod
     def _check_partial(target: Obj, values: Any, where: str) -> None:
