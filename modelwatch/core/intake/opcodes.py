@@ -159,6 +159,8 @@ class _Walker:
                 raise ScanError("unsafe", "A numpy dtype has its state set twice.", {"globals": ["numpy.dtype"]})
             target.state = state
             self._check_partial(target, state, "state")
+            if self._is_dtype(target):
+                self._dtype_layout(target)  # the same rule as the unpickler: the state its descriptor would give
         if not self._is_wrapper(target):
             return False
         if self.nested:

@@ -387,8 +387,9 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
                 # LightGBM parses the model text inside __setstate__: checked before it does.
                 from modelwatch.core.intake.native import check_lightgbm_text
 
-                if state.get("handle") is not None:
-                    check_lightgbm_text(state["handle"] if isinstance(state["handle"], str) else "")
+                text = state.get("_handle", state.get("handle"))  # the order Booster.__setstate__ reads them in
+                if text is not None:
+                    check_lightgbm_text(text if isinstance(text, str) else "")
         super().load_build()
         if isinstance(self.stack[-1], ArrayHeader):
             frame = self._unframer.current_frame
