@@ -112,6 +112,7 @@ class _Walker:
         self.ops = 0
         self.total = len(stream.getbuffer())
         self.nested = False  # inside an object array's own pickle, where joblib never writes array wrappers
+        self.depths: dict[int, tuple[int, Any]] = {}
 
     def walk(self) -> Any:
         """Walk one pickle (up to its STOP) and return its symbolic top-level value.
@@ -158,6 +159,7 @@ class _Walker:
             if target.state is not None and self._is_dtype(target):
                 raise ScanError("unsafe", "A numpy dtype has its state set twice.", {"globals": ["numpy.dtype"]})
             target.state = state
+            self._nested(target, (state,))
             self._check_partial(target, state, "state")
             if self._is_dtype(target):
                 self._dtype_layout(target)  # the same rule as the unpickler: the state its descriptor would give
@@ -306,7 +308,7 @@ class _Walker:
             # A call of a computed value (getattr(...)(...), attrgetter(...)(os)): never allowed; reported with
             # the named globals that built it rather than stopping here.
             self.globals.append(Global(UNRESOLVED, "call_of_computed_value", {how}))
-        return Obj(source=func, args=args)
+        return self._nested(Obj(source=func, args=args), (args,))
 
     def _step(self, name: str, arg: Any, memo: dict[int, Any]) -> None:
         stack = self.stack
@@ -333,7 +335,7 @@ class _Walker:
                 raise ScanError("corrupt", "The pickle's stack underflows.")
             items = tuple(stack[-n:])
             del stack[-n:]
-            stack.append(items)
+            stack.append(self._nested(items, items))
         elif name in _MARKED:
             items = self._pop_mark()
             self._marked(name, arg, items, self.stack)
@@ -342,11 +344,13 @@ class _Walker:
             self._check_container(stack[-1])
             if isinstance(stack[-1], list):
                 stack[-1].append(value)
+                self._nested(stack[-1], (value,))
         elif name == "SETITEM":
             value, key = stack.pop(), stack.pop()
             self._check_container(stack[-1])
             if isinstance(stack[-1], SymDict):
                 stack[-1].items.append((key, value))
+                self._nested(stack[-1], (key, value))
         elif name == "POP":
             if stack:
                 stack.pop()
@@ -387,6 +391,17 @@ class _Walker:
         else:
             raise ScanError("corrupt", f"Unexpected pickle opcode {name}.")
 
+    def _nested(self, value: Any, items: Any) -> Any:
+        """Record how deep ``value`` nests; refuse early past the limit (the walk's end checks it exactly)."""
+        depths = self.depths
+        depth = 1 + max((depths[id(item)][0] for item in items if id(item) in depths), default=0)
+        if depth > self.limits.max_depth:
+            raise ScanError("unsafe", f"The pickle nests values deeper than {self.limits.max_depth} levels.",
+                            {"reason": "complexity", "globals": []})
+        if depth > depths.get(id(value), (0,))[0]:
+            depths[id(value)] = (depth, value)  # the value is kept alive so that its id is never reused
+        return value
+
     def _pop_mark(self) -> list[Any]:
         if not self.metastack:
             raise ScanError("corrupt", "The pickle pops a mark it never set.")
@@ -403,22 +418,26 @@ class _Walker:
         if name in ("APPENDS", "SETITEMS", "ADDITEMS"):
             self._check_container(stack[-1])
         if name == "TUPLE":
-            stack.append(tuple(items))
+            stack.append(self._nested(tuple(items), items))
         elif name == "LIST":
-            stack.append(items)
+            stack.append(self._nested(items, items))
         elif name == "DICT":
-            stack.append(SymDict(list(zip(items[::2], items[1::2]))))
+            stack.append(self._nested(SymDict(list(zip(items[::2], items[1::2]))), items))
         elif name == "FROZENSET":
-            stack.append(SymSet(items))  # never hashed: hashing an attacker-built tuple can recurse a million deep
+            # Never hashed: hashing an attacker-built tuple can recurse a million levels deep.
+            stack.append(self._nested(SymSet(items), items))
         elif name == "APPENDS":
             if isinstance(stack[-1], list):
                 stack[-1].extend(items)
+                self._nested(stack[-1], items)
         elif name == "SETITEMS":
             if isinstance(stack[-1], SymDict):
                 stack[-1].items.extend(zip(items[::2], items[1::2]))
+                self._nested(stack[-1], items)
         elif name == "ADDITEMS":
             if isinstance(stack[-1], SymSet):
                 stack[-1].items.extend(items)
+                self._nested(stack[-1], items)
         elif name == "POP_MARK":
             pass
         elif name == "INST":
@@ -443,8 +462,11 @@ def nesting_depth(top: Any, limit: int) -> int:
         deepest = max(deepest, depth)
         if deepest > limit:
             return deepest
-        todo.extend((child, depth + 1) for child in _children(value))
+        todo.extend((child, depth + 1) for child in _children(value) if isinstance(child, _NESTING))
     return deepest
+
+
+_NESTING = (list, tuple, SymSet, SymDict, Obj)
 
 
 def _children(value: Any) -> list[Any]:
