@@ -132,6 +132,9 @@ def load_skops(data: bytes, allowlist: dict[tuple[str, str], frozenset[str]]) ->
     try:
         return skops.io.loads(data, trusted=trusted_names(allowlist))
     except UntrustedTypesFoundException as exc:
-        raise UnsafeModel(f"The skops file names untrusted types: {exc}", {"globals": [str(exc)[:500]]}) from exc
-    except (zipfile.BadZipFile, KeyError, ValueError, json.JSONDecodeError) as exc:
-        raise CorruptModel(f"The skops file could not be read ({type(exc).__name__}: {exc}).") from exc
+        raise UnsafeModel("The skops file names types outside the allowlist.", {"globals": ["<untrusted types>"]}) \
+            from exc
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError, IndexError, OSError) as exc:
+        # The reader's messages quote the file: only the exception's type is reported.
+        raise CorruptModel(f"The skops file could not be read ({type(exc).__name__}).",
+                           {"type": type(exc).__name__}) from exc

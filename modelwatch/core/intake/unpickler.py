@@ -468,4 +468,6 @@ def restricted_loads(data: bytes, allowlist: dict[tuple[str, str], frozenset[str
         raise
     except (pickle.UnpicklingError, EOFError, IndexError, KeyError, ValueError, TypeError, AttributeError, ImportError,
             struct.error, UnicodeDecodeError) as exc:
-        raise CorruptModel(f"The model file could not be read ({type(exc).__name__}: {exc}).") from exc
+        # The exception's text may quote the file (a key, a decoded string): only its type is reported.
+        raise CorruptModel(f"The model file could not be read ({type(exc).__name__}).",
+                           {"type": type(exc).__name__}) from exc
