@@ -32,6 +32,13 @@ def _scalars(values: Any, what: str) -> list[Any]:
     return found
 
 
+def _classes(classes: Any) -> list[Any]:
+    """Class labels; a multi-output classifier has one array of labels per output."""
+    if isinstance(classes, list) and classes and all(isinstance(c, np.ndarray) for c in classes):
+        return [_scalars(c, "class labels") for c in classes]
+    return _scalars(classes, "class labels")
+
+
 def _final_estimator(model: Any) -> Any:
     while hasattr(model, "steps"):
         model = model.steps[-1][1]
@@ -105,7 +112,7 @@ def describe(model: Any) -> dict[str, Any]:
         "n_features": int(n_features),
         "feature_names": [str(n) for n in names] if names is not None else [f"f{i}" for i in range(int(n_features))],
         "feature_names_from_model": names is not None,
-        "classes": _scalars(classes, "class labels") if task == "classification" and classes is not None else None,
+        "classes": _classes(classes) if task == "classification" and classes is not None else None,
         "has_predict_proba": callable(getattr(model, "predict_proba", None)) and task == "classification",
         "has_decision_function": callable(getattr(model, "decision_function", None)),
         "steps": steps,

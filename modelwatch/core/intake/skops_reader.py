@@ -10,7 +10,7 @@ from modelwatch.core.intake.allowlist import GUARDED, permits
 from modelwatch.errors import CorruptModel, UnsafeModel
 
 MAX_MEMBERS = 100_000
-MAX_SCHEMA_BYTES = 64 << 20
+MAX_SCHEMA_BYTES = 16 << 20  # a 1,000-tree forest's schema is about 2 MB
 MAX_RATIO = 200  # as for joblib: a model member that compresses better than 200:1 is a bomb
 # How each skops loader uses the (module, class) it names: instantiated without __init__ (new), called with
 # arguments from the file (call), or only referenced (value) / rebuilt by skops' own data readers. A loader not
