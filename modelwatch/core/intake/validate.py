@@ -202,6 +202,26 @@ def _check_estimator(obj: Any, path: str) -> None:
     for i, predictors in enumerate(obj.__dict__.get("_predictors") or []):
         for k, predictor in enumerate(predictors):
             _check_predictor(predictor, n_features, f"{path}._predictors[{i}][{k}]")
+            _check_categorical_nodes(predictor, obj.__dict__.get("_bin_mapper"), n_features,
+                                     f"{path}._predictors[{i}][{k}]")
+
+
+def _check_categorical_nodes(predictor: Any, bin_mapper: Any, n_features: Any, path: str) -> None:
+    """HistGradientBoosting's categorical splits index bitsets built from the bin mapper: they must agree."""
+    nodes = predictor.nodes
+    categorical = (nodes["is_leaf"] == 0) & (nodes["is_categorical"] != 0)
+    if not categorical.any():
+        return
+    is_categorical = getattr(bin_mapper, "is_categorical_", None)
+    thresholds = getattr(bin_mapper, "bin_thresholds_", None)
+    if not isinstance(is_categorical, np.ndarray) or len(is_categorical) != n_features or \
+            not np.all(is_categorical[nodes["feature_idx"][categorical]]) or \
+            not isinstance(thresholds, list) or len(thresholds) != n_features:
+        raise _corrupt(path, "has categorical splits on features the bin mapper does not know as categorical")
+    for f in np.flatnonzero(is_categorical):
+        values = np.asarray(thresholds[f])
+        if values.size and (values.min() < 0 or values.max() > 255):  # bitsets hold categories 0..255
+            raise _corrupt(f"{path}", "has categories outside 0..255")
 
 
 def _children(value: Any, path: str) -> Iterator[tuple[Any, Any, str, str]]:

@@ -277,6 +277,17 @@ def _hgb(field: str, value: int) -> bytes:
     return pickle.dumps(model, protocol=5)
 
 
+def _hgb_categorical() -> bytes:
+    """Categorical splits on a feature the bin mapper calls numeric: the known-categories bitset has no row."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = _data()
+    X = np.c_[X[:, :2], (X[:, 2] > np.median(X[:, 2])).astype(float)]
+    model = HistGradientBoostingClassifier(max_iter=2, categorical_features=[2], random_state=0).fit(X, y)
+    model._bin_mapper.is_categorical_[:] = False
+    return pickle.dumps(model, protocol=5)
+
+
 def _xgboost_json(key: str) -> bytes:
     import xgboost
 
@@ -396,6 +407,7 @@ def sandbox_cases() -> list[Case]:
         "tree_child_out_of_range": _tree_child,
         "hgb_predictor_feature": lambda: _hgb("feature_idx", 10**6),
         "hgb_predictor_child": lambda: _hgb("left", 10**6),
+        "hgb_categorical_unknown_feature": _hgb_categorical,
         "xgboost_split_indices": lambda: _xgboost_json("split_indices"),
         "xgboost_left_children": lambda: _xgboost_json("left_children"),
         "lightgbm_split_feature_no_sizes": lambda: _lightgbm_text(True),
