@@ -142,14 +142,14 @@ class _Walker:
                     frame_end = self.stream.tell() + arg
                     continue
                 if name == "BUILD":
-                    if self._build(pos, frame_end):
+                    if self._build(frame_end):
                         break  # genops must restart after the raw array bytes
                     continue
                 self._step(name, arg, memo)
             else:
                 raise ScanError("corrupt", "The pickle is truncated (no STOP opcode).")
 
-    def _build(self, pos: int, frame_end: int) -> bool:
+    def _build(self, frame_end: int) -> bool:
         """BUILD: record the state; for a joblib array wrapper skip its raw bytes (True: genops must restart)."""
         state = self.stack.pop()
         target = self.stack[-1]
