@@ -86,8 +86,9 @@ def schema_types(data: bytes, max_bytes: int = 1 << 30) -> tuple[dict[tuple[str,
         if isinstance(module, str) and isinstance(cls, str):
             if loader in LOADER_USAGE:
                 found.setdefault((module, cls), set()).add(LOADER_USAGE[loader])
-            elif loader in CONTAINER_LOADERS and (module, cls) in BASIC_TYPES:
-                pass
+            elif loader in CONTAINER_LOADERS:
+                # A container of that class (Bunch, defaultdict) built empty then filled: any allowlisted entry.
+                found.setdefault((module, cls), set()).add("value")
             else:
                 refused.append(f"{module[:80]}.{cls[:80]} ({str(loader)[:40]})")
             if loader == "PartialNode" and not _is_guarded_partial(node):
