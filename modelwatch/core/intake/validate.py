@@ -40,8 +40,25 @@ REVIEWED_ATTRIBUTES = {
 }
 
 
-def _corrupt(path: str, what: str) -> CorruptModel:
-    return CorruptModel(f"The model is malformed: {path} {what}.", {"attribute": path, "problem": what})
+# A path is built only when something is wrong: ``(parent, ".", name)`` or ``(parent, "[]", key)``, or "model".
+Where = Any
+
+
+def _at(path: Where, kind: str, key: Any) -> Where:
+    return (path, kind, key)
+
+
+def _format(path: Where) -> str:
+    parts = []
+    while isinstance(path, tuple):
+        path, kind, key = path
+        parts.append(f".{key}" if kind == "." else f"[{key!r}]" if isinstance(key, str) else f"[{str(key)[:40]}]")
+    return path + "".join(reversed(parts))
+
+
+def _corrupt(path: Where, what: str) -> CorruptModel:
+    where = _format(path)
+    return CorruptModel(f"The model is malformed: {where} {what}.", {"attribute": where, "problem": what})
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,7 +81,7 @@ def _is_function(value: Any) -> bool:
         or type(value).__name__ in ("cython_function_or_method", "_ArrayFunctionDispatcher", "method-wrapper"))
 
 
-def _check_function(value: Any, owner: Any, attribute: str, path: str) -> None:
+def _check_function(value: Any, owner: Any, attribute: str, path: Where) -> None:
     if isinstance(value, np.ufunc) or id(value) in _resolved(REVIEWED_FUNCTIONS):
         return
     allowed = REVIEWED_ATTRIBUTES.get((type(owner).__name__, attribute))
@@ -76,7 +93,7 @@ def _check_function(value: Any, owner: Any, attribute: str, path: str) -> None:
     raise _corrupt(path, f"holds the function {name[:120]}, which a model may not call")
 
 
-def _check_type(value: type, path: str) -> None:
+def _check_type(value: type, path: Where) -> None:
     # Classes held as values are called by the model (dtype=np.float64): scalar types only.
     if value.__module__ == "builtins" and value.__name__ in ("float", "int", "str", "bool", "object", "complex"):
         return
@@ -85,7 +102,7 @@ def _check_type(value: type, path: str) -> None:
     raise _corrupt(path, f"holds the class {value.__module__}.{value.__qualname__}"[:200])
 
 
-def _check_sparse(matrix: Any, path: str) -> None:
+def _check_sparse(matrix: Any, path: Where) -> None:
     try:
         if matrix.format in ("csr", "csc", "bsr"):
             matrix.check_format(full_check=True)
@@ -97,27 +114,38 @@ def _check_sparse(matrix: Any, path: str) -> None:
         raise _corrupt(path, f"is an inconsistent sparse matrix ({str(exc)[:120]})") from exc
 
 
-def _check_tree(tree: Any, path: str) -> None:
-    """sklearn's Cython Tree: children inside the node array and after their parent, features in range."""
-    n = int(tree.node_count)
-    left, right, feature = tree.children_left, tree.children_right, tree.feature
-    if not (len(left) == len(right) == len(feature) == n) or n < 1:
-        raise _corrupt(path, "has node arrays of inconsistent lengths")
+def _check_trees(trees: list[tuple[Any, Where]]) -> None:
+    """sklearn's Cython Trees, all at once: children inside the node array and after their parent, features in
+    range. One vectorised pass over every node of a forest costs less than per-tree checks."""
+    if not trees:
+        return
+    left = [tree.children_left for tree, _ in trees]
+    sizes = np.array([len(a) for a in left])
+    counts = np.array([int(tree.node_count) for tree, _ in trees])
+    widths = np.array([int(tree.n_features) for tree, _ in trees])
+    bad_shape = (sizes != counts) | (counts < 1) | (widths < 1) | (widths > MAX_FEATURES)
+    if bad_shape.any():
+        raise _corrupt(trees[int(np.argmax(bad_shape))][1], "has node arrays of inconsistent lengths")
+    left = np.concatenate(left)
+    right = np.concatenate([tree.children_right for tree, _ in trees])
+    feature = np.concatenate([tree.feature for tree, _ in trees])
+    owner = np.repeat(np.arange(len(trees)), sizes)
+    index = np.arange(len(left)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    n, width = np.repeat(sizes, sizes), np.repeat(widths, sizes)
     leaf = left == -1
-    index = np.arange(n)
-    if not np.array_equal(leaf, right == -1):
-        raise _corrupt(path, "has nodes with a single child")
     inner = ~leaf
-    children = (left[inner], right[inner])
-    if any(np.any((child <= index[inner]) | (child >= n)) for child in children):
-        raise _corrupt(path, "has a node whose child index is out of range")
-    if np.any((feature[inner] < 0) | (feature[inner] >= int(tree.n_features))):
-        raise _corrupt(path, "has a node whose feature index is out of range")
-    if int(tree.n_features) > MAX_FEATURES:
-        raise _corrupt(path, "declares an implausible number of features")
+    problems = (
+        (leaf != (right == -1), "has nodes with a single child"),
+        (inner & ((left <= index) | (left >= n) | (right <= index) | (right >= n)),
+         "has a node whose child index is out of range"),
+        (inner & ((feature < 0) | (feature >= width)), "has a node whose feature index is out of range"),
+    )
+    for bad, what in problems:
+        if bad.any():
+            raise _corrupt(trees[int(owner[int(np.argmax(bad))])][1], what)
 
 
-def _check_predictor(predictor: Any, n_features: int | None, path: str) -> None:
+def _check_predictor(predictor: Any, n_features: int | None, path: Where) -> None:
     """A HistGradientBoosting TreePredictor: children, features and bitset rows inside their arrays."""
     nodes = predictor.nodes
     n = len(nodes)
@@ -138,7 +166,7 @@ def _check_predictor(predictor: Any, n_features: int | None, path: str) -> None:
             raise _corrupt(path, f"has a categorical node outside {name}")
 
 
-def _check_metric(metric: Any, n_dims: int | None, path: str) -> None:
+def _check_metric(metric: Any, n_dims: int | None, path: Where) -> None:
     """A DistanceMetric: no Python function inside; its weight vector and matrix sized for the data."""
     if "PyFunc" in type(metric).__name__:
         raise _corrupt(path, "is a distance metric that calls a function")
@@ -149,7 +177,7 @@ def _check_metric(metric: Any, n_dims: int | None, path: str) -> None:
         raise _corrupt(path, "has weights that do not match the data's dimension")
 
 
-def _check_binary_tree(tree: Any, path: str) -> None:
+def _check_binary_tree(tree: Any, path: Where) -> None:
     """A KDTree/BallTree: the index permutes the data, nodes cover index ranges, arrays agree on sizes."""
     data, index, nodes, bounds = tree.get_arrays()
     state = tree.__getstate__()
@@ -164,10 +192,10 @@ def _check_binary_tree(tree: Any, path: str) -> None:
     weights = state[12]
     if weights is not None and np.asarray(weights).shape != (n,):
         raise _corrupt(path, "has sample weights that do not match its data")
-    _check_metric(state[11], n_dims, f"{path}.dist_metric")
+    _check_metric(state[11], n_dims, _at(path, ".", "dist_metric"))
 
 
-def _check_labels(owner: Any, path: str) -> None:
+def _check_labels(owner: Any, path: Where) -> None:
     for attribute in ("classes_", "feature_names_in_"):
         values = owner.__dict__.get(attribute)
         if values is None:
@@ -175,13 +203,13 @@ def _check_labels(owner: Any, path: str) -> None:
         if not isinstance(values, np.ndarray) or values.ndim != 1 or values.size > MAX_FEATURES:
             if attribute == "classes_" and isinstance(values, list):  # multi-output: one array per output
                 for i, inner in enumerate(values):
-                    _check_label_array(inner, f"{path}.{attribute}[{i}]")
+                    _check_label_array(inner, _at(_at(path, ".", attribute), "[]", i))
                 continue
-            raise _corrupt(f"{path}.{attribute}", "is not a flat array")
-        _check_label_array(values, f"{path}.{attribute}")
+            raise _corrupt(_at(path, ".", attribute), "is not a flat array")
+        _check_label_array(values, _at(path, ".", attribute))
 
 
-def _check_label_array(values: Any, path: str) -> None:
+def _check_label_array(values: Any, path: Where) -> None:
     if not isinstance(values, np.ndarray) or values.ndim != 1:
         raise _corrupt(path, "is not a flat array")
     if values.dtype.kind in "biufU":
@@ -190,23 +218,23 @@ def _check_label_array(values: Any, path: str) -> None:
         raise _corrupt(path, "holds values that are not plain strings or numbers")
 
 
-def _check_estimator(obj: Any, path: str) -> None:
+def _check_estimator(obj: Any, path: Where) -> None:
     from sklearn.feature_extraction.text import _VectorizerMixin
 
     if isinstance(obj, _VectorizerMixin) and getattr(obj, "input", "content") != "content":
-        raise _corrupt(f"{path}.input", "makes the vectorizer read files; only input='content' is accepted")
+        raise _corrupt(_at(path, ".", "input"), "makes the vectorizer read files; only input='content' is accepted")
     n_features = obj.__dict__.get("n_features_in_")
     if n_features is not None and (not isinstance(n_features, (int, np.integer)) or not 0 < n_features <= MAX_FEATURES):
-        raise _corrupt(f"{path}.n_features_in_", "is not a plausible number of features")
+        raise _corrupt(_at(path, ".", "n_features_in_"), "is not a plausible number of features")
     _check_labels(obj, path)
     for i, predictors in enumerate(obj.__dict__.get("_predictors") or []):
         for k, predictor in enumerate(predictors):
-            _check_predictor(predictor, n_features, f"{path}._predictors[{i}][{k}]")
-            _check_categorical_nodes(predictor, obj.__dict__.get("_bin_mapper"), n_features,
-                                     f"{path}._predictors[{i}][{k}]")
+            where = _at(_at(_at(path, ".", "_predictors"), "[]", i), "[]", k)
+            _check_predictor(predictor, n_features, where)
+            _check_categorical_nodes(predictor, obj.__dict__.get("_bin_mapper"), n_features, where)
 
 
-def _check_categorical_nodes(predictor: Any, bin_mapper: Any, n_features: Any, path: str) -> None:
+def _check_categorical_nodes(predictor: Any, bin_mapper: Any, n_features: Any, path: Where) -> None:
     """HistGradientBoosting's categorical splits index bitsets built from the bin mapper: they must agree."""
     nodes = predictor.nodes
     categorical = (nodes["is_leaf"] == 0) & (nodes["is_categorical"] != 0)
@@ -221,27 +249,36 @@ def _check_categorical_nodes(predictor: Any, bin_mapper: Any, n_features: Any, p
     for f in np.flatnonzero(is_categorical):
         values = np.asarray(thresholds[f])
         if values.size and (values.min() < 0 or values.max() > 255):  # bitsets hold categories 0..255
-            raise _corrupt(f"{path}", "has categories outside 0..255")
+            raise _corrupt(path, "has categories outside 0..255")
 
 
-def _children(value: Any, path: str) -> Iterator[tuple[Any, Any, str, str]]:
-    """(child, owner, attribute, path) for what a value holds."""
+_LEAVES = frozenset({str, int, float, bool, bytes, type(None), np.float64, np.float32, np.int64, np.int32, np.bool_,
+                     np.str_})
+
+
+def _children(value: Any, path: Where) -> Iterator[tuple[Any, Any, str, Where]]:
+    """(child, owner, attribute, path) for what a value holds; plain scalars are skipped."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield key, value, "", f"{path}[key]"
-            yield item, value, str(key) if isinstance(key, str) else "", f"{path}[{str(key)[:40]!r}]"
+            if type(key) not in _LEAVES:
+                yield key, value, "", _at(path, "[]", "key")
+            if type(item) not in _LEAVES:
+                yield item, value, key if isinstance(key, str) else "", _at(path, "[]", key)
     elif isinstance(value, (list, tuple, set, frozenset)):
         for i, item in enumerate(value):
-            yield item, value, "", f"{path}[{i}]"
+            if type(item) not in _LEAVES:
+                yield item, value, "", _at(path, "[]", i)
     elif isinstance(value, np.ndarray):
         if value.dtype.hasobject:
             for i, item in enumerate(value.ravel().tolist()):
-                yield item, value, "", f"{path}[{i}]"
+                if type(item) not in _LEAVES:
+                    yield item, value, "", _at(path, "[]", i)
     elif isinstance(value, functools.partial):
-        yield from _children(list(value.args) + list((value.keywords or {}).values()), f"{path}.args")
+        yield from _children(list(value.args) + list((value.keywords or {}).values()), _at(path, ".", "args"))
     elif hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType)):
         for key, item in vars(value).items():
-            yield item, value, key, f"{path}.{key}"
+            if type(item) not in _LEAVES:
+                yield item, value, key, _at(path, ".", key)
 
 
 def validate_model(model: Any) -> None:
@@ -270,7 +307,8 @@ def _walk(model: Any) -> None:
 
     binary_trees = tuple(getattr(m, f"BinaryTree{bits}") for m in (_ball_tree, _kd_tree) for bits in (32, 64))
     seen: set[int] = set()
-    todo: list[tuple[Any, Any, str, str]] = [(model, None, "", "model")]
+    trees: list[tuple[Any, Where]] = []
+    todo: list[tuple[Any, Any, str, Where]] = [(model, None, "", "model")]
     while todo:
         value, owner, attribute, path = todo.pop()
         if value is None or isinstance(value, (str, bytes, int, float, bool, np.generic)) or id(value) in seen:
@@ -289,7 +327,7 @@ def _walk(model: Any) -> None:
             _check_sparse(value, path)
             continue
         if isinstance(value, Tree):
-            _check_tree(value, path)
+            trees.append((value, path))
             continue
         if isinstance(value, np.random.SeedSequence) and value.pool.shape != (value.pool_size,):
             raise _corrupt(path, "is a seed sequence whose pool does not match its size")
@@ -305,6 +343,7 @@ def _walk(model: Any) -> None:
         if isinstance(value, BaseEstimator):
             _check_estimator(value, path)
         todo.extend(_children(value, path))
+    _check_trees(trees)
 
 
 def _check_booster(booster: Any) -> None:
