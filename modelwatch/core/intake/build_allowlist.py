@@ -6,7 +6,7 @@ with joblib, and records every global the static walk sees with how it is used. 
 ufuncs for FunctionTransformer, numpy scalar types) are listed below. Nothing on the never-list may
 appear: generation stops if it does. Review the diff of the JSON file before committing it.
 Use ``--check`` to compare the committed file with a fresh generation (exit 1 on a difference), and
-``--verify`` to load every estimator in every format through the intake and compare its predictions.
+``--verify`` to load every estimator in every format through the intake, validate it and compare its predictions.
 """
 from __future__ import annotations
 
@@ -284,6 +284,7 @@ def verify() -> list[tuple[str, str, str]]:
     from modelwatch.core.intake.allowlist import load_allowlist
     from modelwatch.core.intake.skops_reader import load_skops
     from modelwatch.core.intake.unpickler import restricted_loads
+    from modelwatch.core.intake.validate import validate_model
 
     data, failures, allowlist = _data(), [], load_allowlist()
     inputs = {"frame": data["frame"], "frame_cat": data["frame"].astype({"color": "category"}), "reg": data["Xr"],
@@ -312,6 +313,7 @@ def verify() -> list[tuple[str, str, str]]:
                     scan(blob, fmt)
                     model = (load_skops(blob, allowlist) if fmt == "skops"
                              else restricted_loads(decompress(blob, fmt), allowlist))
+                    validate_model(model)  # the structural checks never refuse a genuine estimator
                     if not np.array_equal(np.asarray(model.predict(X)), np.asarray(expected)):
                         failures.append((label, how, "predictions differ"))
                 except Exception as exc:
