@@ -37,6 +37,9 @@ REVIEWED_FUNCTIONS = (
 REVIEWED_ATTRIBUTES = {
     ("BisectingKMeans", "_kmeans_single"): ("sklearn.cluster._kmeans._kmeans_single_lloyd",
                                             "sklearn.cluster._kmeans._kmeans_single_elkan"),
+    # IsotonicRegression's scipy interp1d keeps the method it interpolates with (numpy indexing, bounds-checked).
+    ("interp1d", "_call"): tuple(f"scipy.interpolate._interpolate.interp1d.{name}" for name in (
+        "_call_linear_np", "_call_linear", "_call_nearest", "_call_previousnext")),
 }
 
 
@@ -65,11 +68,16 @@ def _corrupt(path: Where, what: str) -> CorruptModel:
 def _resolved(names: tuple[str, ...]) -> frozenset[int]:
     found = set()
     for dotted in names:
-        module, _, name = dotted.rpartition(".")
-        try:
-            found.add(id(getattr(importlib.import_module(module), name)))
-        except (ImportError, AttributeError):
-            continue
+        parts = dotted.split(".")
+        for cut in range(len(parts) - 1, 0, -1):  # the longest importable module, then attributes (a class's)
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+                for name in parts[cut:]:
+                    obj = getattr(obj, name)
+            except (ImportError, AttributeError):
+                continue
+            found.add(id(obj))
+            break
     return frozenset(found)
 
 
