@@ -81,12 +81,9 @@ def _resolved(names: tuple[str, ...]) -> frozenset[int]:
     return frozenset(found)
 
 
-def _is_function(value: Any) -> bool:
-    """Functions, builtins, ufuncs, partials, bound methods: values a model may call (classes are checked apart)."""
-    return callable(value) and not isinstance(value, type) and (
-        isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, np.ufunc,
-                           functools.partial))
-        or type(value).__name__ in ("cython_function_or_method", "_ArrayFunctionDispatcher", "method-wrapper"))
+# Functions, builtins, ufuncs, bound methods (and partials, checked apart): values a model may call.
+_FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, np.ufunc)
+_FUNCTION_TYPE_NAMES = ("cython_function_or_method", "_ArrayFunctionDispatcher", "method-wrapper")
 
 
 def _check_function(value: Any, owner: Any, attribute: str, path: Where) -> None:
@@ -306,7 +303,8 @@ def validate_model(model: Any) -> None:
             gc.enable()
 
 
-def _walk(model: Any) -> None:
+def _kind(cls: type) -> str:
+    """What the walk does with instances of ``cls`` (decided once per class: a forest has few classes)."""
     from scipy import sparse
     from sklearn.base import BaseEstimator
     from sklearn.metrics import DistanceMetric
@@ -314,43 +312,61 @@ def _walk(model: Any) -> None:
     from sklearn.tree._tree import Tree
 
     binary_trees = tuple(getattr(m, f"BinaryTree{bits}") for m in (_ball_tree, _kd_tree) for bits in (32, 64))
+    if issubclass(cls, (str, bytes, int, float, bool, np.generic, type(None))):
+        return "leaf"
+    if issubclass(cls, type):
+        return "type"
+    if issubclass(cls, functools.partial):
+        return "partial"
+    if issubclass(cls, _FUNCTION_TYPES) or cls.__name__ in _FUNCTION_TYPE_NAMES:
+        return "function"
+    kinds = ((sparse.spmatrix, "sparse"), (sparse.sparray, "sparse"), (Tree, "tree"),
+             (np.random.SeedSequence, "seed"), (DistanceMetric, "metric"), (binary_trees, "binary_tree"),
+             (BaseEstimator, "estimator"))
+    for base, kind in kinds:
+        if issubclass(cls, base):
+            return kind
+    if cls.__name__ == "Booster" and cls.__module__.startswith(("xgboost.", "lightgbm.")):
+        return "booster"
+    return "other"
+
+
+def _walk(model: Any) -> None:
     seen: set[int] = set()
+    kinds: dict[type, str] = {}
     trees: list[tuple[Any, Where]] = []
     todo: list[tuple[Any, Any, str, Where]] = [(model, None, "", "model")]
     while todo:
         value, owner, attribute, path = todo.pop()
-        if value is None or isinstance(value, (str, bytes, int, float, bool, np.generic)) or id(value) in seen:
+        cls = type(value)
+        kind = kinds.get(cls) or kinds.setdefault(cls, _kind(cls))
+        if kind == "leaf" or id(value) in seen:
             continue
         seen.add(id(value))
         if len(seen) > MAX_OBJECTS:
             raise CorruptModel("The model holds more objects than modelwatch checks.", {"limit": MAX_OBJECTS})
-        if isinstance(value, type):
+        if kind == "type":
             _check_type(value, path)
-            continue
-        if _is_function(value):
+        elif kind in ("function", "partial"):
             _check_function(value, owner, attribute, path)
-            if not isinstance(value, functools.partial):
-                continue
-        if sparse.issparse(value):
+            if kind == "partial":
+                todo.extend(_children(value, path))
+        elif kind == "sparse":
             _check_sparse(value, path)
-            continue
-        if isinstance(value, Tree):
+        elif kind == "tree":
             trees.append((value, path))
-            continue
-        if isinstance(value, np.random.SeedSequence) and value.pool.shape != (value.pool_size,):
-            raise _corrupt(path, "is a seed sequence whose pool does not match its size")
-        if isinstance(value, DistanceMetric):
+        elif kind == "metric":
             _check_metric(value, None, path)
-            continue
-        if isinstance(value, binary_trees):
+        elif kind == "binary_tree":
             _check_binary_tree(value, path)
-            continue
-        if type(value).__name__ == "Booster" and type(value).__module__.startswith(("xgboost.", "lightgbm.")):
+        elif kind == "booster":
             _check_booster(value)
-            continue
-        if isinstance(value, BaseEstimator):
-            _check_estimator(value, path)
-        todo.extend(_children(value, path))
+        else:
+            if kind == "seed" and value.pool.shape != (value.pool_size,):
+                raise _corrupt(path, "is a seed sequence whose pool does not match its size")
+            if kind == "estimator":
+                _check_estimator(value, path)
+            todo.extend(_children(value, path))
     _check_trees(trees)
 
 
