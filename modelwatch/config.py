@@ -20,6 +20,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None  # resolved in create_app: needs the instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_UPLOAD_MB = int(os.environ.get("MODELWATCH_MAX_UPLOAD_MB", "200"))
+    MAX_FEATURES = int(os.environ.get("MODELWATCH_MAX_FEATURES", "2000"))  # wider models are refused at upload
     BROKER_URL = os.environ.get("MODELWATCH_BROKER_URL")
     EXECUTOR = os.environ.get("MODELWATCH_EXECUTOR", "threads")  # threads | inline | celery
     EXECUTOR_WORKERS = int(os.environ.get("MODELWATCH_WORKERS", "2"))

@@ -128,7 +128,7 @@ def decompress(data: bytes, fmt: str, max_bytes: int = MAX_DECOMPRESSED_BYTES, m
             if _finished(engine, name, chunk, pending):
                 break
     except (zlib.error, OSError, EOFError, lzma.LZMAError, RuntimeError) as exc:
-        raise CorruptModel(f"The compressed model is damaged ({exc}).") from exc
+        raise CorruptModel(f"The compressed model is damaged ({type(exc).__name__}).") from exc
     if not out:
         raise CorruptModel("The compressed model is empty.")
     return bytes(out)

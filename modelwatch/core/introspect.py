@@ -8,12 +8,36 @@ from typing import Any
 
 import numpy as np
 
+from modelwatch.core.intake.validate import MAX_FEATURES
+from modelwatch.core.jsonable import to_jsonable, type_name
 from modelwatch.core.model_prior import model_priors
-from modelwatch.errors import NotAModel
+from modelwatch.errors import CorruptModel, NotAModel
+
+_SCALARS = (str, int, float, bool)
 
 
 def _jsonable(values: Any) -> list[Any]:
-    return [v.item() if isinstance(v, np.generic) else v for v in np.asarray(values).tolist()]
+    """Plain scalars of an array or list; anything else becomes its type's name (never its ``str()``)."""
+    return [to_jsonable(v) for v in np.asarray(values, dtype=object).ravel().tolist()]
+
+
+def _scalars(values: Any, what: str) -> list[Any]:
+    """Feature names or class labels: a flat sequence of plain scalars, else the model is refused."""
+    items = np.asarray(values, dtype=object)
+    if items.ndim != 1:
+        raise CorruptModel(f"The model's {what} are not a flat list.", {"attribute": what})
+    found = [v.item() if isinstance(v, np.generic) else v for v in items.tolist()]
+    if not all(isinstance(v, _SCALARS) for v in found):
+        raise CorruptModel(f"The model's {what} hold values that are not plain strings or numbers.",
+                           {"attribute": what})
+    return found
+
+
+def _classes(classes: Any) -> list[Any]:
+    """Class labels; a multi-output classifier has one array of labels per output."""
+    if isinstance(classes, list) and classes and all(isinstance(c, np.ndarray) for c in classes):
+        return [_scalars(c, "class labels") for c in classes]
+    return _scalars(classes, "class labels")
 
 
 def _final_estimator(model: Any) -> Any:
@@ -53,8 +77,9 @@ def _encoders(model: Any) -> list[dict[str, Any]]:
         elif hasattr(obj, "categories_") and columns is not None:
             found.append({
                 "transformer": f"{type(obj).__module__}.{type(obj).__qualname__}",
-                "columns": [str(c) for c in columns],
-                "categories": {str(c): _jsonable(cats) for c, cats in zip(columns, obj.categories_)},
+                "columns": [to_jsonable(c) if isinstance(c, _SCALARS) else type_name(c) for c in columns],
+                "categories": {str(to_jsonable(c)) if isinstance(c, _SCALARS) else type_name(c): _jsonable(cats)
+                               for c, cats in zip(columns, obj.categories_)},
             })
 
     visit(model, None)
@@ -72,10 +97,13 @@ def describe(model: Any) -> dict[str, Any]:
         raise NotAModel(f"The file holds a {kind}, not a model with predict().", {"type": kind})
     names = getattr(model, "feature_names_in_", None)
     n_features = getattr(model, "n_features_in_", None)
+    names = _scalars(names, "feature names") if names is not None else None
     if n_features is None and names is not None:
         n_features = len(names)
     if n_features is None:
         raise NotAModel("The model does not say how many features it takes (no n_features_in_); is it fitted?")
+    if not isinstance(n_features, (int, np.integer)) or not 0 < int(n_features) <= MAX_FEATURES:
+        raise CorruptModel("The model's number of features is implausible.", {"attribute": "n_features_in_"})
     task = _task(model)
     classes = getattr(model, "classes_", None)
     steps = [[name, f"{type(step).__module__}.{type(step).__qualname__}"] for name, step in getattr(model, "steps", [])]
@@ -85,7 +113,7 @@ def describe(model: Any) -> dict[str, Any]:
         "n_features": int(n_features),
         "feature_names": [str(n) for n in names] if names is not None else [f"f{i}" for i in range(int(n_features))],
         "feature_names_from_model": names is not None,
-        "classes": _jsonable(classes) if task == "classification" and classes is not None else None,
+        "classes": _classes(classes) if task == "classification" and classes is not None else None,
         "has_predict_proba": callable(getattr(model, "predict_proba", None)) and task == "classification",
         "has_decision_function": callable(getattr(model, "decision_function", None)),
         "steps": steps,

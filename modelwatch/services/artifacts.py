@@ -52,6 +52,7 @@ def store_upload(upload: bytes | IO[bytes], filename: str, name: str | None = No
         fmt = sniff_format(data)
         intake.scan(data, fmt)
         info = run_task("inspect", data, fmt, limits=sandbox_limits(INSPECT_TIMEOUT_S))
+        intake.check_feature_count(info, current_app.config["MAX_FEATURES"])
         artifact = ModelArtifact(sha256=sha256, name=display_name(filename, name), filename=PurePath(filename).name,
                                  format=fmt, size=size, data=artifact_store.save(sha256, data), info=info)
         del data

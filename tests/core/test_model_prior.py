@@ -46,7 +46,7 @@ def test_a_bare_model_with_nothing_known_is_assumed_and_the_result_says_so(cance
     assert assumed_features(schema) == list(X.columns[:3])
     (tmp_path / "model.bin").write_bytes(b"-")
     result = run_suite(model, info, {"schema": schema, "config": {**FAST_CONFIG, "drift": {"features": []}}},
-                       tmp_path, lambda *_: None)
+                       tmp_path, lambda *_, **__: None)
     assert result["data"]["assumed_features"] == list(X.columns[:3])
 
 

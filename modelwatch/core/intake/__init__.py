@@ -15,12 +15,22 @@ from typing import Any
 
 from modelwatch.core.formats import decompress
 from modelwatch.core.intake.allowlist import allowlist_info, load_allowlist, offenders
-from modelwatch.core.intake.opcodes import LEGACY_WRAPPERS, Global, Obj, ScanError, SymDict, walk_pickle
+from modelwatch.core.intake.opcodes import (
+    LEGACY_WRAPPERS,
+    Global,
+    Obj,
+    ScanError,
+    ScanLimits,
+    SymDict,
+    SymSet,
+    walk_pickle,
+)
 from modelwatch.core.intake.skops_reader import load_skops, skops_offenders
 from modelwatch.core.intake.unpickler import restricted_loads
-from modelwatch.errors import CorruptModel, NotAModel, UnsafeModel, UnsupportedFormat
+from modelwatch.core.intake.validate import validate_model
+from modelwatch.errors import CorruptModel, NotAModel, UnsafeModel, UnsupportedFormat, UnsupportedModel
 
-__all__ = ["scan", "load_model", "trusted_mode", "MAX_ARRAY_BYTES"]
+__all__ = ["scan", "load_model", "check_feature_count", "trusted_mode", "ScanLimits", "MAX_ARRAY_BYTES"]
 MAX_ARRAY_BYTES = 4 << 30
 NATIVE_FORMATS = ("xgboost-json", "xgboost-ubj", "lightgbm-text")
 _DATA_CALLS = {"numpy._core.multiarray._reconstruct", "numpy._core.numeric._frombuffer", "numpy.dtype",
@@ -33,13 +43,13 @@ def trusted_mode() -> bool:
     return os.environ.get("MODELWATCH_TRUST_PICKLES", "") == "1"
 
 
-def scan(data: bytes, fmt: str, *, max_array_bytes: int = MAX_ARRAY_BYTES) -> dict[str, Any]:
+def scan(data: bytes, fmt: str, *, limits: ScanLimits = ScanLimits(max_array_bytes=MAX_ARRAY_BYTES)) -> dict[str, Any]:
     """Statically inspect a model file; nothing in it is imported, constructed or called.
 
     Args:
         data: the file as uploaded.
         fmt: its format from ``formats.sniff_format``.
-        max_array_bytes: refuse arrays that claim more memory than this.
+        limits: the walk's bounds (array sizes, opcodes, nesting); past them the file is refused as unsafe.
 
     Returns:
         ``{"format", "globals": [...], "protocol", "n_arrays", "array_bytes", "trusted_mode"}``.
@@ -60,7 +70,7 @@ def scan(data: bytes, fmt: str, *, max_array_bytes: int = MAX_ARRAY_BYTES) -> di
         return {**result, "untrusted_globals": bad}
     if fmt in NATIVE_FORMATS:
         return result  # parsed by XGBoost/LightGBM inside the sandbox; no code is named in these files
-    report = _walk(decompress(data, fmt), max_array_bytes)
+    report = _walk(decompress(data, fmt), limits)
     if any(key in LEGACY_WRAPPERS for key in report.usages):
         raise UnsupportedFormat("This joblib file uses the legacy array format (joblib < 0.10); re-save the model.")
     bad = offenders(report.usages, load_allowlist())
@@ -72,9 +82,9 @@ def scan(data: bytes, fmt: str, *, max_array_bytes: int = MAX_ARRAY_BYTES) -> di
             "protocol": report.protocol, "n_arrays": report.n_arrays, "array_bytes": report.array_bytes}
 
 
-def _walk(raw: bytes, max_array_bytes: int) -> Any:
+def _walk(raw: bytes, limits: ScanLimits) -> Any:
     try:
-        return walk_pickle(raw, max_array_bytes)
+        return walk_pickle(raw, limits)
     except ScanError as exc:
         if exc.kind == "unsafe":
             raise UnsafeModel(str(exc), {"globals": [], **exc.details}) from exc
@@ -88,10 +98,24 @@ def _check_is_model(top: Any) -> None:
             return
     elif isinstance(top, Obj):
         pass  # a joblib array
-    elif not isinstance(top, (SymDict, list, tuple, set, frozenset, str, bytes, int, float, type(None))):
+    elif not isinstance(top, (SymDict, SymSet, list, tuple, str, bytes, int, float, type(None))):
         return
     kind = "an array" if isinstance(top, Obj) else f"plain data ({type(top).__name__.replace('Sym', '').lower()})"
     raise NotAModel(f"The file holds {kind}, not a model with predict().")
+
+
+def check_feature_count(info: dict[str, Any], max_features: int) -> None:
+    """Refuse a model wider than the operator's setting: every run validates and generates each feature, so a
+    737-byte file claiming 15,000 features would cost seconds of schema validation per request.
+
+    Raises:
+        UnsupportedModel: ``info["n_features"]`` is over ``max_features``.
+    """
+    n_features = int(info.get("n_features") or 0)
+    if n_features > max_features:
+        raise UnsupportedModel(f"The model takes {n_features:,} features; this server tests models of up to "
+                               f"{max_features:,} (MODELWATCH_MAX_FEATURES).",
+                               {"n_features": n_features, "max_features": max_features})
 
 
 def load_model(path: Path, fmt: str) -> tuple[Any, dict[str, Any]]:
@@ -102,7 +126,7 @@ def load_model(path: Path, fmt: str) -> tuple[Any, dict[str, Any]]:
 
     Raises:
         UnsafeModel: refused by the static pass or by the allowlist unpickler.
-        CorruptModel: the file cannot be read.
+        CorruptModel: the file cannot be read, or a structure in it is malformed (``validate.validate_model``).
     """
     data = Path(path).read_bytes()
     trusted = trusted_mode()
@@ -111,15 +135,19 @@ def load_model(path: Path, fmt: str) -> tuple[Any, dict[str, Any]]:
     if not trusted:
         notes["allowlist_generated_for"] = allowlist_info()["generated_for"]
     if fmt == "skops":
-        return _load_skops(data, trusted), notes
-    if fmt in NATIVE_FORMATS:
+        model = _load_skops(data, trusted)
+    elif fmt in NATIVE_FORMATS:
         from modelwatch.core.intake.native import load_native
 
-        return load_native(data, fmt), notes
-    raw = decompress(data, fmt)
-    # The web process ran the static pass before storing the file; here the allowlist unpickler enforces the
-    # same allowlist again, call by call, on its own (defence in depth, tested without the static pass).
-    return restricted_loads(raw, load_allowlist(), trusted=trusted, max_array_bytes=MAX_ARRAY_BYTES), notes
+        model = load_native(data, fmt)
+    else:
+        # The web process ran the static pass before storing the file; here the allowlist unpickler enforces the
+        # same allowlist again, call by call, on its own (defence in depth, tested without the static pass).
+        model = restricted_loads(decompress(data, fmt), load_allowlist(), trusted=trusted,
+                                 max_array_bytes=MAX_ARRAY_BYTES)
+    if not trusted:  # trusted mode's custom classes may hold anything; the sandbox still contains them
+        validate_model(model)
+    return model, notes
 
 
 def _load_skops(data: bytes, trusted: bool) -> Any:

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 ALLOWLIST_PATH = Path(__file__).with_name("allowlist.json")
+# A global is named by plain dotted identifiers (ASCII, so that every decoder of the bytes agrees on them).
+MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 USAGES = ("new", "call", "value")
 
 # Never allowed, whatever the data file says: a generated or hand-edited entry under one of these is a bug,
@@ -57,7 +61,8 @@ def load_allowlist(path: str = str(ALLOWLIST_PATH)) -> dict[tuple[str, str], fro
     table: dict[tuple[str, str], frozenset[str]] = {}
     for module, names in entries.items():
         for name, usages in names.items():
-            if "." in name or is_never(module, name) or not set(usages) <= set(USAGES):
+            plain = MODULE_NAME.fullmatch(module) and ATTRIBUTE_NAME.fullmatch(name)
+            if not plain or is_never(module, name) or not set(usages) <= set(USAGES):
                 raise RuntimeError(f"The model allowlist holds a forbidden entry {module}.{name}: refusing it all.")
             table[(module, name)] = frozenset(usages)
     return table
@@ -73,13 +78,14 @@ def offenders(usages: dict[tuple[str, str], set[str]], allowlist: dict[tuple[str
         if (module, name) in GUARDED:
             continue  # its one permitted form was checked by the walk, which refuses any other
         allowed = allowlist.get((module, name))
-        if "." in name or allowed is None or not _permits(allowed, used):
+        if not ATTRIBUTE_NAME.fullmatch(name) or not permits(allowed, used):
             bad.append(f"{module}.{name}")
     return sorted(set(bad))
 
 
-def _permits(allowed: frozenset[str], used: set[str]) -> bool:
-    return all(u in allowed or u == "value" for u in used)
+def permits(allowed: frozenset[str] | None, used: set[str]) -> bool:
+    """An entry permits its own usages; any entry may also be referenced as a value."""
+    return allowed is not None and all(u in allowed or u == "value" for u in used)
 
 
 @lru_cache(maxsize=4)

@@ -6,7 +6,7 @@ with joblib, and records every global the static walk sees with how it is used. 
 ufuncs for FunctionTransformer, numpy scalar types) are listed below. Nothing on the never-list may
 appear: generation stops if it does. Review the diff of the JSON file before committing it.
 Use ``--check`` to compare the committed file with a fresh generation (exit 1 on a difference), and
-``--verify`` to load every estimator in every format through the intake and compare its predictions.
+``--verify`` to load every estimator in every format through the intake, validate it and compare its predictions.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from modelwatch.core.intake.allowlist import ALLOWLIST_PATH, GUARDED, is_never
-from modelwatch.core.intake.opcodes import walk_pickle
+from modelwatch.core.intake.opcodes import ScanLimits, walk_pickle
 
 # Calls the generator cannot observe but legitimate files make (see the unpickler's argument checks).
 CURATED: dict[tuple[str, str], set[str]] = {
@@ -62,6 +62,11 @@ FAMILIES = {
 }
 
 
+# Cython's generated unpicklers set C-level fields (sizes next to buffers) from the file without checking them;
+# these classes pickle through newObj + __setstate__ instead, so their raw setters are never needed.
+CYTHON_STATE_SETTERS = {"__pyx_unpickle_DistanceMetric"}
+
+
 def _families() -> dict[tuple[str, str], set[str]]:
     import importlib
 
@@ -72,7 +77,7 @@ def _families() -> dict[tuple[str, str], set[str]]:
             obj = getattr(module, name)
             if isinstance(obj, type) and obj.__module__ == module_name and not name.startswith("_"):
                 found[(module_name, name)] = set(usage)
-            elif name.startswith("__pyx_unpickle_") or name == "newObj":
+            elif (name.startswith("__pyx_unpickle_") or name == "newObj") and name not in CYTHON_STATE_SETTERS:
                 found[(module_name, name)] = {"call"}
     return found
 
@@ -211,7 +216,7 @@ def _fit(est: Any, kind: str, data: dict[str, Any]) -> Any:
     return est.fit(data["Xc"], data["yc"])
 
 
-def _skops_types(fitted: Any) -> set[tuple[str, str]]:
+def _skops_types(fitted: Any) -> dict[tuple[str, str], set[str]]:
     import skops.io
 
     from modelwatch.core.intake.skops_reader import BASIC_TYPES, schema_types
@@ -219,9 +224,9 @@ def _skops_types(fitted: Any) -> set[tuple[str, str]]:
     try:
         blob = skops.io.dumps(fitted)
     except Exception:  # skops cannot persist every object (e.g. native boosters): then it is pickle-only
-        return set()
+        return {}
     found, _ = schema_types(blob)
-    return found - BASIC_TYPES
+    return {key: used for key, used in found.items() if key not in BASIC_TYPES}
 
 
 def generate() -> dict[str, Any]:
@@ -246,10 +251,10 @@ def generate() -> dict[str, Any]:
         joblib.dump(fitted, buffer)
         blobs.append(buffer.getvalue())
         for blob in blobs:
-            for key, used in walk_pickle(blob, 1 << 34).usages.items():
+            for key, used in walk_pickle(blob, ScanLimits(max_array_bytes=1 << 34, max_opcodes=1 << 40)).usages.items():
                 usages.setdefault(key, set()).update(used)
-        for key in _skops_types(fitted):
-            usages.setdefault(key, set()).add("new")
+        for key, used in _skops_types(fitted).items():
+            usages.setdefault(key, set()).update(used)
     for key in GUARDED:
         usages.pop(key, None)
     bad = sorted(f"{m}.{n}" for (m, n) in usages if is_never(m, n) or "." in n)
@@ -279,6 +284,7 @@ def verify() -> list[tuple[str, str, str]]:
     from modelwatch.core.intake.allowlist import load_allowlist
     from modelwatch.core.intake.skops_reader import load_skops
     from modelwatch.core.intake.unpickler import restricted_loads
+    from modelwatch.core.intake.validate import validate_model
 
     data, failures, allowlist = _data(), [], load_allowlist()
     inputs = {"frame": data["frame"], "frame_cat": data["frame"].astype({"color": "category"}), "reg": data["Xr"],
@@ -307,6 +313,7 @@ def verify() -> list[tuple[str, str, str]]:
                     scan(blob, fmt)
                     model = (load_skops(blob, allowlist) if fmt == "skops"
                              else restricted_loads(decompress(blob, fmt), allowlist))
+                    validate_model(model)  # the structural checks never refuse a genuine estimator
                     if not np.array_equal(np.asarray(model.predict(X)), np.asarray(expected)):
                         failures.append((label, how, "predictions differ"))
                 except Exception as exc:

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from modelwatch.core.intake.allowlist import GUARDED
+from modelwatch.core.intake.allowlist import ATTRIBUTE_NAME, GUARDED, MODULE_NAME
+from modelwatch.core.intake.dtypes import check_state, dtype_from_descriptor, field_dtypes
 from modelwatch.errors import CorruptModel, UnsafeModel
 
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
@@ -51,6 +52,9 @@ def _scalar(dtype: Any, *args: Any) -> Any:
 
     if not isinstance(dtype, np.dtype) or dtype.itemsize > MAX_SCALAR_BYTES:
         raise _unsafe("numpy._core.multiarray.scalar", "numpy.scalar was asked for a huge item.")
+    # numpy copies itemsize bytes from the buffer whatever its length: a short buffer leaks the heap after it.
+    if not dtype.hasobject and not (len(args) == 1 and isinstance(args[0], bytes) and len(args[0]) == dtype.itemsize):
+        raise _unsafe("numpy._core.multiarray.scalar", "numpy.scalar with a buffer of the wrong size.")
     return scalar(dtype, *args)
 
 
@@ -85,6 +89,63 @@ def _defaultdict(factory: Any = None, *args: Any) -> collections.defaultdict:
     if factory not in (None, dict, list, collections.OrderedDict) or args:
         raise _unsafe("collections.defaultdict", "defaultdict with a factory other than dict/list/OrderedDict.")
     return collections.defaultdict(factory)
+
+
+def _bit_generator(value: Any, what: str) -> Any:
+    from numpy.random._pickle import BitGenerators
+    from numpy.random.bit_generator import BitGenerator
+
+    if isinstance(value, BitGenerator) or (isinstance(value, str) and value in BitGenerators):
+        return value
+    if isinstance(value, type) and value in BitGenerators.values():
+        return value
+    raise _unsafe(what, f"{what} may only take one of numpy's bit generators.")
+
+
+def _own_ctor(rest: tuple[Any, ...], what: str) -> None:
+    # The second argument is a constructor numpy calls; a file may only name numpy's own (checked) one.
+    if rest not in ((), (_bit_generator_ctor,)):
+        raise _unsafe(what, f"{what} with a constructor other than numpy's own.")
+
+
+def _generator_ctor(bit_generator_name: Any = "MT19937", *rest: Any) -> Any:
+    from numpy.random._pickle import __generator_ctor
+
+    _own_ctor(rest, "numpy.random._pickle.__generator_ctor")
+    return __generator_ctor(_bit_generator(bit_generator_name, "numpy.random._pickle.__generator_ctor"))
+
+
+def _randomstate_ctor(bit_generator_name: Any = "MT19937", *rest: Any) -> Any:
+    from numpy.random._pickle import __randomstate_ctor
+
+    _own_ctor(rest, "numpy.random._pickle.__randomstate_ctor")
+    return __randomstate_ctor(_bit_generator(bit_generator_name, "numpy.random._pickle.__randomstate_ctor"))
+
+
+def _bit_generator_ctor(bit_generator: Any = "MT19937") -> Any:
+    from numpy.random._pickle import __bit_generator_ctor
+
+    return __bit_generator_ctor(_bit_generator(bit_generator, "numpy.random._pickle.__bit_generator_ctor"))
+
+
+def _new_obj(module: str, base: str) -> Any:
+    """sklearn's Cython ``newObj(cls)`` (``cls.__new__(cls)``), only for the classes its own module pickles."""
+    def new_obj(cls: Any) -> Any:
+        real = importlib.import_module(module)
+        if not (isinstance(cls, type) and cls.__module__ == module and issubclass(cls, getattr(real, base))) or \
+                "PyFunc" in cls.__name__:  # PyFuncDistance calls a function from its state
+            raise _unsafe(f"{module}.newObj", f"{module}.newObj may only build that module's own {base} classes.")
+        return real.newObj(cls)
+    return new_obj
+
+
+def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> Any:
+    from numpy._core.numeric import _frombuffer as numpy_frombuffer
+
+    if not isinstance(buf, (bytes, bytearray)) or not isinstance(dtype, np.dtype) or dtype.hasobject or \
+            not isinstance(shape, tuple) or order not in ("C", "F", "A", "K"):
+        raise _unsafe("numpy._core.numeric._frombuffer", "numpy._frombuffer with unexpected arguments.")
+    return numpy_frombuffer(buf, dtype, shape, order)
 
 
 class _CheckedPartial(functools.partial):
@@ -122,6 +183,15 @@ CHECKED_CALLS: dict[tuple[str, str], Any] = {
     ("__builtin__", "bytearray"): _bytearray,
     ("collections", "defaultdict"): _defaultdict,
     ("functools", "partial"): _CheckedPartial,
+    ("numpy", "dtype"): dtype_from_descriptor,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy.random._pickle", "__generator_ctor"): _generator_ctor,
+    ("numpy.random._pickle", "__randomstate_ctor"): _randomstate_ctor,
+    ("numpy.random._pickle", "__bit_generator_ctor"): _bit_generator_ctor,
+    ("sklearn.metrics._dist_metrics", "newObj"): _new_obj("sklearn.metrics._dist_metrics", "DistanceMetric"),
+    ("sklearn.neighbors._ball_tree", "newObj"): _new_obj("sklearn.neighbors._ball_tree", "BinaryTree64"),
+    ("sklearn.neighbors._kd_tree", "newObj"): _new_obj("sklearn.neighbors._kd_tree", "BinaryTree64"),
 }
 
 
@@ -138,8 +208,9 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
     dispatch = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
 
     def __init__(self, file: io.BytesIO, allowlist: dict[tuple[str, str], frozenset[str]], *, trusted: bool = False,
-                 max_array_bytes: int = 1 << 31) -> None:
+                 max_array_bytes: int = 1 << 31, nested: bool = False) -> None:
         super().__init__(file)
+        self.nested = nested  # an object array's own pickle: joblib never writes array wrappers there
         self.file = file
         self.allowlist = allowlist
         self.trusted = trusted
@@ -149,9 +220,18 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
         self._callable: dict[int, Any] = {}
         self._newable: dict[int, Any] = {}
         self._found: dict[int, Any] = {}
+        # dtypes made here whose state may still be set once, and dtypes something has used (frozen from then on).
+        self._fresh_dtypes: dict[int, np.dtype] = {}
+        self._used_dtypes: dict[int, np.dtype] = {}
 
     def find_class(self, module: str, name: str) -> Any:
+        if not (isinstance(module, str) and isinstance(name, str) and MODULE_NAME.fullmatch(module)
+                and ATTRIBUTE_NAME.fullmatch(name)):
+            shown = f"{str(module)[:80]}.{str(name)[:80]}"
+            raise UnsafeModel(f"The model names {shown!r}, which is not a plain identifier.", {"globals": [shown]})
         if module == WRAPPER[0] and name == WRAPPER[1]:
+            if self.nested:
+                raise _unsafe(f"{module}.{name}", "A joblib array header sits inside an object array.")
             self._newable[id(ArrayHeader)] = ArrayHeader
             return ArrayHeader
         if self.trusted:
@@ -192,7 +272,24 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
             if not ok or not isinstance(args[0], type) or not issubclass(args[0], args[1]):
                 raise _unsafe("copyreg._reconstructor", "copyreg._reconstructor with an unexpected base class.")
             self._check_new(args[0])
-        self.stack[-1] = func(*args)
+        if not self.trusted:
+            self._mark_used(args)
+        if not isinstance(args, tuple):
+            raise CorruptModel("A call in the pickle has no argument tuple.")
+        self.stack[-1] = result = func(*args)
+        if func is dtype_from_descriptor:
+            self._fresh_dtypes[id(result)] = result
+
+    def _mark_used(self, values: Any) -> None:
+        """Remember every dtype handed to a constructor or a state: from then on its state may not change."""
+        items = values.values() if isinstance(values, dict) else values if isinstance(values, (tuple, list)) else ()
+        for value in items:
+            if isinstance(value, np.dtype):
+                self._used_dtypes[id(value)] = value
+            elif isinstance(value, (tuple, dict)) and value is not values:
+                for inner in (value.values() if isinstance(value, dict) else value):
+                    if isinstance(inner, np.dtype):
+                        self._used_dtypes[id(inner)] = inner
 
     def load_newobj(self) -> None:
         args = self.stack.pop()
@@ -280,9 +377,35 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
         if not self.trusted and id(target) in self._found:
             # BUILD on a class or function would set attributes on it for the whole process.
             raise _unsafe(_name_of(target), f"The model would set the state of {_name_of(target)} itself.")
+        if not self.trusted:
+            state = self.stack[-1]
+            if isinstance(target, np.dtype):
+                self._check_dtype_build(target, state)
+            else:
+                self._mark_used(state)
+            if type(target).__module__ == "lightgbm.basic" and isinstance(state, dict):
+                # LightGBM parses the model text inside __setstate__: checked before it does.
+                from modelwatch.core.intake.native import check_lightgbm_text
+
+                text = state.get("_handle", state.get("handle"))  # the order Booster.__setstate__ reads them in
+                if text is not None:
+                    check_lightgbm_text(text if isinstance(text, str) else "")
         super().load_build()
         if isinstance(self.stack[-1], ArrayHeader):
+            frame = self._unframer.current_frame
+            if frame is not None and frame.tell() < len(frame.getbuffer()):
+                raise _unsafe("joblib.numpy_pickle.NumpyArrayWrapper", "A joblib array header sits inside a frame.")
             self.stack[-1] = self._read_array(self.stack[-1])
+
+    def _check_dtype_build(self, target: np.dtype, state: Any) -> None:
+        """A dtype's state is set once, right after its descriptor, before anything uses it, and as numpy would."""
+        if id(target) not in self._fresh_dtypes or id(target) in self._used_dtypes:
+            raise _unsafe("numpy.dtype", "The model sets the state of a numpy dtype that is already in use.")
+        check_state(target, state)
+        del self._fresh_dtypes[id(target)]
+        self._used_dtypes[id(target)] = target
+        for inner in field_dtypes(state):
+            self._used_dtypes[id(inner)] = inner
 
     def _read_array(self, header: ArrayHeader) -> np.ndarray:
         state = vars(header)
@@ -294,7 +417,7 @@ class RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
         count = math.prod(int(n) for n in shape)
         if dtype.hasobject:
             nested = RestrictedUnpickler(self.file, self.allowlist, trusted=self.trusted,
-                                         max_array_bytes=self.max_array_bytes - self.array_bytes)
+                                         max_array_bytes=self.max_array_bytes - self.array_bytes, nested=True)
             array = nested.load()
             if not isinstance(array, np.ndarray) or array.shape != shape:
                 raise CorruptModel("A joblib object array does not match its header.")
@@ -345,4 +468,6 @@ def restricted_loads(data: bytes, allowlist: dict[tuple[str, str], frozenset[str
         raise
     except (pickle.UnpicklingError, EOFError, IndexError, KeyError, ValueError, TypeError, AttributeError, ImportError,
             struct.error, UnicodeDecodeError) as exc:
-        raise CorruptModel(f"The model file could not be read ({type(exc).__name__}: {exc}).") from exc
+        # The exception's text may quote the file (a key, a decoded string): only its type is reported.
+        raise CorruptModel(f"The model file could not be read ({type(exc).__name__}).",
+                           {"type": type(exc).__name__}) from exc
