@@ -25,6 +25,10 @@ class Config:
     EXECUTOR = os.environ.get("MODELWATCH_EXECUTOR", "threads")  # threads | inline | celery
     EXECUTOR_WORKERS = int(os.environ.get("MODELWATCH_WORKERS", "2"))
     SANDBOX_MEMORY_MB = int(os.environ.get("MODELWATCH_SANDBOX_MEMORY_MB", "2048"))
+    # operator switches: models with custom classes load without the allowlist (still sandboxed, the Run says so);
+    # "0" starts a fresh sandbox interpreter per task instead of forking the warm worker
+    TRUST_PICKLES = os.environ.get("MODELWATCH_TRUST_PICKLES", "") == "1"
+    SANDBOX_WARM = os.environ.get("MODELWATCH_SANDBOX_WARM", "1") != "0"
     # who models run as when the server runs as root; "1" lets them run as root (recorded in every Run)
     SANDBOX_USER = os.environ.get("MODELWATCH_SANDBOX_USER", "modelwatch-sandbox")
     SANDBOX_ALLOW_INSECURE = os.environ.get("MODELWATCH_SANDBOX_ALLOW_INSECURE", "") == "1"

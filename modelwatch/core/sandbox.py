@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +36,9 @@ DEFAULT_USER = "modelwatch-sandbox"
 START_WAIT_S = 300  # the warm worker's first start (imports, numba compilation); not charged to any task
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # Variables that change how numeric libraries behave on this hardware; everything else is dropped.
-PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "MODELWATCH_TRUST_PICKLES",
-              "MODELWATCH_SANDBOX_WARM_EXPLAIN")
+PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "MODELWATCH_SANDBOX_WARM_EXPLAIN")
 # The signals a limit of the sandbox kills with (memory, CPU, file size); any other is a crash of the model's own.
 LIMIT_SIGNALS = {signal.SIGKILL, signal.SIGXCPU, signal.SIGXFSZ}
-
-
-def _default_memory_mb() -> int:
-    return int(os.environ.get("MODELWATCH_SANDBOX_MEMORY_MB", "2048"))
 
 
 @dataclass(frozen=True)
@@ -51,10 +46,11 @@ class Limits:
     """Resource limits of one sandboxed task."""
 
     timeout_s: float = 300.0
-    memory_mb: int = field(default_factory=_default_memory_mb)
+    memory_mb: int = 2048
     max_file_mb: int = 512
     max_open_files: int = 256
     max_result_mb: int = 16  # the result (JSON and arrays) the child may send back; more is refused
+    trusted: bool = False  # the operator's switch: load without the allowlist (still sandboxed; the Run says so)
 
 
 def _clean_env(workdir: str) -> dict[str, str]:
@@ -264,14 +260,16 @@ def _run_cold(root: Path, limits: Limits, on_progress: ProgressFn | None, deadli
     return collected
 
 
-def configure(user: str = DEFAULT_USER, allow_insecure: bool = False) -> Identity:
+def configure(user: str = DEFAULT_USER, allow_insecure: bool = False, warm: bool = True) -> Identity:
     """Set who the children run as (the operator's settings, at start-up); fails closed where it cannot drop root.
+
+    ``warm=False`` starts a fresh interpreter per task instead of forking the warm worker (the operator's switch).
 
     Raises:
         SandboxUnavailable: this process is root, ``user`` does not exist and ``allow_insecure`` is off.
     """
-    global _IDENTITY
-    _IDENTITY = resolve_identity(user, allow_insecure)
+    global _IDENTITY, _WARM
+    _IDENTITY, _WARM = resolve_identity(user, allow_insecure), warm
     return _IDENTITY
 
 
@@ -283,6 +281,7 @@ def _identity() -> Identity:
 
 
 _IDENTITY: Identity | None = None
+_WARM = True
 
 
 def _prepare(task: str, model_bytes: bytes, fmt: str, payload: dict[str, Any] | None,
@@ -340,7 +339,7 @@ def run_task(
         ModelwatchError: the typed error the child reported.
     """
     identity = _identity()
-    warm = os.environ.get("MODELWATCH_SANDBOX_WARM", "1") != "0"  # operator switch: 0 = always a cold start
+    warm = _WARM
     if warm and not _ZYGOTE.alive():
         # (re)start the worker and wait for it; a cold start only where it cannot start at all
         _ZYGOTE.start(wait=True)

@@ -139,7 +139,7 @@ def run(root: Path, job: dict[str, Any]) -> dict[str, Any]:
 
     report_progress("loading model", 0.0)
     started = time.perf_counter()
-    model, load_notes = load_model(root / "model.bin", job["format"])
+    model, load_notes = load_model(root / "model.bin", job["format"], bool(job["limits"].get("trusted")))
     info = describe(model)
     info["load_time_ms"] = (time.perf_counter() - started) * 1000
     info["sandbox"] = dict(_PROTECTIONS)

@@ -25,7 +25,8 @@ INSPECT_TIMEOUT_S = 60
 def sandbox_limits(timeout_s: float) -> Limits:
     """The sandbox limits for a task of this length, with the operator's memory and result-size caps."""
     return Limits(timeout_s=float(timeout_s), memory_mb=current_app.config["SANDBOX_MEMORY_MB"],
-                  max_result_mb=current_app.config["SANDBOX_MAX_RESULT_MB"])
+                  max_result_mb=current_app.config["SANDBOX_MAX_RESULT_MB"],
+                  trusted=current_app.config["TRUST_PICKLES"])
 
 
 def store_upload(upload: bytes | IO[bytes], filename: str, name: str | None = None) -> ModelArtifact:
@@ -50,7 +51,7 @@ def store_upload(upload: bytes | IO[bytes], filename: str, name: str | None = No
             return artifact
         data = spooled.read()
         fmt = sniff_format(data)
-        intake.scan(data, fmt)
+        intake.scan(data, fmt, trusted=current_app.config["TRUST_PICKLES"])
         info = run_task("inspect", data, fmt, limits=sandbox_limits(INSPECT_TIMEOUT_S))
         intake.check_feature_count(info, current_app.config["MAX_FEATURES"])
         artifact = ModelArtifact(sha256=sha256, name=display_name(filename, name), filename=PurePath(filename).name,

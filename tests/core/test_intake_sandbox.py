@@ -1,6 +1,7 @@
 """Intake inside the sandbox: every malicious file refused by load_model too, benign models predict exactly."""
 from __future__ import annotations
 
+import dataclasses
 import fractions
 import io
 import os
@@ -184,14 +185,14 @@ def test_not_a_model_and_model_errors(data):
     assert "features" in info.value.message
 
 
-def test_trusted_mode_bypasses_the_allowlist_but_stays_sandboxed(data, monkeypatch, tmp_path):
+def test_trusted_mode_bypasses_the_allowlist_but_stays_sandboxed(data, tmp_path):
     model = Ridge().fit(data["Xr"], data["yr"])
     model.note_ = fractions.Fraction(1, 3)  # a class outside the allowlist
     blob = pickle.dumps(model)
     with pytest.raises(UnsafeModel):
         run_task("inspect", blob, "pickle", limits=LIMITS)
-    monkeypatch.setenv("MODELWATCH_TRUST_PICKLES", "1")
-    info = run_task("inspect", blob, "pickle", limits=LIMITS)
+    trusted = dataclasses.replace(LIMITS, trusted=True)  # the operator's switch, passed in by the app
+    info = run_task("inspect", blob, "pickle", limits=trusted)
     assert info["intake"]["allowlist_bypassed"] is True and info["intake"]["trusted_mode"] is True
     # Still sandboxed: a payload that would start a process is stopped by seccomp when it is available.
     if not info["sandbox"]["seccomp"]:
@@ -201,9 +202,9 @@ def test_trusted_mode_bypasses_the_allowlist_but_stays_sandboxed(data, monkeypat
     import subprocess
 
     with pytest.raises(ModelError, match="PermissionError"):
-        run_task("inspect", pickle.dumps(_Reduce(subprocess.Popen, ["touch", str(canary)])), "pickle", limits=LIMITS)
+        run_task("inspect", pickle.dumps(_Reduce(subprocess.Popen, ["touch", str(canary)])), "pickle", limits=trusted)
     with pytest.raises(NotAModel):
-        run_task("inspect", pickle.dumps(_Reduce(os.system, f"touch {canary}")), "pickle", limits=LIMITS)
+        run_task("inspect", pickle.dumps(_Reduce(os.system, f"touch {canary}")), "pickle", limits=trusted)
     assert not canary.exists()
 
 

@@ -82,7 +82,7 @@ def test_cancel_stops_the_child_at_once(tree):
     assert time.monotonic() - started < 10
 
 
-def test_filesystem_outside_the_private_directory_is_closed(tmp_path, monkeypatch):
+def test_filesystem_outside_the_private_directory_is_closed(tmp_path):
     """Even with the allowlist bypassed, the child cannot read the application's files (Landlock)."""
     from modelwatch.core import landlock
 
@@ -92,28 +92,25 @@ def test_filesystem_outside_the_private_directory_is_closed(tmp_path, monkeypatc
     secret.write_text("SECRET_KEY=abc")
     os.chmod(tmp_path, 0o755)
     os.chmod(secret, 0o644)
-    monkeypatch.setenv("MODELWATCH_TRUST_PICKLES", "1")
     with pytest.raises(ModelError, match="PermissionError"):
-        run_task("inspect", pickle.dumps(_Reduce(open, str(secret))), "pickle", limits=Limits(timeout_s=30))
+        run_task("inspect", pickle.dumps(_Reduce(open, str(secret))), "pickle",
+                 limits=Limits(timeout_s=30, trusted=True))
 
 
-def test_memory_bomb_ends_in_resource_limit(monkeypatch):
+def test_memory_bomb_ends_in_resource_limit():
     # In trusted mode the allowlist does not stop the allocation: RLIMIT_AS does.
-    monkeypatch.setenv("MODELWATCH_TRUST_PICKLES", "1")
     bomb = pickle.dumps(_Reduce(bytearray, 6 * 1024**3))
     with pytest.raises(ResourceLimit):
-        run_task("inspect", bomb, "pickle", limits=Limits(timeout_s=60, memory_mb=1536))
+        run_task("inspect", bomb, "pickle", limits=Limits(timeout_s=60, memory_mb=1536, trusted=True))
 
 
-def test_worker_survives_a_child_crash(tree, monkeypatch):
+def test_worker_survives_a_child_crash(tree):
     blob, X = tree
     _predict(blob, X)
     pid = sandbox.worker_pid()
     assert pid is not None
-    monkeypatch.setenv("MODELWATCH_TRUST_PICKLES", "1")
     with pytest.raises(ModelCrashed, match="SIGABRT"):
-        run_task("inspect", pickle.dumps(_Reduce(os.abort)), "pickle", limits=Limits(timeout_s=30))
-    monkeypatch.delenv("MODELWATCH_TRUST_PICKLES")
+        run_task("inspect", pickle.dumps(_Reduce(os.abort)), "pickle", limits=Limits(timeout_s=30, trusted=True))
     assert _predict(blob, X)["info"]["sandbox"]["mode"] == "zygote"
     assert sandbox.worker_pid() == pid
 
@@ -131,10 +128,13 @@ def test_dead_worker_is_restarted_and_its_start_is_not_charged_to_the_task(tree)
     assert sandbox.worker_pid() not in (None, pid)
 
 
-def test_cold_start_is_hardened_too(tree, monkeypatch):
-    monkeypatch.setenv("MODELWATCH_SANDBOX_WARM", "0")  # the operator's switch: a fresh interpreter per task
-    blob, X = tree
-    result = _predict(blob, X)
+def test_cold_start_is_hardened_too(tree):
+    sandbox.configure(warm=False)  # the operator's switch: a fresh interpreter per task
+    try:
+        blob, X = tree
+        result = _predict(blob, X)
+    finally:
+        sandbox.configure()
     protections = result["info"]["sandbox"]
     assert protections["mode"] == "cold" and protections["no_capabilities"] and protections["no_new_privs"]
     assert os.geteuid() != 0 or protections["uid"] != 0

@@ -19,12 +19,12 @@ import time
 import numpy as np
 import pytest
 
-from modelwatch.core import landlock, privileges, seccomp
+from modelwatch.core import landlock, privileges, sandbox, seccomp
 from modelwatch.core.sandbox import Limits, run_task
 from modelwatch.errors import ModelError, ResourceLimit
 from tests.core.malicious import _Reduce
 
-LIMITS = Limits(timeout_s=60)
+LIMITS = Limits(timeout_s=60, trusted=True)  # the probes run their own code: the operator's trusted mode
 SYSCALLS = {"x86_64": {"rt_sigqueueinfo": 129, "syslog": 103, "fsopen": 430, "open_tree": 428},
             "aarch64": {"rt_sigqueueinfo": 138, "syslog": 116, "fsopen": 430, "open_tree": 428}}
 
@@ -83,11 +83,6 @@ raise RuntimeError("PROBE" + json.dumps(seen) + "END")
 
 
 @pytest.fixture
-def trusted(monkeypatch):
-    monkeypatch.setenv("MODELWATCH_TRUST_PICKLES", "1")
-
-
-@pytest.fixture
 def canary(tmp_path):
     """A secret in a file the sandbox user could otherwise touch: its own, world-readable, outside the sandbox."""
     token = secrets.token_hex(16)
@@ -104,9 +99,15 @@ def _owned_by_sandbox(path):
         os.chown(path, identity.uid, identity.gid)
 
 
-@pytest.mark.parametrize("warm", ["1", "0"], ids=["warm", "cold"])
-def test_a_model_running_its_own_code_is_refused_every_escape(warm, trusted, canary, tmp_path, monkeypatch):
-    monkeypatch.setenv("MODELWATCH_SANDBOX_WARM", warm)
+@pytest.fixture(params=[True, False], ids=["warm", "cold"])
+def warm(request):
+    """The operator's switch: fork the warm worker, or start a fresh interpreter per task."""
+    sandbox.configure(warm=request.param)
+    yield request.param
+    sandbox.configure()
+
+
+def test_a_model_running_its_own_code_is_refused_every_escape(warm, canary, tmp_path):
     canary_path, token = canary
     outside = tmp_path / "outside.txt"
     outside.write_text("outside")
@@ -168,7 +169,7 @@ def _writes_result(data: bytes) -> bytes:
     return pickle.dumps(_Reduce(exec, code, {}))
 
 
-def test_pickle_inside_npy_is_refused_without_unpickling(trusted, tmp_path):
+def test_pickle_inside_npy_is_refused_without_unpickling(tmp_path):
     import io
 
     canary = tmp_path / "unpickled"
@@ -181,7 +182,7 @@ def test_pickle_inside_npy_is_refused_without_unpickling(trusted, tmp_path):
     assert not canary.exists()
 
 
-def test_malformed_and_oversized_results_are_clear_errors(trusted):
+def test_malformed_and_oversized_results_are_clear_errors():
     with pytest.raises(ModelError, match="unreadable result"):
         run_task("inspect", _writes_result(b"{not json"), "pickle", limits=LIMITS)
     with pytest.raises(ModelError, match="do not match"):
@@ -190,11 +191,11 @@ def test_malformed_and_oversized_results_are_clear_errors(trusted):
     started = time.monotonic()
     with pytest.raises(ResourceLimit, match="larger than 1 MB"):
         run_task("inspect", pickle.dumps(_Reduce(exec, code, {})), "pickle",
-                 limits=Limits(timeout_s=60, max_result_mb=1))
+                 limits=Limits(timeout_s=60, max_result_mb=1, trusted=True))
     assert time.monotonic() - started < 30
 
 
-def test_crashes_are_named_and_limits_are_not_crashes(trusted):
+def test_crashes_are_named_and_limits_are_not_crashes():
     from modelwatch.errors import ModelCrashed
 
     for name in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE"):

@@ -9,7 +9,6 @@ and the notes say so.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from modelwatch.core.intake.unpickler import restricted_loads
 from modelwatch.core.intake.validate import validate_model
 from modelwatch.errors import CorruptModel, NotAModel, UnsafeModel, UnsupportedFormat, UnsupportedModel
 
-__all__ = ["scan", "load_model", "check_feature_count", "trusted_mode", "ScanLimits", "MAX_ARRAY_BYTES"]
+__all__ = ["scan", "load_model", "check_feature_count", "ScanLimits", "MAX_ARRAY_BYTES"]
 MAX_ARRAY_BYTES = 4 << 30
 NATIVE_FORMATS = ("xgboost-json", "xgboost-ubj", "lightgbm-text")
 _DATA_CALLS = {"numpy._core.multiarray._reconstruct", "numpy._core.numeric._frombuffer", "numpy.dtype",
@@ -38,18 +37,15 @@ _DATA_CALLS = {"numpy._core.multiarray._reconstruct", "numpy._core.numeric._from
                "collections.OrderedDict", "collections.defaultdict", "builtins.bytearray", "_codecs.encode"}
 
 
-def trusted_mode() -> bool:
-    """The operator's switch: ``MODELWATCH_TRUST_PICKLES=1`` in the server's environment."""
-    return os.environ.get("MODELWATCH_TRUST_PICKLES", "") == "1"
-
-
-def scan(data: bytes, fmt: str, *, limits: ScanLimits = ScanLimits(max_array_bytes=MAX_ARRAY_BYTES)) -> dict[str, Any]:
+def scan(data: bytes, fmt: str, *, limits: ScanLimits = ScanLimits(max_array_bytes=MAX_ARRAY_BYTES),
+         trusted: bool = False) -> dict[str, Any]:
     """Statically inspect a model file; nothing in it is imported, constructed or called.
 
     Args:
         data: the file as uploaded.
         fmt: its format from ``formats.sniff_format``.
         limits: the walk's bounds (array sizes, opcodes, nesting); past them the file is refused as unsafe.
+        trusted: the operator's switch (``MODELWATCH_TRUST_PICKLES``): offenders are reported, not refused.
 
     Returns:
         ``{"format", "globals": [...], "protocol", "n_arrays", "array_bytes", "trusted_mode"}``.
@@ -60,7 +56,6 @@ def scan(data: bytes, fmt: str, *, limits: ScanLimits = ScanLimits(max_array_byt
         NotAModel: the file holds plain data (a dict, a list, an array).
         UnsupportedFormat: joblib's legacy array format.
     """
-    trusted = trusted_mode()
     result: dict[str, Any] = {"format": fmt, "trusted_mode": trusted, "globals": []}
     if fmt == "skops":
         bad = skops_offenders(data, load_allowlist())
@@ -118,8 +113,10 @@ def check_feature_count(info: dict[str, Any], max_features: int) -> None:
                                {"n_features": n_features, "max_features": max_features})
 
 
-def load_model(path: Path, fmt: str) -> tuple[Any, dict[str, Any]]:
+def load_model(path: Path, fmt: str, trusted: bool = False) -> tuple[Any, dict[str, Any]]:
     """Load a model file. Only ever called inside the sandbox child.
+
+    ``trusted`` (the operator's switch, sent in the task's limits) loads without the allowlist.
 
     Returns:
         The model and notes for the Run: the format, whether the allowlist applied, its versions.
@@ -129,7 +126,6 @@ def load_model(path: Path, fmt: str) -> tuple[Any, dict[str, Any]]:
         CorruptModel: the file cannot be read, or a structure in it is malformed (``validate.validate_model``).
     """
     data = Path(path).read_bytes()
-    trusted = trusted_mode()
     notes: dict[str, Any] = {"format": fmt, "allowlist": not trusted, "trusted_mode": trusted,
                              "allowlist_bypassed": trusted}
     if not trusted:
