@@ -147,6 +147,22 @@ def run(root: Path, job: dict[str, Any]) -> dict[str, Any]:
     return TASKS[job["task"]](model, info, root, job.get("payload") or {})
 
 
+MAX_MESSAGE_CHARS = 300
+
+
+def model_error(exc: BaseException) -> ModelError:
+    """What the Run says when the model's code raised: its type, a bounded message and where (no source, no values).
+
+    The message is cut so that an exception built from data (a forged vocabulary, a file) cannot carry much of it;
+    the frames name files, lines and functions only.
+    """
+    message = " ".join(str(exc).split())[:MAX_MESSAGE_CHARS]
+    frames = [f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+              for frame in traceback.extract_tb(exc.__traceback__)][-12:]
+    return ModelError(f"The model raised {type(exc).__name__}: {message}", {"type": type(exc).__name__,
+                                                                            "frames": frames})
+
+
 def main(root: Path, mode: str = "cold", pid_namespace: bool = False) -> None:
     """Harden this process, run the job in ``root`` and send the result down ``RESULT_FD`` (always, unless killed)."""
     from modelwatch.core.privileges import SandboxUnavailable
@@ -165,11 +181,7 @@ def main(root: Path, mode: str = "cold", pid_namespace: bool = False) -> None:
     except RecursionError as exc:
         result = {"error": ModelError(f"The model raised RecursionError: {exc}", {"type": "RecursionError"}).to_dict()}
     except Exception as exc:  # the model's own code raised: report it, never crash silently
-        frames = traceback.format_exception(exc)
-        result = {"error": ModelError(
-            f"The model raised {type(exc).__name__}: {exc}",
-            {"type": type(exc).__name__, "traceback": "".join(frames)[-2000:]},
-        ).to_dict()}
+        result = {"error": model_error(exc).to_dict()}
     arrays = result.pop("arrays", None) if isinstance(result.get("arrays"), dict) else None
     try:
         data = encode_result(to_jsonable(result), arrays)

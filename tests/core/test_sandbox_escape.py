@@ -11,7 +11,6 @@ import json
 import os
 import pickle
 import platform
-import re
 import secrets
 import subprocess
 import time
@@ -78,7 +77,8 @@ attempt("own_priority", lambda: os.setpriority(os.PRIO_PROCESS, 0, 1))
 attempt("signal_self", lambda: os.kill(os.getpid(), 0))
 print(json.dumps({{"stage": "probe", "progress": 0.5, "section": "probe", "headline": {{"ok": 1}}}}), flush=True)
 print(json.dumps({{"stage": "big", "progress": 0.6, "headline": "x" * 100000}}), flush=True)
-raise RuntimeError("PROBE" + json.dumps(seen) + "END")
+print(json.dumps({{"stage": "seen", "progress": 0.7, "seen": seen}}), flush=True)
+raise RuntimeError("probe done")
 '''
 
 
@@ -129,9 +129,8 @@ def test_a_model_running_its_own_code_is_refused_every_escape(warm, canary, tmp_
     finally:
         other.kill()
         other.wait()
-    match = re.search(r"PROBE(.*)END", info.value.message)
-    assert match, info.value.to_dict()
-    seen = json.loads(match.group(1))
+    assert info.value.message.startswith("The model raised RuntimeError: probe done")
+    seen = next(extra["seen"] for stage, extra in extras if stage == "seen")
     allowed = {"own_limit", "own_priority", "signal_self"}
     assert {name for name, outcome in seen.items() if outcome == "allowed"} == allowed, seen
     if seccomp.available():
@@ -239,3 +238,13 @@ def test_the_app_refuses_to_start_where_models_would_run_as_root_unless_the_oper
     protections = info["sandbox"]
     assert protections["insecure_root"] is True and protections["uid"] == 0
     assert protections["no_capabilities"] and protections["capabilities"]["CapBnd"] == "0000000000000000"
+
+
+def test_a_model_error_is_bounded_and_names_places_not_source():
+    with pytest.raises(ModelError) as info:
+        code = "def leak():\n    raise RuntimeError('secret ' * 10000)\nleak()\n"
+        run_task("inspect", pickle.dumps(_Reduce(exec, code)), "pickle", limits=LIMITS)
+    error = info.value.to_dict()
+    assert error["message"].startswith("The model raised RuntimeError: secret") and len(error["message"]) < 400
+    assert error["details"]["type"] == "RuntimeError" and error["details"]["frames"][-1].endswith("in leak")
+    assert "raise RuntimeError" not in json.dumps(error)  # frames carry no source lines
