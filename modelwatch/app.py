@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from modelwatch import commands
 from modelwatch.api import register_api
+from modelwatch.auth.setup import init_auth
 from modelwatch.config import Config, database_url, from_environment
 from modelwatch.extensions import db, migrate
 from modelwatch.services.executor import init_executor
@@ -22,6 +23,7 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     configure(app, config if config is not None else from_environment())
     register_extensions(app)
+    init_auth(app)
     register_api(app)
     init_executor(app)
     init_recovery(app)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from flask_login import UserMixin
+
 from modelwatch.extensions import db
 
 
@@ -67,7 +69,7 @@ class Run(db.Model):
     artifact = db.relationship("ModelArtifact", back_populates="runs")
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     """A person who signs in to the dashboard; the role says what they may do (modelwatch.auth.permissions)."""
 
     __tablename__ = "user"
@@ -82,6 +84,10 @@ class User(db.Model):
     last_login_at = db.Column(db.DateTime)
 
     tokens = db.relationship("ApiToken", back_populates="user", passive_deletes=True)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
 
 
 class ApiToken(db.Model):

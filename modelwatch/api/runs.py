@@ -1,7 +1,6 @@
 """Run endpoints: submit (POST /run_tests, POST /api/runs), read, list, delete."""
 from __future__ import annotations
 
-from flask import g
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
@@ -14,11 +13,12 @@ from modelwatch.api.schemas import (
     SubmitSchema,
     WaitQuerySchema,
 )
+from modelwatch.auth.permissions import DELETE_RUN, authorize
+from modelwatch.auth.principal import current_principal
 from modelwatch.services import artifacts, runs
 from modelwatch.services.presenters import run_dict
 
 MULTIPART = "multipart/form-data"
-BEARER = [{"bearerAuth": []}]
 
 
 class MultipartParser(FlaskParser):
@@ -50,6 +50,7 @@ def errors(*statuses: int):
 _ERRORS = {
     400: "bad_request: a malformed request, field, CSV or gate (details say which)",
     401: "unauthorized: the token is missing or wrong (when the server requires tokens)",
+    403: "forbidden: the token lacks the scope, or the run is not the caller's",
     404: "not_found: no run with this id",
     413: "payload_too_large: the upload is larger than the server accepts",
     415: "unsupported_format: not a model format modelwatch reads",
@@ -70,7 +71,6 @@ def _read(upload) -> bytes | None:
 @blp.response(200, RunEnvelopeSchema, description="The run finished within `wait` (succeeded or failed)")
 @blp.alt_response(202, schema=RunEnvelopeSchema, description="The run is queued or running; `Location` names it")
 @errors(400, 401, 413, 415, 422, 503)
-@blp.doc(security=BEARER)
 def submit(body: dict, query: dict):
     """Submit a model and run the whole test suite on it.
 
@@ -83,7 +83,6 @@ def submit(body: dict, query: dict):
         artifact, schema=body.get("schema"), config=body.get("config"), sample_csv=_read(body.get("sample")),
         current_csv=_read(body.get("current")), target=body.get("target"),
         name=artifacts.display_name(upload.filename or "", body.get("name")), source="api",
-        submitted_by=g.get("token_name"),
     )
     if query["wait"] > 0:
         run = runs.wait_for_run(run.id, query["wait"])
@@ -111,8 +110,8 @@ def get_run(run_id: str):
 
 @blp.route("/api/runs/<run_id>", methods=["DELETE"], endpoint="delete_run")
 @blp.response(204)
-@errors(401, 404, 503)
-@blp.doc(security=BEARER)
+@errors(401, 403, 404, 503)
 def delete_run(run_id: str):
-    """Delete a run."""
+    """Delete a run (editors: their own runs; admins: any run)."""
+    authorize(current_principal(), DELETE_RUN, runs.get_run(run_id))
     runs.delete_run(run_id)
