@@ -8,10 +8,12 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
+from modelwatch.auth.permissions import WRITE
 from modelwatch.dashboard import verdict
+from modelwatch.dashboard.access import can
 from modelwatch.dashboard.sections import render_tabs
 from modelwatch.errors import NotFound
-from modelwatch.services import runs
+from modelwatch.services import audit, runs
 from modelwatch.services.presenters import run_dict
 
 dash.register_page(__name__, path_template="/runs/<run_id>", name="Run", title="Run · modelwatch")
@@ -73,7 +75,8 @@ def progress(run: dict) -> tuple[float, str, list]:
 def actions(run: dict) -> list:
     """Cancel while the run is queued or running; the exports once it has finished."""
     if run["status"] not in runs.FINISHED:
-        return [dbc.Button("Cancel run", id=RUN_CANCEL_BUTTON, color="outline-danger", size="sm", n_clicks=0)]
+        return [dbc.Button("Cancel run", id=RUN_CANCEL_BUTTON, color="outline-danger", size="sm", n_clicks=0)
+                ] if can(WRITE) else []
     base = f"/api/runs/{run['id']}/"
     links = [html.A(label, href=base + path, id=f"run-download-{path.split('?')[0].replace('.', '-')}",
                     className="btn btn-outline-secondary btn-sm me-2", target="_blank", rel="noopener")
@@ -146,6 +149,7 @@ def cancel(n_clicks: int | None, run_id: str | None):
     if not n_clicks or not run_id:
         raise PreventUpdate
     run = runs.cancel_run(run_id, "The run was cancelled from the dashboard.")
+    audit.record("run.cancel", run_id)
     return f"Cancelled: the run is {run.status}." if run.error and run.error.get("code") == "cancelled" else ""
 
 

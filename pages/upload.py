@@ -6,12 +6,15 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from modelwatch.auth.permissions import WRITE
 from modelwatch.dashboard import ids
+from modelwatch.dashboard.access import can
 from modelwatch.dashboard.uploads import decode_upload
 from modelwatch.errors import ModelwatchError
 from modelwatch.services import artifacts, runs
 
-dash.register_page(__name__, path="/upload", name="Upload", order=1, title="Upload a model · modelwatch")
+dash.register_page(__name__, path="/upload", name="Upload", order=1, title="Upload a model · modelwatch",
+                   permission=WRITE)
 
 UPLOAD_MODEL_UPLOAD = "upload-model-upload"
 UPLOAD_NAME_INPUT = "upload-name-input"
@@ -29,6 +32,10 @@ DROP_STYLE = {"borderWidth": "2px", "borderStyle": "dashed", "borderRadius": "8p
 
 
 def layout(**_kwargs) -> html.Div:
+    if not can(WRITE):
+        return html.Div([html.H2("Upload a model"),
+                         dbc.Alert("Your role may read runs but not upload models; ask an admin for the editor role.",
+                                   color="secondary", id="upload-forbidden-alert")])
     return html.Div([
         html.H2("Upload a model"),
         dcc.Upload(html.Div(["Drag and drop a model file here, or ", html.A("choose one"),
