@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from modelwatch import commands
 from modelwatch.api import register_api
+from modelwatch.auth.gate import init_gate
 from modelwatch.auth.setup import init_auth
 from modelwatch.config import Config, database_url, from_environment
 from modelwatch.extensions import db, migrate
@@ -32,6 +33,7 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
         from modelwatch.dashboard.mount import mount_dashboard
 
         mount_dashboard(app)
+    init_gate(app)  # last: Dash builds its callback map in a before_request hook of its own, which must run first
     return app
 
 

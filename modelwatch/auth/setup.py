@@ -1,12 +1,11 @@
-"""Bind accounts to the app: Flask-Login sessions, the login pages, the gate, CSRF, rate limits, security headers
-and the audit trail's listeners."""
+"""Bind accounts to the app: Flask-Login sessions, the login pages, CSRF, rate limits, security headers and the
+audit trail's listeners (``init_auth``), and the gate (``init_gate``, registered last)."""
 from __future__ import annotations
 
 from flask import Flask
 
 from modelwatch.auth import views
 from modelwatch.auth.csrf import init_csrf
-from modelwatch.auth.gate import init_gate
 from modelwatch.auth.headers import init_headers
 from modelwatch.auth.principal import AUTH_MODES
 from modelwatch.auth.rate_limits import init_rate_limits
@@ -22,7 +21,6 @@ def init_auth(app: Flask) -> None:
     login_manager.session_protection = "basic"
     app.register_blueprint(views.bp)
     init_rate_limits(app)
-    init_gate(app)
     init_csrf(app)
     init_headers(app)
 

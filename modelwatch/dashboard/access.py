@@ -8,16 +8,25 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from modelwatch.auth import csrf
-from modelwatch.auth.permissions import allowed
+from modelwatch.auth.permissions import ANONYMOUS, Principal, allowed
 from modelwatch.auth.principal import auth_mode, current_principal
+from modelwatch.errors import ModelwatchError
 
 SHELL_AUTH_BANNER = "shell-auth-banner"
 SHELL_USER_MENU = "shell-user-menu"
 
 
+def _principal() -> Principal:
+    """The caller, or nobody: Dash renders the shell once while it sets itself up, before the gate has run."""
+    try:
+        return current_principal()
+    except ModelwatchError:
+        return ANONYMOUS
+
+
 def can(permission: str, resource: Any = None) -> bool:
     """Whether the current caller may do this (for deciding which controls to render)."""
-    return allowed(current_principal(), permission, resource)
+    return allowed(_principal(), permission, resource)
 
 
 def auth_banner() -> dbc.Alert | None:
@@ -30,7 +39,7 @@ def auth_banner() -> dbc.Alert | None:
 
 def user_menu() -> html.Div:
     """The signed-in user's name and role, with a sign-out form (POST, with the CSRF token)."""
-    principal = current_principal()
+    principal = _principal()
     if principal.kind != "user":
         return html.Div(id=SHELL_USER_MENU)
     return html.Div([
