@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 from flask import Flask
 
@@ -44,3 +45,17 @@ def csrf_header(client) -> dict[str, str]:
     """What Dash's renderer sends: the ``_csrf_token`` cookie copied into ``X-CSRFToken``."""
     cookie = client.get_cookie("_csrf_token")
     return {"X-CSRFToken": cookie.value} if cookie else {}
+
+
+@contextmanager
+def auth_required(app: Flask):
+    """Run the shared live app with ``MODELWATCH_AUTH=required`` for a while (Dash is mounted once per process, so
+    the accounts tests switch the mode of that one app rather than build another); failed sign-ins are forgotten
+    afterwards."""
+    before = app.config["AUTH"]
+    app.config["AUTH"] = "required"
+    try:
+        yield app
+    finally:
+        app.config["AUTH"] = before
+        app.extensions["modelwatch_limiter"].reset()
