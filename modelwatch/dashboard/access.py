@@ -44,8 +44,8 @@ def user_menu() -> html.Div:
         return html.Div(id=SHELL_USER_MENU)
     return html.Div([
         html.Span(f"{principal.name} · {principal.role}", className="text-light small me-2"),
-        html.Form([html.Input(type="hidden", name=csrf.FIELD, value=csrf.token()),
-                   html.Button("Sign out", type="submit", className="btn btn-sm btn-outline-light",
-                               id="shell-logout-button")],
+        # a submit button sends its name and value with the form: the CSRF token rides along
+        html.Form(html.Button("Sign out", type="submit", name=csrf.FIELD, value=csrf.token(),
+                              className="btn btn-sm btn-outline-light", id="shell-logout-button"),
                   method="POST", action="/logout", className="d-inline"),
     ], id=SHELL_USER_MENU, className="d-flex align-items-center")
