@@ -298,7 +298,7 @@ def report_html(run_id: str) -> tuple[str, str]:
         parts += [_section_html(name, result, figures) for name in SECTION_TITLES]
     parts.append(_schema_html(run.schema))
     scripts = (f'<script type="application/octet-stream" id="plotly-js-gz">{_plotly_js_packed()}</script>'
-               f'<script type="application/json" id="figures-json">{_json_for_script(figures)}</script>'
+               f'<script type="application/json" id="figures-json">{json_for_script(figures)}</script>'
                f"<script>const CONFIG = {json.dumps(PLOT_CONFIG)};\n{LOADER}</script>")
     document = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>modelwatch report · '
                 f"{html.escape(run.name)}</title><style>{STYLE}</style></head><body>{''.join(parts)}"
@@ -307,7 +307,7 @@ def report_html(run_id: str) -> tuple[str, str]:
     return document, filename(run, "html")
 
 
-def _json_for_script(value: Any) -> str:
+def json_for_script(value: Any) -> str:
     # "</script", "<!--" and "<script" inside a script element end it early or switch the HTML parser into its
     # escaped state; "<", ">" and "&" only occur inside JSON strings, where \u escapes mean the same characters
     text = json.dumps(value, separators=(",", ":"))
