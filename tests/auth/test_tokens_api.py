@@ -130,3 +130,18 @@ def test_users_command_and_roles(app):
 
         events = {(e["actor"], e["action"], e["target"]) for e in list_events()[0]}
     assert {("cli", "user.create", "root2"), ("cli", "token.create", "r2")} <= events
+
+
+def test_writes_are_rate_limited_per_token(tmp_path):
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'limits.db'}", AUTH="required",
+                                 WRITE_RATE_LIMIT="2 per minute"))
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    first, second = bearer(token_for(app, None, "first")), bearer(token_for(app, None, "second"))
+    for _ in range(2):
+        assert_error(client.post("/api/runs/nope/cancel", headers=first), 404, "not_found")
+    limited = assert_error(client.post("/api/runs/nope/cancel", headers=first), 429, "rate_limited")
+    assert limited["details"]["limit"] == "2 per minute"
+    assert client.get("/api/runs", headers=first).status_code == 200  # reads are not writes
+    assert_error(client.post("/api/runs/nope/cancel", headers=second), 404, "not_found")  # per token
