@@ -130,6 +130,7 @@ def demo_command(keys: tuple[str, ...], wait: bool, samples: int | None) -> None
     from modelwatch.services.executor import get_executor
     from modelwatch.services.runs import wait_for_run
 
+    _as_operator()
     wait = wait or get_executor().name != "celery"  # a thread pool lives in this process: it must stay up
     try:
         config = {**DEMO_CONFIG, "n_samples": samples} if samples else None

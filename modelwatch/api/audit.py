@@ -6,6 +6,7 @@ from datetime import UTC
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from modelwatch.api.schemas import ErrorEnvelopeSchema
 from modelwatch.services import audit
 
 blp = Blueprint("audit", __name__, description="Who did what: runs, tokens, users (admins)")
@@ -36,6 +37,7 @@ class AuditListSchema(Schema):
 @blp.route("/api/audit", methods=["GET"])
 @blp.arguments(AuditQuerySchema, location="query", error_status_code=400)
 @blp.response(200, AuditListSchema)
+@blp.alt_response(400, schema=ErrorEnvelopeSchema, description="bad_request: an invalid query parameter")
 def list_events(query: dict):
     """Audit events, newest first: run.create/delete/cancel/tag, token.create/revoke, user.create/role/login."""
     if query.get("since") is not None and query["since"].tzinfo is not None:
