@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from modelwatch.api.schemas import ErrorEnvelopeSchema
 from modelwatch.services import audit
+from modelwatch.services.presenters import iso
 
 blp = Blueprint("audit", __name__, description="Who did what: runs, tokens, users (admins)")
 
@@ -22,7 +23,7 @@ class AuditQuerySchema(Schema):
 
 class AuditEventSchema(Schema):
     id = fields.Integer(required=True)
-    at = fields.DateTime(required=True, format="%Y-%m-%dT%H:%M:%S.%fZ")
+    at = fields.String(required=True, metadata={"description": "ISO 8601 UTC", "format": "date-time"})
     actor = fields.String(required=True)
     action = fields.String(required=True)
     target = fields.String(required=True)
@@ -43,4 +44,4 @@ def list_events(query: dict):
     if query.get("since") is not None and query["since"].tzinfo is not None:
         query["since"] = query["since"].astimezone(UTC).replace(tzinfo=None)
     events, total = audit.list_events(**query)
-    return {"events": events, "total": total}
+    return {"events": [{**event, "at": iso(event["at"])} for event in events], "total": total}
