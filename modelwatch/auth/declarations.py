@@ -1,7 +1,8 @@
 """THE place where every REST endpoint and every Dash callback declares the permission it needs.
 
-The gate (``modelwatch.auth.gate``) refuses a request whose endpoint or callback is missing here (403), and
-``tests/auth/test_matrix.py`` fails for every route or callback without a line, so a new one cannot ship open.
+The gate (``modelwatch.auth.gate``) lets only admins (and the local user of ``MODELWATCH_AUTH=none``) call an
+endpoint or callback missing here, and ``tests/auth/test_matrix.py`` fails for every route or callback without a
+line, so a new one cannot ship open.
 
 - REST and Flask routes: key = the Flask endpoint name (``flask routes`` shows it; a flask-smorest view is
   ``"<blueprint name>.<function name>"``).

@@ -114,7 +114,7 @@ def test_a_session_callback_with_its_csrf_header_runs(secured):
     assert answer.status_code == 200 and "quickFilterText" in answer.get_data(as_text=True)
     assert viewer.post(DASH_CALLBACK, json=body).status_code == 403  # the same, replayed without the header
     assert viewer.post(DASH_CALLBACK, json={**body, "output": "no-such.output"},
-                       headers=csrf_header(viewer)).status_code == 403  # not a declared callback
+                       headers=csrf_header(viewer)).status_code == 403  # no such callback
 
 
 def test_public_means_public(secured):

@@ -145,3 +145,11 @@ def test_writes_are_rate_limited_per_token(tmp_path):
     assert limited["details"]["limit"] == "2 per minute"
     assert client.get("/api/runs", headers=first).status_code == 200  # reads are not writes
     assert_error(client.post("/api/runs/nope/cancel", headers=second), 404, "not_found")  # per token
+
+
+def test_an_undeclared_endpoint_is_for_admins_only(app):
+    app.add_url_rule("/api/undeclared", "undeclared", lambda: "ok")
+    client = app.test_client()
+    assert_error(client.get("/api/undeclared"), 401, "unauthorized")
+    assert_error(client.get("/api/undeclared", headers=bearer(token_for(app, "edi", "e"))), 403, "forbidden")
+    assert client.get("/api/undeclared", headers=bearer(token_for(app, "adm", "a"))).data == b"ok"
