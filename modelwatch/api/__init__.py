@@ -47,6 +47,12 @@ def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
     return {prefix: [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]}
 
 
+def _str_keys(value):
+    if isinstance(value, dict):
+        return {str(key): _str_keys(item) for key, item in value.items()}
+    return value
+
+
 class ContractApi(Api):
     """flask-smorest's Api with the contract's error body instead of its own."""
 
@@ -57,7 +63,7 @@ class ContractApi(Api):
             return error  # pages keep Werkzeug's own error pages
         messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
         if messages is not None:  # webargs found invalid fields: a malformed request, not a 422
-            fields = {loc: msgs for loc, msgs in messages.items()}
+            fields = _str_keys(messages)  # webargs keys list items by int: JSON with sorted keys needs strings
             flat = {path.split(".", 1)[-1]: reasons for path, reasons in _flatten(messages).items()}
             first, reasons = next(iter(flat.items()))
             more = f" (and {len(flat) - 1} more)" if len(flat) > 1 else ""
