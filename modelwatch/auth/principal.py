@@ -40,3 +40,9 @@ def current_principal() -> Principal:
         g.principal = resolve_principal()
     return g.principal
 
+
+
+def resolved_principal() -> Principal:
+    """The caller if the gate (or a command) already named one, else the system; never queries the database, so
+    that the audit trail's flush events may ask."""
+    return g.get("principal", SYSTEM) if has_app_context() else SYSTEM

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import event, inspect
 
-from modelwatch.auth.principal import current_principal
+from modelwatch.auth.principal import current_principal, resolved_principal
 from modelwatch.extensions import db
 from modelwatch.models import ApiToken, AuditEvent, Run, User, utcnow
 
@@ -44,7 +44,7 @@ def list_events(limit: int = 100, offset: int = 0, action: str | None = None, ac
 
 def _write(connection, action: str, target: str, details: dict[str, Any] | None = None) -> None:
     connection.execute(AuditEvent.__table__.insert().values(
-        at=utcnow(), actor=current_principal().actor, action=action, target=target, details=details))
+        at=utcnow(), actor=resolved_principal().actor, action=action, target=target, details=details))
 
 
 def _changed(target, attribute: str) -> tuple[Any, Any] | None:
@@ -57,7 +57,7 @@ def _changed(target, attribute: str) -> tuple[Any, Any] | None:
 
 @event.listens_for(Run, "before_insert")
 def _stamp_author(_mapper, _connection, run: Run) -> None:
-    principal = current_principal()
+    principal = resolved_principal()
     if principal.kind in ("user", "token"):
         run.owner_id = run.owner_id or principal.user_id
         run.submitted_by = run.submitted_by or principal.name

@@ -9,8 +9,8 @@ import pytest
 
 from modelwatch import create_app
 from modelwatch.extensions import db
-from modelwatch.models import ApiToken, Run, User, utcnow
-from tests.api.fast import assert_error, fast_config, submit
+from modelwatch.models import ApiToken, ModelArtifact, Run, User, utcnow
+from tests.api.fast import assert_error
 from tests.auth.accounts import ensure_user, token_for
 from tests.conftest import make_config
 
@@ -85,15 +85,25 @@ def test_a_demoted_owner_shrinks_their_tokens(app):
     assert client.post("/api/runs/nope/cancel", headers=secret).status_code == 403
 
 
-def test_editors_delete_only_their_own_runs_and_everything_is_audited(app, forest_bytes):
+def run_by(app, headers: dict[str, str], name: str) -> str:
+    """A run created while this token's request is served (no sandbox: the row is what the test is about)."""
+    with app.test_request_context("/api/runs", method="POST", headers=headers):
+        app.preprocess_request()  # the gate names the caller
+        artifact = ModelArtifact.query.first() or ModelArtifact(sha256="1" * 64, name="m", filename="m.pkl",
+                                                                 format="pickle", size=1, data=b"x")
+        run = Run(artifact=artifact, name=name, status="succeeded", schema={}, config={})
+        db.session.add(run)
+        db.session.commit()
+        return run.id
+
+
+def test_editors_delete_only_their_own_runs_and_everything_is_audited(app):
     client = app.test_client()
     ensure_user(app, "edi2", "editor")
     mine, theirs = bearer(token_for(app, "edi", "mine")), bearer(token_for(app, "edi2", "theirs"))
     admin = bearer(token_for(app, "adm", "root", ["admin"]))
-    own = submit(client, forest_bytes, headers=mine, config=fast_config()).get_json()["run"]
-    assert own["submitted_by"] == "mine"
-    own = own["id"]
-    other = submit(client, forest_bytes, headers=theirs, config=fast_config()).get_json()["run"]["id"]
+    own, other = run_by(app, mine, "own"), run_by(app, theirs, "other")
+    assert client.get(f"/api/runs/{own}", headers=mine).get_json()["run"]["submitted_by"] == "mine"
     with app.app_context():
         assert db.session.get(Run, own).owner_id == User.query.filter_by(username="edi").one().id
     assert client.put(f"/api/runs/{own}/tags", json={"tags": ["v2"]}, headers=mine).status_code == 200
