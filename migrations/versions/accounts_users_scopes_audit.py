@@ -7,9 +7,8 @@ Create Date: 2026-12-06 01:45:59.814011
 Tokens from before this revision keep working: no user (an operator's token), scopes NULL = read and write.
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'accounts_users_scopes_audit'
