@@ -80,7 +80,7 @@ def main() -> int:
     # 5. 202 means "still running": poll the run's URL (the Location header) until it has finished.
     while run["status"] in ("queued", "running"):
         time.sleep(1)
-        run = requests.get(f"{server}/api/runs/{run['id']}", timeout=30).json()["run"]
+        run = requests.get(f"{server}/api/runs/{run['id']}", headers=headers, timeout=30).json()["run"]
         print(f"  {run['stage']} {run['progress']:.0%}")
 
     # 6. A failed run carries an error (for example model_error when the model raised on every row).

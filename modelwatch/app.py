@@ -9,6 +9,8 @@ from sqlalchemy.engine import Engine
 
 from modelwatch import commands
 from modelwatch.api import register_api
+from modelwatch.auth.gate import init_gate
+from modelwatch.auth.setup import init_auth
 from modelwatch.config import Config, database_url, from_environment
 from modelwatch.core import sandbox
 from modelwatch.extensions import db, migrate
@@ -27,6 +29,7 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
         configure_logging(app.config["LOG_FORMAT"])
     init_request_logging(app)
     register_extensions(app)
+    init_auth(app)
     register_api(app)
     init_executor(app)
     init_recovery(app)
@@ -35,6 +38,7 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
         from modelwatch.dashboard.mount import mount_dashboard
 
         mount_dashboard(app)
+    init_gate(app)  # last: Dash builds its callback map in a before_request hook of its own, which must run first
     return app
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 
 def database_url(default: str) -> str:
@@ -52,8 +53,15 @@ class Config:
     WEBHOOK_MAX_ATTEMPTS = 5
     WEBHOOK_BACKOFF_S = 2.0  # the wait before retry n is WEBHOOK_BACKOFF_S * 2 ** (n - 1)
     WEBHOOK_TIMEOUT_S = 5.0
-    # "required": write endpoints need a bearer token (the production default); "optional": checked when sent
-    AUTH = os.environ.get("MODELWATCH_AUTH", "optional")
+    # "none": no sign-in, everyone is the local admin (a laptop; the UI says so); "required": every page, callback
+    # and endpoint needs a session or a token with the right scope (production). "optional" = old name of "none".
+    AUTH = os.environ.get("MODELWATCH_AUTH", "none")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("MODELWATCH_SECURE_COOKIES", "0") == "1"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=float(os.environ.get("MODELWATCH_SESSION_HOURS", "12")))
+    LOGIN_RATE_LIMIT = os.environ.get("MODELWATCH_LOGIN_RATE_LIMIT", "5 per minute")  # failed sign-ins per address
+    WRITE_RATE_LIMIT = os.environ.get("MODELWATCH_WRITE_RATE_LIMIT", "120 per minute")  # per user or token
     DASHBOARD = True
     API_TITLE = "modelwatch"
     API_VERSION = "v1"
@@ -81,6 +89,7 @@ class ProductionConfig(Config):
             raise RuntimeError("SECRET_KEY must be set in production (MODELWATCH_ENV=production).")
         self.SECRET_KEY = os.environ["SECRET_KEY"]
         self.AUTH = os.environ.get("MODELWATCH_AUTH", "required")
+        self.SESSION_COOKIE_SECURE = os.environ.get("MODELWATCH_SECURE_COOKIES", "1") == "1"  # behind TLS
 
 
 def from_environment() -> Config:

@@ -41,12 +41,13 @@ Forbidden = _error("forbidden", 403, "The caller is known but lacks the permissi
 ModelCrashed = _error("model_crashed", 422, "The sandboxed process died of a signal other than a resource limit.")
 UnsupportedModel = _error("unsupported_model", 422, "The file is read but holds a model modelwatch cannot test.")
 DatabaseUnavailable = _error("database_unavailable", 503, "The database did not answer in time.")
+RateLimited = _error("rate_limited", 429, "Too many requests from this user, token or address; retry later.")
 
 BY_CODE: dict[str, type[ModelwatchError]] = {
     cls.code: cls
     for cls in (BadRequest, Unauthorized, NotFound, MethodNotAllowed, PayloadTooLarge, UnsupportedFormat,
                 CorruptModel, UnsafeModel, NotAModel, SchemaMismatch, RunTimeout, ModelError, ResourceLimit,
-                ServiceUnavailable, Forbidden, ModelCrashed, UnsupportedModel, DatabaseUnavailable)
+                ServiceUnavailable, Forbidden, ModelCrashed, UnsupportedModel, DatabaseUnavailable, RateLimited)
 }
 
 

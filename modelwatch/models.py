@@ -1,10 +1,12 @@
-"""The database tables: uploaded model artifacts, runs, and API tokens. ORM only: services commit."""
+"""The database tables: uploaded model artifacts, runs, users, API tokens and the audit trail. ORM only: services
+commit."""
 from __future__ import annotations
 
 import gzip
 import uuid
 from datetime import UTC, datetime
 
+from flask_login import UserMixin
 from sqlalchemy.types import LargeBinary, TypeDecorator
 
 from modelwatch.extensions import db
@@ -73,7 +75,8 @@ class Run(db.Model):
     stage = db.Column(db.String(100), nullable=False, default="queued")
     progress = db.Column(db.Float, nullable=False, default=0.0)
     source = db.Column(db.String(10), nullable=False, default="api")
-    submitted_by = db.Column(db.String(100))  # the API token's name, when one was used
+    submitted_by = db.Column(db.String(100))  # the user's name, or the name of an API token without a user
+    owner_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="SET NULL"), index=True)  # "delete own runs"
     worker = db.Column(db.String(200))  # host:pid of the process executing it, to find orphans
     target = db.Column(db.String(200))
     sample_csv = db.deferred(db.Column(CompressedBinary))
@@ -100,17 +103,56 @@ class Run(db.Model):
     __table_args__ = (db.Index("ix_run_list_order", "deleted_at", "created_at", "id"),)
 
 
+class User(UserMixin, db.Model):
+    """A person who signs in to the dashboard; the role says what they may do (modelwatch.auth.permissions)."""
+
+    __tablename__ = "user"
+
+    id = db.Column(db.Integer, primary_key=True)
+    username = db.Column(db.String(100), unique=True, nullable=False)
+    email = db.Column(db.String(254), unique=True)
+    password_hash = db.Column(db.String(200), nullable=False)  # argon2id, with its parameters and salt
+    role = db.Column(db.String(20), nullable=False, default="viewer")
+    active = db.Column(db.Boolean, nullable=False, default=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    last_login_at = db.Column(db.DateTime)
+
+    tokens = db.relationship("ApiToken", back_populates="user", passive_deletes=True)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+
 class ApiToken(db.Model):
-    """A bearer token for pipelines; only its sha256 is stored."""
+    """A bearer token for pipelines; only its sha256 is stored. A token without a user is an operator's token."""
 
     __tablename__ = "api_token"
 
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), unique=True, nullable=False)
     token_hash = db.Column(db.String(64), unique=True, nullable=False)
+    user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    scopes = db.Column(db.JSON)  # ["runs:read", "runs:write", ...]; None on tokens older than scopes: read+write
+    expires_at = db.Column(db.DateTime)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     last_used_at = db.Column(db.DateTime)
     revoked_at = db.Column(db.DateTime)
+
+    user = db.relationship("User", back_populates="tokens")
+
+
+class AuditEvent(db.Model):
+    """Who did what to which run, token or user; written in the same transaction as the change."""
+
+    __tablename__ = "audit_event"
+
+    id = db.Column(db.Integer, primary_key=True)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+    actor = db.Column(db.String(120), nullable=False)  # "user:alice", "token:ci", "cli", "local", "system"
+    action = db.Column(db.String(40), nullable=False, index=True)  # run.create, run.delete, token.revoke, ...
+    target = db.Column(db.String(200), nullable=False)
+    details = db.Column(db.JSON)
 
 
 from modelwatch import models_monitoring  # noqa: E402,F401  (its tables belong to the same metadata)

@@ -8,7 +8,10 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from modelwatch.errors import ModelwatchError
+from modelwatch.auth.permissions import DELETE_RUN, WRITE, authorize
+from modelwatch.auth.principal import current_principal
+from modelwatch.dashboard.access import can
+from modelwatch.errors import Forbidden, ModelwatchError
 from modelwatch.services import runs, tags
 from modelwatch.services.history import history_rows, rows_signature
 
@@ -28,6 +31,7 @@ REFRESH_MS = 1000  # a run posted to the API shows up within about a second
 
 NUMBER = {"type": "numericColumn", "filter": "agNumberColumnFilter"}
 COLUMNS = [
+    # markdown for the link only: history_rows escapes the name, so it is shown as text
     {"field": "name", "cellRenderer": "markdown", "linkTarget": "_self", "flex": 2, "minWidth": 160},
     {"field": "tags", "width": 130},
     {"field": "sha256", "headerName": "sha256", "width": 115},
@@ -43,6 +47,21 @@ COLUMNS = [
 ]
 
 
+def _write_controls() -> list:
+    """Tag and Delete, for callers who may write (viewers see neither)."""
+    if not can(WRITE):
+        return [dbc.Col(md=4), dbc.Col(md=4)]
+    return [
+        dbc.Col(dbc.InputGroup([dbc.Input(id=HISTORY_TAG_INPUT, placeholder="tags, comma-separated"),
+                                dbc.Button("Tag selected", id=HISTORY_TAG_BUTTON, color="secondary")]), md=4),
+        dbc.Col(dcc.ConfirmDialogProvider(dbc.Button("Delete selected", id=HISTORY_DELETE_BUTTON,
+                                                     color="outline-danger", className="me-2"),
+                                          id=HISTORY_DELETE_CONFIRM,
+                                          message="Delete the selected runs? Running ones are cancelled first."),
+                md=2, className="text-end"),
+    ]
+
+
 def layout(**_kwargs) -> html.Div:
     return html.Div([
         html.H2("History"),
@@ -51,16 +70,9 @@ def layout(**_kwargs) -> html.Div:
         dbc.Row([
             dbc.Col(dbc.Input(id=HISTORY_FILTER_INPUT, placeholder="filter: name, sha256, status, tag…",
                               debounce=False), md=4),
-            dbc.Col(dbc.InputGroup([dbc.Input(id=HISTORY_TAG_INPUT, placeholder="tags, comma-separated"),
-                                    dbc.Button("Tag selected", id=HISTORY_TAG_BUTTON, color="secondary")]), md=4),
-            dbc.Col([
-                dcc.ConfirmDialogProvider(dbc.Button("Delete selected", id=HISTORY_DELETE_BUTTON,
-                                                     color="outline-danger", className="me-2"),
-                                          id=HISTORY_DELETE_CONFIRM,
-                                          message="Delete the selected runs? Running ones are cancelled first."),
-                dbc.Button("Compare selected", id=HISTORY_COMPARE_BUTTON, color="outline-primary", href="/compare",
-                           disabled=True),
-            ], md=4, className="text-end"),
+            *_write_controls(),
+            dbc.Col(dbc.Button("Compare selected", id=HISTORY_COMPARE_BUTTON, color="outline-primary",
+                               href="/compare", disabled=True), md=2, className="text-end"),
         ], className="g-2 mb-2"),
         html.Div(id=HISTORY_FEEDBACK_DIV, className="small text-muted mb-1"),
         dag.AgGrid(id=HISTORY_RUNS_GRID, rowData=history_rows(), columnDefs=COLUMNS, getRowId="params.data.id",
@@ -102,14 +114,18 @@ def compare_link(selected: list[dict] | None):
 def delete_selected(_clicks, selected: list[dict] | None):
     if not selected:
         return "Select runs first (the boxes on the left).", no_update
-    deleted = 0
+    deleted = refused = 0
     for row in selected:
         try:
+            authorize(current_principal(), DELETE_RUN, runs.get_run(row["id"]))
             runs.delete_run(row["id"])
             deleted += 1
+        except Forbidden:  # an editor selected someone else's run
+            refused += 1
         except ModelwatchError:  # deleted by someone else meanwhile
             continue
-    return f"Deleted {deleted} run(s).", history_rows()
+    note = f" {refused} not yours: only their owner or an admin may delete them." if refused else ""
+    return f"Deleted {deleted} run(s).{note}", history_rows()
 
 
 @callback(Output(HISTORY_FEEDBACK_DIV, "children", allow_duplicate=True),

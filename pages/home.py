@@ -5,7 +5,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
+from modelwatch.auth.permissions import WRITE
 from modelwatch.dashboard import ids
+from modelwatch.dashboard.access import can
 from modelwatch.errors import ModelwatchError
 from modelwatch.services import runs
 from modelwatch.services.demo import run_examples
@@ -48,7 +50,7 @@ def layout(**_kwargs) -> html.Div:
             dbc.Button("Try an example", id=HOME_EXAMPLE_BUTTON, color="outline-primary", n_clicks=0),
             html.Span(" three models trained on scikit-learn's bundled datasets: a breast-cancer forest, a diabetes "
                       "regressor and a churn pipeline with text categories", className="text-muted small ms-2"),
-        ], className="mb-2"),
+        ], className="mb-2") if can(WRITE) else None,
         dcc.Loading(html.Div(id=HOME_EXAMPLE_DIV, className="mb-3"), type="dot"),
         dcc.Interval(id=HOME_REFRESH_INTERVAL, interval=3000),
         html.H4("Recent runs"),

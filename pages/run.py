@@ -25,11 +25,13 @@ from dash import (
 )
 from dash.exceptions import PreventUpdate
 
+from modelwatch.auth.permissions import WRITE
 from modelwatch.dashboard import verdict
+from modelwatch.dashboard.access import can
 from modelwatch.dashboard.sections import RUN_RESULT_TABS, RUN_TAB_BODY, lazy_tabs, render_section, section_of_tab
 from modelwatch.dashboard.sections.summary import render as render_summary
 from modelwatch.errors import NotFound
-from modelwatch.services import run_views, runs
+from modelwatch.services import audit, run_views, runs
 from modelwatch.services.presenters import run_dict, run_verdict
 
 dash.register_page(__name__, path_template="/runs/<run_id>", name="Run", title="Run · modelwatch")
@@ -96,7 +98,8 @@ def progress(run: dict) -> tuple[float, str, list]:
 def actions(run: dict) -> list:
     """Cancel while the run is queued or running; the exports once it has finished."""
     if run["status"] not in runs.FINISHED:
-        return [dbc.Button("Cancel run", id=RUN_CANCEL_BUTTON, color="outline-danger", size="sm", n_clicks=0)]
+        return [dbc.Button("Cancel run", id=RUN_CANCEL_BUTTON, color="outline-danger", size="sm", n_clicks=0)
+                ] if can(WRITE) else []
     base = f"/api/runs/{run['id']}/"
     links = [html.A(label, href=base + path, id=f"run-download-{path.split('?')[0].replace('.', '-')}",
                     className="btn btn-outline-secondary btn-sm me-2", target="_blank", rel="noopener")
@@ -223,6 +226,7 @@ def cancel(n_clicks: int | None, run_id: str | None):
     if not n_clicks or not run_id:
         raise PreventUpdate
     run = runs.cancel_run(run_id, "The run was cancelled from the dashboard.")
+    audit.record("run.cancel", run_id)
     return f"Cancelled: the run is {run.status}." if run.error and run.error.get("code") == "cancelled" else ""
 
 

@@ -6,7 +6,9 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from modelwatch.auth.permissions import WRITE
 from modelwatch.dashboard import ids, run_settings
+from modelwatch.dashboard.access import can
 from modelwatch.dashboard.run_settings import (
     SETTINGS_BATCHES_DROPDOWN,
     SETTINGS_DRIFT_KINDS_DROPDOWN,
@@ -26,7 +28,8 @@ from modelwatch.dashboard.uploads import decode_upload
 from modelwatch.errors import ModelwatchError
 from modelwatch.services import artifacts, registry, runs, sample_match, schemas
 
-dash.register_page(__name__, path="/upload", name="Upload", order=1, title="Upload a model · modelwatch")
+dash.register_page(__name__, path="/upload", name="Upload", order=1, title="Upload a model · modelwatch",
+                   permission=WRITE)
 
 UPLOAD_MODEL_UPLOAD = "upload-model-upload"
 UPLOAD_NAME_INPUT = "upload-name-input"
@@ -50,6 +53,10 @@ DROP_STYLE = {"borderWidth": "2px", "borderStyle": "dashed", "borderRadius": "8p
 
 
 def layout(**_kwargs) -> html.Div:
+    if not can(WRITE):
+        return html.Div([html.H2("Upload a model"),
+                         dbc.Alert("Your role may read runs but not upload models; ask an admin for the editor role.",
+                                   color="secondary", id="upload-forbidden-alert")])
     small_drop = {**DROP_STYLE, "padding": "1rem"}
     return html.Div([
         html.H2("Upload a model"),

@@ -1,30 +1,35 @@
-"""The REST API (CONTRACT.md): flask-smorest blueprints, bearer tokens on writes, the contract's JSON error body on
-every API path, and the OpenAPI document with an interactive page that works offline."""
+"""The REST API (CONTRACT.md): flask-smorest blueprints, the contract's JSON error body on every API path, and the
+OpenAPI document with an interactive page that works offline. Who may call what: modelwatch.auth (the gate)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from flask import Flask, current_app, g, jsonify, request, send_from_directory
+from flask import Flask, current_app, jsonify, request, send_from_directory
 from flask_smorest import Api
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from modelwatch.api import exports, health, models_api, results, runs, schema_views, webhooks_api
+from modelwatch.api import audit, exports, health, models_api, results, runs, schema_views, webhooks_api
 from modelwatch.api.schemas import ErrorEnvelopeSchema
+from modelwatch.auth.declarations import ENDPOINTS
+from modelwatch.auth.permissions import PUBLIC
 from modelwatch.errors import ModelwatchError
 from modelwatch.extensions import db
 
 API_PREFIXES = ("/api/", "/run_tests")
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-              413: "payload_too_large", 415: "unsupported_format", 503: "service_unavailable"}
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_format", 429: "rate_limited",
+              503: "service_unavailable"}
 SWAGGER_UI_DIR = Path(__file__).resolve().parent / "static" / "swagger-ui"
 SWAGGER_UI_URL = "/api/docs/static/"
 API_DESCRIPTION = (
     "Test a trained model file over HTTP: latency, robustness, quality, drift and SHAP, with a pass/fail verdict "
     "from `config.thresholds` (gates). Every error body is `{\"error\": {\"code\", \"message\", \"details\"}}`. "
-    "Write endpoints need `Authorization: Bearer <token>` when the server runs with `MODELWATCH_AUTH=required` "
-    "(create one with `flask --app wsgi tokens create --name ci`)."
+    "With `MODELWATCH_AUTH=required` every endpoint but health and this document needs "
+    "`Authorization: Bearer <token>` with the scope it names (`runs:read`, `runs:write`, `admin`); create one with "
+    "`flask --app wsgi tokens create --name ci`. A 401 names the scheme in `WWW-Authenticate`; a 403 `forbidden` "
+    "means the token lacks the scope."
 )
 
 
@@ -42,6 +47,12 @@ def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
     return {prefix: [str(m) for m in messages] if isinstance(messages, list) else [str(messages)]}
 
 
+def _str_keys(value):
+    if isinstance(value, dict):
+        return {str(key): _str_keys(item) for key, item in value.items()}
+    return value
+
+
 class ContractApi(Api):
     """flask-smorest's Api with the contract's error body instead of its own."""
 
@@ -52,7 +63,7 @@ class ContractApi(Api):
             return error  # pages keep Werkzeug's own error pages
         messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
         if messages is not None:  # webargs found invalid fields: a malformed request, not a 422
-            fields = {loc: msgs for loc, msgs in messages.items()}
+            fields = _str_keys(messages)  # webargs keys list items by int: JSON with sorted keys needs strings
             flat = {path.split(".", 1)[-1]: reasons for path, reasons in _flatten(messages).items()}
             first, reasons = next(iter(flat.items()))
             more = f" (and {len(flat) - 1} more)" if len(flat) > 1 else ""
@@ -64,7 +75,11 @@ class ContractApi(Api):
 
 
 def handle_modelwatch_error(error: ModelwatchError):
-    return error_response(error.code, error.message, error.status, error.details)
+    body, status = error_response(error.code, error.message, error.status, error.details)
+    if status == 401:  # RFC 6750: say which scheme; name the problem when a token was sent
+        sent = request.headers.get("Authorization") is not None
+        body.headers["WWW-Authenticate"] = 'Bearer realm="modelwatch"' + (', error="invalid_token"' if sent else "")
+    return body, status
 
 
 def handle_database_down(error: Exception):
@@ -77,20 +92,6 @@ def handle_database_down(error: Exception):
     return message, 503
 
 
-def require_token():
-    """Write endpoints need a bearer token when ``AUTH`` is ``required``; a token sent anyway is always checked
-    (a wrong one is a 401, never silently ignored), and its name is recorded on the runs it submits."""
-    if request.method not in WRITE_METHODS or not request.path.startswith(API_PREFIXES):
-        return None
-    header = request.headers.get("Authorization")
-    if header is None and current_app.config.get("AUTH", "optional") != "required":
-        return None
-    from modelwatch.services.tokens import authenticate
-
-    g.token_name = authenticate(header).name
-    return None
-
-
 def register_api(app: Flask) -> ContractApi:
     """Bind the API to the app: blueprints, auth, the JSON error body, the docs, a JSON 404 for unknown paths."""
     app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "docs")
@@ -100,10 +101,9 @@ def register_api(app: Flask) -> ContractApi:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "a token from `flask tokens create`"})
     for blueprint in (runs.blp, health.blp, schema_views.blp, exports.blp, results.blp, models_api.blp,
-                      webhooks_api.blp):
+                      webhooks_api.blp, audit.blp):
         api.register_blueprint(blueprint)
-    _document_auth_and_outages(api)
-    app.before_request(require_token)
+    _document_auth_and_outages(app, api)
     app.register_error_handler(ModelwatchError, handle_modelwatch_error)
     app.register_error_handler(OperationalError, handle_database_down)
     app.register_error_handler(InterfaceError, handle_database_down)
@@ -113,18 +113,32 @@ def register_api(app: Flask) -> ContractApi:
     return api
 
 
-def _document_auth_and_outages(api: ContractApi) -> None:
-    """Every write operation (whichever blueprint adds it) takes the bearer token and may answer 401; every
-    operation may answer 503 when the database is down: say so in the document, as ``require_token`` does."""
+def _endpoints_by_operation(app: Flask) -> dict[tuple[str, str], str]:
+    """``("/api/runs/{run_id}", "delete") -> "runs.delete_run"``: the gate's declarations are by endpoint."""
+    found = {}
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods or ():
+            found[(path, method.lower())] = rule.endpoint
+    return found
+
+
+def _document_auth_and_outages(app: Flask, api: ContractApi) -> None:
+    """Every operation that is not public takes the bearer token (optional when auth is off) and may answer
+    401/403, as the gate does; every operation may answer 503 when the database is down."""
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
-    for operations in api.spec._paths.values():  # apispec keeps registered paths here; there is no public getter
+    security = [{"bearerAuth": []}] if app.config.get("AUTH") == "required" else [{"bearerAuth": []}, {}]
+    endpoints = _endpoints_by_operation(app)
+    for path, operations in api.spec._paths.items():  # apispec keeps registered paths here; no public getter
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
-            if method.upper() in WRITE_METHODS:
-                operation.setdefault("security", [{"bearerAuth": []}])
-                responses.setdefault("401", {"description": "unauthorized: the token is missing or wrong", **error})
+            if ENDPOINTS.get(endpoints.get((path, method), ""), "") != PUBLIC:
+                operation["security"] = security
+                responses.setdefault("401", {"description": "unauthorized: no session or token, or a wrong one",
+                                             **error})
+                responses.setdefault("403", {"description": "forbidden: the caller lacks the permission", **error})
             responses.setdefault("503", {"description": "service_unavailable: the database is unavailable", **error})
 
 

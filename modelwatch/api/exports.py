@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from modelwatch.api.schemas import ErrorEnvelopeSchema, RunEnvelopeSchema
-from modelwatch.services import exports, runs, tags
+from modelwatch.services import audit, exports, runs, tags
 from modelwatch.services.presenters import run_dict
 
 blp = Blueprint("exports", __name__, description="Download a run's report, metrics and data; cancel and tag runs")
@@ -62,7 +62,9 @@ def data_csv(run_id: str):
 @blp.alt_response(404, schema=ErrorEnvelopeSchema, description="not_found: no run with this id")
 def cancel(run_id: str):
     """Cancel a queued or running run (its sandbox is stopped); a finished run is returned unchanged."""
-    return {"run": run_dict(runs.cancel_run(run_id))}
+    run = runs.cancel_run(run_id)
+    audit.record("run.cancel", run_id)
+    return {"run": run_dict(run)}
 
 
 @blp.route("/api/runs/<run_id>/tags", methods=["PUT"])

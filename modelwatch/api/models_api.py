@@ -12,7 +12,7 @@ from modelwatch.api.model_schemas import (
     LabelUploadSchema,
     ModelUpdateSchema,
 )
-from modelwatch.api.runs import BEARER, MultipartParser
+from modelwatch.api.runs import MultipartParser
 from modelwatch.api.schemas import ErrorEnvelopeSchema
 from modelwatch.services import alerting, monitoring, registry
 
@@ -54,7 +54,6 @@ def get_model(name: str):
 @blp.arguments(ModelUpdateSchema, error_status_code=400)
 @blp.response(200)
 @errors(400, 404, 503)
-@blp.doc(security=BEARER)
 def update_model(body: dict, name: str):
     """Change a model's description or owner."""
     return {"model": registry.model_dict(registry.update_model(name, **body))}
@@ -64,7 +63,6 @@ def update_model(body: dict, name: str):
 @blp.arguments(ChampionSchema, error_status_code=400)
 @blp.response(200)
 @errors(400, 404, 503)
-@blp.doc(security=BEARER)
 def set_champion(body: dict, name: str):
     """Choose the champion version (a user's choice beats the rule "latest version whose run passed")."""
     return {"model": registry.model_dict(registry.set_champion(name, body["version"]))}
@@ -74,7 +72,6 @@ def set_champion(body: dict, name: str):
 @blp.arguments(BatchUploadSchema, location="files", content_type=MULTIPART, error_status_code=400)
 @blp.response(201)
 @errors(400, 404, 409, 413, 422, 503)
-@blp.doc(security=BEARER)
 def post_batch(body: dict, name: str):
     """Send a production batch: it is profiled and compared with the champion's reference; raw rows are not kept."""
     upload = body["data"]
@@ -99,7 +96,6 @@ def list_batches(query: dict, name: str):
 @blp.arguments(LabelUploadSchema, location="files", content_type=MULTIPART, error_status_code=400)
 @blp.response(200)
 @errors(400, 404, 503)
-@blp.doc(security=BEARER)
 def post_labels(body: dict, name: str):
     """Late labels (`id`, `label` columns): joined by id with the batches' predictions, whose quality is updated."""
     upload = body["data"]
@@ -118,7 +114,6 @@ def list_alerts(name: str):
 @blp.arguments(AlertRuleSchema, error_status_code=400)
 @blp.response(201)
 @errors(400, 404, 503)
-@blp.doc(security=BEARER)
 def create_alert(body: dict, name: str):
     """Add a rule: `metric op value` on each batch (or finished run), firing after `consecutive` hits in a row."""
     return {"rule": alerting.rule_dict(alerting.create_rule(name, **body))}
@@ -127,7 +122,6 @@ def create_alert(body: dict, name: str):
 @blp.route("/api/models/<name>/alerts/<int:rule_id>", methods=["DELETE"])
 @blp.response(204)
 @errors(404, 503)
-@blp.doc(security=BEARER)
 def delete_alert(name: str, rule_id: int):
     """Delete a rule."""
     alerting.delete_rule(name, rule_id)
@@ -137,7 +131,6 @@ def delete_alert(name: str, rule_id: int):
 @blp.arguments(IdQuerySchema, location="query", error_status_code=400)
 @blp.response(204)
 @errors(400, 404, 503)
-@blp.doc(security=BEARER)
 def delete_alert_by_query(query: dict, name: str):
     """Delete a rule named by `?id=` (the same as `DELETE /api/models/<name>/alerts/<id>`)."""
     alerting.delete_rule(name, query["id"])

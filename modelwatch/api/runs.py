@@ -1,7 +1,6 @@
 """Run endpoints: submit (POST /run_tests, POST /api/runs), read, list, delete."""
 from __future__ import annotations
 
-from flask import g
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
@@ -15,11 +14,12 @@ from modelwatch.api.schemas import (
     SubmitSchema,
     WaitQuerySchema,
 )
+from modelwatch.auth.permissions import DELETE_RUN, authorize
+from modelwatch.auth.principal import current_principal
 from modelwatch.services import artifacts, registry, runs
 from modelwatch.services.presenters import run_dict
 
 MULTIPART = "multipart/form-data"
-BEARER = [{"bearerAuth": []}]
 
 
 class MultipartParser(FlaskParser):
@@ -52,6 +52,7 @@ def errors(*statuses: int):
 _ERRORS = {
     400: "bad_request: a malformed request, field, CSV or gate (details say which)",
     401: "unauthorized: the token is missing or wrong (when the server requires tokens)",
+    403: "forbidden: the token lacks the scope, or the run is not the caller's",
     404: "not_found: no run with this id",
     413: "payload_too_large: the upload is larger than the server accepts",
     415: "unsupported_format: not a model format modelwatch reads",
@@ -79,7 +80,6 @@ LOCATION = {"Location": {"description": "/api/runs/<id>: where to follow the run
 @blp.alt_response(202, schema=RunEnvelopeSchema, headers=LOCATION,
                   description="The run is queued or running; `Location` names it")
 @errors(400, 401, 413, 415, 422, 503)
-@blp.doc(security=BEARER)
 def submit(body: dict, query: dict, headers: dict):
     """Submit a model and run the whole test suite on it.
 
@@ -87,18 +87,18 @@ def submit(body: dict, query: dict, headers: dict):
     finished (200) or when `wait` seconds (capped by the server, 25 s by default) have passed (202). With an
     `Idempotency-Key` already used within 24 h, the answer is the run that key created.
     """
-    key = headers.get("idempotency_key")
-    run = runs.idempotent_run(key, g.get("token_name")) if key else None
+    key, caller = headers.get("idempotency_key"), current_principal().name
+    run = runs.idempotent_run(key, caller) if key else None
     if run is None:
         upload = body["model"]
         artifact = artifacts.store_upload(upload.stream, upload.filename or "", body.get("name"))
         if body.get("name"):  # a named upload is a version of that registered model (its sample: the reference)
-            registry.register_version(body["name"], artifact, owner=g.get("token_name"))
+            registry.register_version(body["name"], artifact, owner=caller)
         run = runs.submit_run(
             artifact, schema=body.get("schema"), config=body.get("config"), sample_csv=_read(body.get("sample")),
             current_csv=_read(body.get("current")), target=body.get("target"),
             name=artifacts.display_name(upload.filename or "", body.get("name")), source="api",
-            submitted_by=g.get("token_name"), idempotency_key=key,
+            submitted_by=caller, idempotency_key=key,
         )
         if body.get("name"):
             registry.register_run(run)
@@ -128,8 +128,8 @@ def get_run(run_id: str):
 
 @blp.route("/api/runs/<run_id>", methods=["DELETE"], endpoint="delete_run")
 @blp.response(204)
-@errors(401, 404, 503)
-@blp.doc(security=BEARER)
+@errors(401, 403, 404, 503)
 def delete_run(run_id: str):
-    """Delete a run."""
+    """Delete a run (editors: their own runs; admins: any run)."""
+    authorize(current_principal(), DELETE_RUN, runs.get_run(run_id))
     runs.delete_run(run_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from modelwatch.api.model_schemas import IdQuerySchema, WebhookSchema
-from modelwatch.api.runs import BEARER
 from modelwatch.api.schemas import ErrorEnvelopeSchema
 from modelwatch.services import webhooks
 
@@ -31,7 +30,6 @@ def list_webhooks():
 @blp.arguments(WebhookSchema, error_status_code=400)
 @blp.response(201)
 @errors(400, 403, 503)
-@blp.doc(security=BEARER)
 def create_webhook(body: dict):
     """Register a destination; it must match a prefix of the admin's allowlist (`MODELWATCH_WEBHOOK_ALLOWLIST`),
     else 403. The answer carries the signing `secret` once."""
@@ -43,7 +41,6 @@ def create_webhook(body: dict):
 @blp.route("/api/webhooks/<int:webhook_id>", methods=["DELETE"])
 @blp.response(204)
 @errors(404, 503)
-@blp.doc(security=BEARER)
 def delete_webhook(webhook_id: int):
     """Delete a webhook and its delivery log."""
     webhooks.delete_webhook(webhook_id)
@@ -53,7 +50,6 @@ def delete_webhook(webhook_id: int):
 @blp.arguments(IdQuerySchema, location="query", error_status_code=400)
 @blp.response(204)
 @errors(400, 404, 503)
-@blp.doc(security=BEARER)
 def delete_webhook_by_query(query: dict):
     """Delete the webhook named by `?id=` (the same as `DELETE /api/webhooks/<id>`)."""
     webhooks.delete_webhook(query["id"])

@@ -5,17 +5,20 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from modelwatch.auth.permissions import READ
 from modelwatch.dashboard import ids
+from modelwatch.dashboard.access import auth_banner, can, user_menu
 
 
 def navbar() -> dbc.Navbar:
     links = [
         dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
         for page in dash.page_registry.values()
-        if page.get("order") is not None and "<" not in page["path"]
+        if page.get("order") is not None and "<" not in page["path"] and can(page.get("permission", READ))
     ]
     return dbc.Navbar(
-        dbc.Container([dbc.NavbarBrand("modelwatch", href="/"), dbc.Nav(links, navbar=True)], fluid=True),
+        dbc.Container([dbc.NavbarBrand("modelwatch", href="/"), dbc.Nav(links, navbar=True), user_menu()],
+                      fluid=True),
         id=ids.SHELL_NAVBAR, color="dark", dark=True, className="mb-3",
     )
 
@@ -27,5 +30,5 @@ def shell() -> html.Div:
         dcc.Store(id=ids.SHELL_ARTIFACT_STORE, storage_type="session"),
         dcc.Store(id=ids.SHELL_SCHEMA_STORE, storage_type="session"),
         navbar(),
-        dbc.Container(dash.page_container, fluid=True),
+        dbc.Container([auth_banner(), dash.page_container], fluid=True),
     ])

@@ -6,6 +6,7 @@ from pathlib import Path
 from dash import Dash
 from flask import Flask
 
+from modelwatch.auth import csrf
 from modelwatch.dashboard.layout import shell
 from modelwatch.dashboard.sections import import_renderers
 
@@ -18,6 +19,8 @@ def mount_dashboard(server: Flask) -> Dash:
         "modelwatch", server=False, use_pages=True, pages_folder=str(ROOT / "pages"),
         assets_folder=str(ROOT / "assets"), title="modelwatch", suppress_callback_exceptions=True,
         serve_locally=True, update_title=None,
+        # the renderer copies this cookie into this header on every callback: the gate's CSRF check for sessions
+        csrf_token_name=csrf.COOKIE, csrf_header_name=csrf.HEADER,
     )
     app.layout = shell
     import_renderers()

@@ -61,10 +61,10 @@ def metrics_csv(run_id: str) -> tuple[str, str]:
     writer.writerow(["section", "metric", "value"])
     if run.status == "failed":
         error = run.error or {}
-        writer.writerow(["run", "error_code", error.get("code")])
-        writer.writerow(["run", "error_message", error.get("message")])
+        writer.writerow([safe_cell(v) for v in ("run", "error_code", error.get("code"))])
+        writer.writerow([safe_cell(v) for v in ("run", "error_message", error.get("message"))])
     for section, metric, value in report.metric_rows(run.result):
-        writer.writerow([section, metric, "" if value is None else value])
+        writer.writerow([safe_cell(section), safe_cell(metric), "" if value is None else safe_cell(value)])
     return out.getvalue(), filename(run, "metrics.csv")
 
 
@@ -74,6 +74,8 @@ def data_csv(run_id: str) -> tuple[str, str]:
     A copula run is fitted again on the run's stored sample when its schema holds no fitted copula, exactly as
     ``core.suite.run_suite`` does.
     """
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
     from modelwatch.core.csv_infer import read_csv_bytes
     from modelwatch.core.synthetic import generate
 
@@ -85,6 +87,10 @@ def data_csv(run_id: str) -> tuple[str, str]:
               and not run.schema.get("copula") else None)
     frame = generate(run.schema, int(data.get("n_samples") or config.get("n_samples") or 1000),
                      int(data.get("seed", config.get("seed", 0))), generator=generator, sample=fit_on)
+    text_columns = [c for c in frame.columns if not is_numeric_dtype(frame[c]) and not is_bool_dtype(frame[c])]
+    for column in text_columns:
+        frame[column] = frame[column].map(safe_cell)
+    frame.columns = [safe_cell(str(c)) for c in frame.columns]
     return frame.to_csv(index=False), filename(run, "data.csv")
 
 
@@ -292,7 +298,7 @@ def report_html(run_id: str) -> tuple[str, str]:
         parts += [_section_html(name, result, figures) for name in SECTION_TITLES]
     parts.append(_schema_html(run.schema))
     scripts = (f'<script type="application/octet-stream" id="plotly-js-gz">{_plotly_js_packed()}</script>'
-               f'<script type="application/json" id="figures-json">{_json_for_script(figures)}</script>'
+               f'<script type="application/json" id="figures-json">{json_for_script(figures)}</script>'
                f"<script>const CONFIG = {json.dumps(PLOT_CONFIG)};\n{LOADER}</script>")
     document = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>modelwatch report · '
                 f"{html.escape(run.name)}</title><style>{STYLE}</style></head><body>{''.join(parts)}"
@@ -301,6 +307,18 @@ def report_html(run_id: str) -> tuple[str, str]:
     return document, filename(run, "html")
 
 
-def _json_for_script(value: Any) -> str:
-    # "</" inside a script element would end it early
-    return json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
+def json_for_script(value: Any) -> str:
+    # "</script", "<!--" and "<script" inside a script element end it early or switch the HTML parser into its
+    # escaped state; "<", ">" and "&" only occur inside JSON strings, where \u escapes mean the same characters
+    text = json.dumps(value, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading ``'`` (OWASP CSV injection); numbers stay."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -18,6 +19,7 @@ from modelwatch.services.presenters import iso
 from modelwatch.services.runs import light_runs_query
 
 MAX_ROWS = 500
+MARKDOWN_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 QUALITY_KEYS = ("accuracy", "roc_auc", "f1_macro", "r2", "rmse", "mae")
 _CACHE_SIZE = 5000
 _headlines: OrderedDict[str, dict[str, Any]] = OrderedDict()  # finished run id -> its headline (immutable)
@@ -45,6 +47,12 @@ def _headline(run_id: str) -> dict[str, Any]:
     return row
 
 
+def markdown_text(text: str) -> str:
+    """Text that markdown shows as itself: every ASCII punctuation character backslash-escaped (CommonMark), so a
+    name like ``x](https://evil.example) [y`` stays one link to its own run."""
+    return MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", text)
+
+
 def history_rows(limit: int = MAX_ROWS) -> list[dict[str, Any]]:
     """The newest ``limit`` runs as grid rows (name links to the run page)."""
     found = light_runs_query().order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).all()
@@ -53,7 +61,7 @@ def history_rows(limit: int = MAX_ROWS) -> list[dict[str, Any]]:
         duration = ((run.finished_at - run.started_at).total_seconds()
                     if run.finished_at and run.started_at else None)
         status = run.status if run.status != "running" else f"running {round(100 * (run.progress or 0))}%"
-        row = {"id": run.id, "name": f"[{run.name}](/runs/{run.id})", "tags": ", ".join(run.tags or []),
+        row = {"id": run.id, "name": f"[{markdown_text(run.name)}](/runs/{run.id})", "tags": ", ".join(run.tags or []),
                "sha256": run.artifact.sha256[:12], "source": run.source, "status": status,
                "created_at": iso(run.created_at), "duration_s": round(duration, 1) if duration is not None else None,
                "gates": None if not run.gates else ("passed" if run.gates.get("passed") else "failed")}

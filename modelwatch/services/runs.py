@@ -23,7 +23,7 @@ from modelwatch.core.schema import schema_from_model, validate_for_model
 from modelwatch.errors import BadRequest, DatabaseUnavailable, ModelwatchError, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run, utcnow
-from modelwatch.services import alerting, artifact_store, logs, metrics, recovery, registry
+from modelwatch.services import alerting, artifact_store, audit, logs, metrics, recovery, registry
 from modelwatch.services.artifacts import sandbox_limits
 from modelwatch.services.executor import get_executor
 from modelwatch.services.schemas import infer_schema, match_csv
@@ -455,6 +455,7 @@ def delete_run(run_id: str) -> None:
         cancel_run(run_id, "The run was deleted while it executed.")
     db.session.execute(update(Run).where(Run.id == run_id).values(deleted_at=utcnow(), idempotency_key=None)
                        .execution_options(synchronize_session=False))
+    audit.add("run.delete", run_id)  # a soft delete is an UPDATE: the ORM's delete event never sees it
     db.session.commit()
     db.session.expire_all()
 

@@ -90,10 +90,15 @@ def post_run(server, data: bytes, query: str = "", token: str | None = "", **fie
                          headers=headers, timeout=180)
 
 
+def api_get(server, path: str):
+    """A read with the server's token: with MODELWATCH_AUTH=required reads need one too."""
+    return requests.get(f"{server.url}{path}", headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+
+
 def wait_finished(server, run_id: str, seconds: float = 180) -> dict:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        run = requests.get(f"{server.url}/api/runs/{run_id}", timeout=10).json()["run"]
+        run = api_get(server, f"/api/runs/{run_id}").json()["run"]
         if run["status"] in ("succeeded", "failed"):
             return run
         time.sleep(0.3)
@@ -113,7 +118,8 @@ def test_the_contract_through_gunicorn(server, forest_bytes):
     gate = fast_config(thresholds={"performance.latency_ms.7.p95": {"max": 1}})
     assert "performance.latency_ms.1.p95" in assert_error(post_run(server, forest_bytes, config=gate), 400,
                                                           "bad_request")["details"]["valid"]
-    assert_error(requests.get(f"{server.url}/api/runs/nope", timeout=10), 404, "not_found")
+    assert_error(requests.get(f"{server.url}/api/runs/nope", timeout=10), 401, "unauthorized")
+    assert_error(api_get(server, "/api/runs/nope"), 404, "not_found")
 
     finished = post_run(server, forest_bytes, "?wait=120", config=fast_config(thresholds=PASSING_GATES))
     assert finished.status_code == 200, finished.text
@@ -131,7 +137,7 @@ def test_the_contract_through_gunicorn(server, forest_bytes):
 def test_twenty_simultaneous_submissions_all_complete_and_health_keeps_answering(server, forest_bytes):
     # the model is stored and inspected once (as after a pipeline's first run); the burst measures the queue
     assert post_run(server, forest_bytes, "?wait=120", config=fast_config()).status_code == 200
-    before = requests.get(f"{server.url}/api/runs?limit=1", timeout=10).json()["total"]
+    before = api_get(server, "/api/runs?limit=1").json()["total"]
     health_times, running_seen, stop = [], [], threading.Event()
 
     def watch() -> None:
@@ -158,7 +164,7 @@ def test_twenty_simultaneous_submissions_all_complete_and_health_keeps_answering
         stop.set()
         watcher.join(timeout=15)
     assert len(ids) == N_LOAD and all(run["status"] == "succeeded" for run in runs), [r["error"] for r in runs]
-    assert requests.get(f"{server.url}/api/runs?limit=1", timeout=10).json()["total"] == before + N_LOAD
+    assert api_get(server, "/api/runs?limit=1").json()["total"] == before + N_LOAD
     # 2 workers x 2 run threads: the rest waited in the queue, none was dropped
     assert max(running_seen) <= 4
     assert all(status == 200 for _, status in health_times)
@@ -190,7 +196,7 @@ def test_a_worker_killed_mid_request_leaves_no_run_running(server, forest_bytes)
     caller.start()
     deadline, pid, run_id = time.monotonic() + 60, None, None
     while pid is None and time.monotonic() < deadline:
-        listed = requests.get(f"{server.url}/api/runs?status=running&limit=5", timeout=10).json()["runs"]
+        listed = api_get(server, "/api/runs?status=running&limit=5").json()["runs"]
         for run in listed:
             pid, run_id = _worker_of(server.db_path, run["id"]), run["id"]
             if pid:
