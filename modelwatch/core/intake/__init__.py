@@ -58,8 +58,8 @@ def scan(data: bytes, fmt: str, *, max_array_bytes: int = MAX_ARRAY_BYTES) -> di
             raise UnsafeModel(f"The skops file names {len(bad)} type(s) outside the allowlist: "
                               f"{', '.join(bad[:5])}.", {"globals": bad})
         return {**result, "untrusted_globals": bad}
-    if fmt in NATIVE_FORMATS:
-        return result  # parsed by XGBoost/LightGBM inside the sandbox; no code is named in these files
+    if fmt in NATIVE_FORMATS or fmt == "onnx":
+        return result  # parsed by onnx, XGBoost or LightGBM inside the sandbox; these files name no code
     report = _walk(decompress(data, fmt), max_array_bytes)
     if any(key in LEGACY_WRAPPERS for key in report.usages):
         raise UnsupportedFormat("This joblib file uses the legacy array format (joblib < 0.10); re-save the model.")
@@ -112,6 +112,10 @@ def load_model(path: Path, fmt: str) -> tuple[Any, dict[str, Any]]:
         notes["allowlist_generated_for"] = allowlist_info()["generated_for"]
     if fmt == "skops":
         return _load_skops(data, trusted), notes
+    if fmt == "onnx":
+        from modelwatch.core.intake.onnx_model import load_onnx
+
+        return load_onnx(data), {"format": fmt, "allowlist": False, "trusted_mode": False, "onnx_checked": True}
     if fmt in NATIVE_FORMATS:
         from modelwatch.core.intake.native import load_native
 
