@@ -79,7 +79,9 @@ def read_inputs(graph: Any) -> dict[str, Any]:
 
 
 def _strip_zipmap(graph: Any) -> list[Any] | None:
-    """Replace a ZipMap output (a list of dicts per row) by the probability tensor it wraps; return its labels."""
+    """Replace a ZipMap output (a list of dicts per row) by the probability tensor it wraps; return its labels.
+
+    The graph has been through shape inference, so ``value_info`` gives that tensor's element type."""
     outputs = {o.name for o in graph.output}
     for index, node in enumerate(graph.node):
         if node.op_type == "ZipMap" and node.output[0] in outputs:
@@ -88,9 +90,11 @@ def _strip_zipmap(graph: Any) -> list[Any] | None:
                 [s.decode() for s in attrs["classlabels_strings"].strings]
             import onnx
 
+            inferred = {v.name: v.type.tensor_type.elem_type for v in graph.value_info}
             position = [o.name for o in graph.output].index(node.output[0])
             del graph.output[position]
-            graph.output.insert(position, onnx.helper.make_tensor_value_info(node.input[0], 1, None))
+            graph.output.insert(position, onnx.helper.make_tensor_value_info(node.input[0],
+                                                                              inferred.get(node.input[0], 1), None))
             del graph.node[index]
             return labels
     return None
@@ -215,7 +219,13 @@ def load_onnx(data: bytes, threads: int = 1) -> _OnnxModel:
         CorruptModel / UnsafeModel: see ``onnx_check.parse_model``; onnxruntime refused the graph.
         UnsupportedModel: the graph is not a tabular model.
     """
+    import onnx
+
     model = parse_model(data)
+    try:
+        model = onnx.shape_inference.infer_shapes(model)  # the element type of the tensor a ZipMap wraps
+    except (onnx.shape_inference.InferenceError, ValueError) as exc:
+        raise CorruptModel(f"The ONNX graph's types do not check: {str(exc)[:300]}") from exc
     inputs = read_inputs(model.graph)
     outputs = read_outputs(model.graph)
     signature = {"inputs": inputs, "outputs": outputs, "producer": model.producer_name[:100],
