@@ -130,6 +130,7 @@ def top_agreement(shap: dict[str, float], lime: dict[str, float], k: int = TOP_K
     def ranked(values: dict[str, float]) -> list[str]:
         return sorted(values, key=lambda f: -abs(values[f]))
 
+    k = min(k, len(shap))
     top_shap, top_lime = ranked(shap)[:k], ranked(lime)[:k]
     union = sorted(set(top_shap) | set(top_lime))
     rank_shap = {f: i for i, f in enumerate(ranked(shap))}
