@@ -12,24 +12,28 @@ float64 rows cast to float32 as a user would) for the ONNX file. Goal: sandbox /
 """
 from __future__ import annotations
 
-import argparse
-import pickle
 import sys
 from pathlib import Path
 
-import numpy as np
-import onnxruntime
-import pandas as pd
-from skl2onnx import to_onnx
-from sklearn.datasets import load_breast_cancer
-from sklearn.ensemble import RandomForestClassifier
-from threadpoolctl import threadpool_limits
-
+# run as a script, this file's folder comes first on sys.path and its name would shadow the onnx package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse  # noqa: E402
+import pickle  # noqa: E402
+
+import numpy as np  # noqa: E402
+import onnxruntime  # noqa: E402
+import pandas as pd  # noqa: E402
+from skl2onnx import to_onnx  # noqa: E402
+from sklearn.datasets import load_breast_cancer  # noqa: E402
+from sklearn.ensemble import RandomForestClassifier  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from modelwatch.core.performance import time_calls  # noqa: E402
 from modelwatch.core.sandbox import Limits, run_task  # noqa: E402
 from modelwatch.core.schema import schema_from_model  # noqa: E402
+from modelwatch.core.synthetic import generate  # noqa: E402
 
 GOAL = 1.05
 SIZES = (1, 1000)
@@ -45,20 +49,15 @@ def direct_session(data: bytes) -> tuple[onnxruntime.InferenceSession, str]:
     return session, session.get_outputs()[0].name
 
 
-def sandboxed_p50(data: bytes, fmt: str) -> dict[int, float]:
-    limits = Limits(timeout_s=600)
-    info = run_task("inspect", data, fmt, limits=limits)
-    payload = {"schema": schema_from_model(info), "config": CONFIG, "target": None}
-    result = run_task("suite", data, fmt, payload, {}, limits)
+def sandboxed_p50(data: bytes, fmt: str, schema: dict) -> dict[int, float]:
+    payload = {"schema": schema, "config": CONFIG, "target": None}
+    result = run_task("suite", data, fmt, payload, {}, Limits(timeout_s=600))
     return {size: result["performance"]["latency_ms"][str(size)]["p50"] for size in SIZES}
 
 
 def direct_p50(predict, X: np.ndarray, budget: float) -> dict[int, float]:
-    out = {}
-    for size in SIZES:
-        batch = np.resize(X, (size, X.shape[1]))
-        out[size] = float(np.median(time_calls(predict, batch, budget))) * 1000
-    return out
+    """On the suite's own rows: the first ``size`` generated rows, as ``performance`` takes them."""
+    return {size: float(np.median(time_calls(predict, X[:size], budget))) * 1000 for size in SIZES}
 
 
 def main() -> None:
@@ -73,20 +72,23 @@ def main() -> None:
     direct = {"sklearn": lambda batch: forest.predict(batch),
               "onnxruntime": lambda batch: session.run([label], {name: batch.astype(np.float32)})[0]}
     files = {"sklearn": (pickle.dumps(forest, protocol=5), "pickle"), "onnxruntime": (onnx_bytes, "onnx")}
-    run_task("inspect", *files["sklearn"], limits=Limits(timeout_s=600))  # start the warm worker uncounted
-    rows = []
+    # the warm worker starts uncounted; the direct calls get the rows the suite generates from the same schema
+    schema = schema_from_model(run_task("inspect", *files["sklearn"], limits=Limits(timeout_s=600)))
+    rows = generate(schema, CONFIG["n_samples"], CONFIG["seed"]).to_numpy(dtype=float)
+    figures = []
     with threadpool_limits(limits=1):
         for engine, predict in direct.items():
-            before = direct_p50(predict, X, args.budget)
-            inside = sandboxed_p50(*files[engine])
-            after = direct_p50(predict, X, args.budget)
+            before = direct_p50(predict, rows, args.budget)
+            inside = sandboxed_p50(*files[engine], schema)
+            after = direct_p50(predict, rows, args.budget)
             for size in SIZES:
                 reference = float(np.median([before[size], after[size]]))
-                rows.append((engine, size, inside[size], reference, inside[size] / reference))
+                figures.append((engine, size, inside[size], reference, inside[size] / reference))
     print(f"{'engine':<12} {'batch':>5} {'sandbox p50 ms':>15} {'direct p50 ms':>14} {'ratio':>6}")
-    for engine, size, inside, reference, ratio in rows:
+    for engine, size, inside, reference, ratio in figures:
         print(f"{engine:<12} {size:>5} {inside:>15.4f} {reference:>14.4f} {ratio:>6.3f}")
-    frame = pd.DataFrame(rows, columns=["engine", "batch", "sandbox", "direct", "ratio"]).set_index(["engine", "batch"])
+    frame = pd.DataFrame(figures, columns=["engine", "batch", "sandbox", "direct", "ratio"])
+    frame = frame.set_index(["engine", "batch"])
     speedup = frame.loc["sklearn", "direct"] / frame.loc["onnxruntime", "direct"]
     print("onnxruntime vs sklearn, direct: " + ", ".join(f"batch {s}: {v:.1f}x faster" for s, v in speedup.items()))
     worst = float(frame["ratio"].max())

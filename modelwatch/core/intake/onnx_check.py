@@ -10,6 +10,9 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+import onnx  # imported with the module, so the warm worker has it before the sandbox's drop
+from google.protobuf.message import DecodeError
+
 from modelwatch.errors import CorruptModel, UnsafeModel
 
 # Operator sets compiled into onnxruntime's CPU build; anything else is a custom op needing a loaded library.
@@ -28,9 +31,6 @@ def parse_model(data: bytes, max_tensor_bytes: int = MAX_TENSOR_BYTES) -> Any:
         CorruptModel: truncated or malformed protobuf, or a graph the ONNX checker rejects.
         UnsafeModel: external data, custom-op domains, or a tensor declared larger than ``max_tensor_bytes``.
     """
-    import onnx
-    from google.protobuf.message import DecodeError
-
     model = onnx.ModelProto()
     try:
         model.ParseFromString(data)
