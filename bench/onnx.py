@@ -1,14 +1,15 @@
 """ONNX latency: the same forest in scikit-learn and in onnxruntime, inside the sandbox and called directly.
 
-Run: ``.venv/bin/python bench/onnx.py [--budget 0.5]`` (about a minute and a half on a quiet machine; the warm
-worker's start is not counted).
+Run: ``.venv/bin/python bench/onnx.py [--budget 0.5] [--rounds 3]`` (about two minutes on a busy 2-core machine;
+the warm worker's start is not counted).
 
 A 100-tree forest fitted on breast cancer is saved as a pickle and exported with skl2onnx (ZipMap included, as
 users' files have it). Each file goes through the real suite in the sandbox (``run_task("suite")``, batch sizes 1
 and 1000); its performance section's p50 latency of ``predict`` is set against ``performance.time_calls`` of the
 same call made directly in this process, measured before and after the sandbox run (the median of both):
 scikit-learn's ``predict`` for the pickle, ``InferenceSession.run`` on the label output (1 thread, no spinning,
-float64 rows cast to float32 as a user would) for the ONNX file. Goal: sandbox / direct <= 1.05.
+float64 rows cast to float32 as a user would) for the ONNX file. Each figure is the median over rounds, each ratio
+the median of the paired per-round ratios. Goal: sandbox / direct <= 1.05.
 """
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ def direct_p50(predict, X: np.ndarray, budget: float) -> dict[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=0.5, help="seconds of timed direct calls per batch size")
+    parser.add_argument("--rounds", type=int, default=3, help="sandbox runs per engine (medians are reported)")
     args = parser.parse_args()
     X, y = load_breast_cancer(return_X_y=True)
     forest = RandomForestClassifier(n_estimators=100, random_state=0).fit(X, y)
@@ -75,15 +77,20 @@ def main() -> None:
     # the warm worker starts uncounted; the direct calls get the rows the suite generates from the same schema
     schema = schema_from_model(run_task("inspect", *files["sklearn"], limits=Limits(timeout_s=600)))
     rows = generate(schema, CONFIG["n_samples"], CONFIG["seed"]).to_numpy(dtype=float)
-    figures = []
+    measured = []
     with threadpool_limits(limits=1):
-        for engine, predict in direct.items():
-            before = direct_p50(predict, rows, args.budget)
-            inside = sandboxed_p50(*files[engine], schema)
-            after = direct_p50(predict, rows, args.budget)
-            for size in SIZES:
-                reference = float(np.median([before[size], after[size]]))
-                figures.append((engine, size, inside[size], reference, inside[size] / reference))
+        for round_ in range(args.rounds):
+            for engine, predict in direct.items():
+                before = direct_p50(predict, rows, args.budget)
+                inside = sandboxed_p50(*files[engine], schema)
+                after = direct_p50(predict, rows, args.budget)
+                for size in SIZES:
+                    reference = float(np.median([before[size], after[size]]))
+                    measured.append((round_, engine, size, inside[size], reference, inside[size] / reference))
+    # per engine and batch size: median of the rounds (the ratio is the median of the paired per-round ratios)
+    rounds = pd.DataFrame(measured, columns=["round", "engine", "batch", "sandbox", "direct", "ratio"])
+    medians = rounds.groupby(["engine", "batch"], sort=False)[["sandbox", "direct", "ratio"]].median()
+    figures = [(engine, size, *values) for (engine, size), values in zip(medians.index, medians.to_numpy())]
     print(f"{'engine':<12} {'batch':>5} {'sandbox p50 ms':>15} {'direct p50 ms':>14} {'ratio':>6}")
     for engine, size, inside, reference, ratio in figures:
         print(f"{engine:<12} {size:>5} {inside:>15.4f} {reference:>14.4f} {ratio:>6.3f}")
