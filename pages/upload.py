@@ -61,7 +61,7 @@ def layout(**_kwargs) -> html.Div:
     return html.Div([
         html.H2("Upload a model"),
         dcc.Upload(html.Div(["Drag and drop a model file here, or ", html.A("choose one"),
-                             html.Div(".pkl · .pickle · .joblib · .skops", className="text-muted small")]),
+                             html.Div(".pkl · .pickle · .joblib · .skops · .onnx", className="text-muted small")]),
                    id=UPLOAD_MODEL_UPLOAD, style=DROP_STYLE, multiple=False),
         dbc.Row([
             dbc.Col([dbc.Label("Display name"), dbc.Input(id=UPLOAD_NAME_INPUT, placeholder="default: the file name")]),

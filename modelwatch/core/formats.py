@@ -27,7 +27,7 @@ def sniff_format(data: bytes) -> str:
     """Name the container of a model file.
 
     Returns ``pickle`` (protocols 0 to 5 and plain joblib files, whose arrays follow the pickle stream),
-    ``joblib-<compressor>``, ``skops``, ``xgboost-json``, ``xgboost-ubj`` or ``lightgbm-text``.
+    ``joblib-<compressor>``, ``skops``, ``xgboost-json``, ``xgboost-ubj``, ``lightgbm-text`` or ``onnx``.
 
     Raises:
         CorruptModel: the file is empty.
@@ -44,6 +44,8 @@ def sniff_format(data: bytes) -> str:
     for magic, name in sorted(COMPRESSED_MAGIC.items(), key=lambda kv: -len(kv[0])):
         if data.startswith(magic):
             return f"joblib-{name}"
+    if _is_onnx(data[:4]):
+        return "onnx"
     native = _sniff_native(data)
     if native:
         return native
@@ -53,6 +55,18 @@ def sniff_format(data: bytes) -> str:
         "The file is not a pickle, joblib or skops model (unrecognised first bytes).",
         {"magic": data[:8].hex()},
     )
+
+
+# ONNX ModelProto fields that serializers write after ir_version (field 1): producer name/version, domain,
+# model_version, doc_string, graph, opset_import, metadata_props (tag = field << 3 | wire type).
+_ONNX_SECOND_TAGS = {0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42, 0x72}
+
+
+def _is_onnx(head: bytes) -> bool:
+    """An ONNX file starts with ir_version (tag 0x08, a one-byte varint 1..64) and then another ModelProto field.
+
+    Four bytes, nothing parsed: the graph itself is only ever parsed inside the sandbox."""
+    return len(head) >= 3 and head[0] == 0x08 and 1 <= head[1] <= 64 and head[2] in _ONNX_SECOND_TAGS
 
 
 def _sniff_native(data: bytes) -> str | None:

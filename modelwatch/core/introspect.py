@@ -119,5 +119,7 @@ def describe(model: Any) -> dict[str, Any]:
         "steps": steps,
         "encoders": _encoders(model),
     }
+    if callable(getattr(model, "describe_onnx", None)):
+        info.update(model.describe_onnx())  # an ONNX graph's signature and its OneHotEncoders' categories
     info["priors"] = model_priors(model, info["feature_names"])  # what the model knows of its inputs' distribution
     return info

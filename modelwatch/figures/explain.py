@@ -1,4 +1,5 @@
-"""Explainability figures: importance bar, beeswarm, dependence scatter, one-sample waterfall, shift under drift."""
+"""Explainability figures: importance bar, beeswarm, dependence scatter, one-sample waterfall (SHAP) or LIME
+weights, shift under drift."""
 from __future__ import annotations
 
 from functools import partial
@@ -142,6 +143,24 @@ def waterfall_figure(sample: dict[str, Any] | None, max_features: int = 12, titl
     heading = f"Row {sample.get('index', '')}{klass}: prediction {float(sample.get('prediction', 0.0)):.4g}"
     fig.update_layout(title=title or heading,
                       yaxis={"autorange": "reversed"}, showlegend=False, height=max(320, 30 * len(values) + 140),
+                      **{**LAYOUT, "margin": {"l": 220, "r": 60, "t": 50, "b": 40}})
+    return fig
+
+
+def lime_figure(sample: dict[str, Any] | None, max_features: int = 12) -> go.Figure:
+    """One row's LIME weights: the local linear model's effect of each feature being in the row's bin."""
+    lime = (sample or {}).get("lime") or {}
+    if not lime.get("weights"):
+        return _empty("LIME weights", "no LIME explanation for this row")
+    items = sorted(lime["weights"].items(), key=lambda kv: -abs(kv[1]))[:max_features]
+    row = sample.get("row") or {}
+    labels = [f"{name} = {_label(row[name])}" if name in row else name for name, _ in items]
+    fig = go.Figure(go.Bar(orientation="h", y=labels, x=[v for _, v in items],
+                           marker_color=["#d62728" if v > 0 else "#1f77b4" for _, v in items],
+                           text=[f"{v:+.4g}" for _, v in items], textposition="outside"))
+    klass = f" · class {sample['class']}" if sample.get("class") is not None else ""
+    fig.update_layout(title=f"Row {sample.get('index', '')}{klass}: LIME weights (local R² {lime['score']:.2f})",
+                      yaxis={"autorange": "reversed"}, showlegend=False, height=max(320, 30 * len(items) + 140),
                       **{**LAYOUT, "margin": {"l": 220, "r": 60, "t": 50, "b": 40}})
     return fig
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from modelwatch.core.explain.common import Budget, predicted_index
 from modelwatch.core.explain.fallback import permutation_fallback
+from modelwatch.core.explain.lime import add_lime
 from modelwatch.core.explain.plan import choose
 from modelwatch.core.explain.runner import explain
 from modelwatch.core.explain.shift import importance_shift
@@ -92,6 +93,8 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
     ctx.progress("explaining under drift", 0.97)
     index = predicted_index(ctx.model, att.rows, ctx.info, att)
     section = build(att, index, columns)
+    add_lime(section, ctx.model, ctx.info, att.rows, background, index, seed,  # a second local view (#22)
+             time.monotonic() + 0.15 * seconds)
     section["sampled"] = "; ".join(notes + att.notes) or None
     section["n_background"] = len(background) if att.explainer != "TreeExplainer" else None
     try:

@@ -63,8 +63,8 @@ def scan(data: bytes, fmt: str, *, limits: ScanLimits = ScanLimits(max_array_byt
             raise UnsafeModel(f"The skops file names {len(bad)} type(s) outside the allowlist: "
                               f"{', '.join(bad[:5])}.", {"globals": bad})
         return {**result, "untrusted_globals": bad}
-    if fmt in NATIVE_FORMATS:
-        return result  # parsed by XGBoost/LightGBM inside the sandbox; no code is named in these files
+    if fmt in NATIVE_FORMATS or fmt == "onnx":
+        return result  # parsed by onnx, XGBoost or LightGBM inside the sandbox; these files name no code
     report = _walk(decompress(data, fmt), limits)
     if any(key in LEGACY_WRAPPERS for key in report.usages):
         raise UnsupportedFormat("This joblib file uses the legacy array format (joblib < 0.10); re-save the model.")
@@ -132,6 +132,10 @@ def load_model(path: Path, fmt: str, trusted: bool = False) -> tuple[Any, dict[s
         notes["allowlist_generated_for"] = allowlist_info()["generated_for"]
     if fmt == "skops":
         model = _load_skops(data, trusted)
+    elif fmt == "onnx":  # checked by onnx_check before onnxruntime sees it; a graph names no code
+        from modelwatch.core.intake.onnx_model import load_onnx
+
+        return load_onnx(data), {"format": fmt, "allowlist": False, "trusted_mode": False, "onnx_checked": True}
     elif fmt in NATIVE_FORMATS:
         from modelwatch.core.intake.native import load_native
 

@@ -1,5 +1,6 @@
 """Explainability tab: which explainer and why, importance, beeswarm, dependence, drift shift, and a table of
-explained rows whose clicked row drives the waterfall (the samples live in a dcc.Store on the page)."""
+explained rows whose clicked row drives the waterfall or, when picked, its LIME weights and where LIME and SHAP
+agree (the samples live in a dcc.Store on the page)."""
 from __future__ import annotations
 
 from typing import Any
@@ -15,12 +16,15 @@ from modelwatch.figures.explain import (
     dependence_figure,
     drift_shift_figure,
     importance_figure,
+    lime_figure,
     waterfall_figure,
 )
 
 SAMPLES_GRID = "run-explain-samples-grid"
 SAMPLES_STORE = "run-explain-samples-store"
 WATERFALL_GRAPH = "run-explain-waterfall-graph"
+METHOD_RADIO = "run-explain-method-radio"
+AGREEMENT_TEXT = "run-explain-agreement"
 N_DEPENDENCE_SHOWN = 3
 
 
@@ -99,23 +103,45 @@ def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
             html.Div("Click a row to see how its prediction is built.", className="small text-muted mb-1"),
             dcc.Store(id=SAMPLES_STORE, data=samples),
             dbc.Row([dbc.Col(_grid(samples, features), md=6),
-                     dbc.Col(dcc.Graph(figure=waterfall_figure(samples[0]), id=WATERFALL_GRAPH), md=6)]),
+                     dbc.Col(_method_picker(samples) + [
+                         dcc.Graph(figure=waterfall_figure(samples[0]), id=WATERFALL_GRAPH),
+                         html.Div(_agreement(samples[0]), id=AGREEMENT_TEXT, className="small text-muted")], md=6)]),
         ]
     return parts + _drift(section)
 
 
+def _method_picker(samples: list[dict[str, Any]]) -> list:
+    has_lime = any(s.get("lime") for s in samples)
+    return [dbc.RadioItems(id=METHOD_RADIO, value="shap", inline=True, className="small", options=[
+        {"label": "SHAP", "value": "shap"},
+        {"label": "LIME" if has_lime else "LIME (not computed for these rows)", "value": "lime",
+         "disabled": not has_lime}])]
+
+
+def _agreement(sample: dict[str, Any]) -> str:
+    agreement = (sample.get("lime") or {}).get("agreement")
+    if not agreement:
+        return ""
+    rho = agreement.get("spearman")
+    return (f"LIME and SHAP share {agreement['shared']} of their top {agreement['k']} features"
+            + (f" (rank correlation {rho:+.2f})" if rho is not None else "") + ".")
+
+
 @callback(
     Output(WATERFALL_GRAPH, "figure"),
+    Output(AGREEMENT_TEXT, "children"),
     Input(SAMPLES_GRID, "cellClicked"),
+    Input(METHOD_RADIO, "value"),
     State(SAMPLES_STORE, "data"),
     prevent_initial_call=True,
 )
-def show_sample(cell: dict[str, Any] | None, samples: list[dict[str, Any]] | None):
-    """Draw the waterfall of the clicked row (its data is already in the page's store)."""
-    if not cell or not samples:
+def show_sample(cell: dict[str, Any] | None, method: str | None, samples: list[dict[str, Any]] | None):
+    """Draw the clicked row's SHAP waterfall or LIME weights (its data is already in the page's store)."""
+    if not samples:
         raise PreventUpdate
-    row_id = cell.get("rowId")
-    index = int(row_id) if row_id not in (None, "") else int(cell.get("rowIndex", -1))
+    row_id = (cell or {}).get("rowId")
+    index = int(row_id) if row_id not in (None, "") else int((cell or {}).get("rowIndex", 0))
     if not 0 <= index < len(samples):
         raise PreventUpdate
-    return waterfall_figure(samples[index])
+    sample = samples[index]
+    return (lime_figure(sample) if method == "lime" else waterfall_figure(sample)), _agreement(sample)

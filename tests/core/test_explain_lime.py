@@ -1,0 +1,49 @@
+"""LIME (written in core/explain/lime.py) against SHAP on the cancer forest, and its pieces on known cases."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shap
+from sklearn.ensemble import RandomForestClassifier
+
+from modelwatch.core.explain.lime import explain_row, top_agreement, weighted_ridge
+
+
+def test_lime_top_features_of_the_cancer_forest_agree_with_shap(cancer):
+    X, y = cancer
+    forest = RandomForestClassifier(n_estimators=50, random_state=0).fit(X, y)
+    row = X.iloc[0]
+    predicted = int(forest.predict(X.iloc[[0]])[0])
+    lime = explain_row(lambda f: forest.predict_proba(f[X.columns])[:, predicted], row, X.iloc[::3],
+                       np.random.default_rng(0), n_samples=3000)
+    values = shap.TreeExplainer(forest).shap_values(X.iloc[[0]])[0][:, predicted]
+    agreement = top_agreement(dict(zip(X.columns, values)), lime["weights"])
+    assert agreement["shared"] >= 3, agreement
+    assert lime["score"] > 0.3 and abs(lime["local_prediction"] - forest.predict_proba(X.iloc[[0]])[0, predicted]) < 0.3
+
+
+def test_lime_recovers_which_feature_a_step_function_uses():
+    rng = np.random.default_rng(1)
+    reference = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400),
+                              "colour": rng.choice(["red", "blue", "green"], 400)})
+    predict = lambda f: (f["b"].to_numpy() > 0.7) * 2.0 + (f["colour"] == "red").to_numpy()  # noqa: E731
+    result = explain_row(predict, reference.iloc[0].copy().replace({reference.iloc[0]["b"]: 1.5}), reference,
+                         np.random.default_rng(0))
+    weights = result["weights"]
+    assert abs(weights["a"]) < 0.1 < weights["b"]
+    assert sorted(weights, key=lambda k: -abs(weights[k]))[0] == "b"
+
+
+def test_weighted_ridge_matches_the_closed_form_with_no_penalty():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 2, (200, 3)).astype(float)
+    y = X @ [1.0, -2.0, 0.5] + 3.0
+    coef, intercept, score = weighted_ridge(X, y, rng.random(200), alpha=1e-9)
+    np.testing.assert_allclose(coef, [1.0, -2.0, 0.5], atol=1e-6)
+    assert abs(intercept - 3.0) < 1e-6 and score > 0.999999
+
+
+def test_agreement_counts_shared_top_features():
+    shap_values = {"a": 3.0, "b": -2.0, "c": 1.0, "d": 0.1}
+    agreement = top_agreement(shap_values, {"a": 0.3, "b": 0.1, "c": -0.2, "d": 0.0}, k=2)
+    assert agreement["shared"] == 1 and agreement["top_shap"] == ["a", "b"] and agreement["top_lime"] == ["a", "c"]
