@@ -33,4 +33,4 @@ def make_context(model: Any, data: pd.DataFrame, schema: dict[str, Any] | None =
                                                                            "error_budget_s": 20}, **config})
     return SuiteContext(model=model, info=info, schema=schema or schema_from_frame(data), config=config, data=data,
                         sample=sample, current=current, target=target, model_size_bytes=1234,
-                        deadline=time.monotonic() + 120, progress=lambda stage, fraction: None)
+                        deadline=time.monotonic() + 120, progress=lambda stage, fraction, **extra: None)

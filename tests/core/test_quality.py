@@ -219,7 +219,7 @@ def test_suite_in_the_sandbox_fills_the_three_sections(cancer):
                           "drift": {"severities": [1.0], "kinds": ["mean_shift"]}}}
     stages = []
     result = run_task("suite", dumps(model), "pickle", payload, {"sample.csv": sample.to_csv(index=False).encode()},
-                      Limits(timeout_s=180), on_progress=lambda stage, fraction: stages.append(stage))
+                      Limits(timeout_s=180), on_progress=lambda stage, fraction, extra=None: stages.append(stage))
     json.dumps(result, allow_nan=False)
     perf, robust, qual = result["performance"], result["robustness"], result["quality"]
     assert set(perf["latency_ms"]) == {"1", "100"} and perf["error_rate"] == 0.0

@@ -42,7 +42,7 @@ def test_protections_are_recorded_and_the_environment_is_clean(tree, monkeypatch
     blob, X = tree
     progress = []
     result = run_task("predict", blob, "pickle", {}, {"X.npy": _npy(X)}, Limits(timeout_s=60),
-                      on_progress=lambda stage, fraction: progress.append(stage))
+                      on_progress=lambda stage, fraction, extra=None: progress.append(stage))
     protections = result["info"]["sandbox"]
     assert protections["clean_env"] is True and protections["private_dir"] is True
     assert set(protections["rlimits"]) >= {"RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE"}

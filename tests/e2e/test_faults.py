@@ -196,7 +196,7 @@ def test_postgres_stopped_mid_run(tmp_path, forest, diabetes_regressor):
             pg.stop()
             # the shorter run (seconds, not tens of seconds: still running when the database goes) ends while the
             # database is away and gives up storing its outcome after DB_RETRY_S
-            _wait_for(lambda: ending in recovery._undelivered, 90, "the quick run's outcome is pending", 0.1)
+            _wait_for(lambda: ending in recovery._undelivered, 2 * BOUND_S, "the quick run's outcome is pending", 0.1)
             pg.start()
             states = _wait_for(lambda: _all_finished([spanning, ending]), BOUND_S, "both runs have an outcome",
                                show=lambda: _statuses([spanning, ending]))
