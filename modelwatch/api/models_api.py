@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from modelwatch.api.error_docs import error_responses
 from modelwatch.api.model_schemas import (
     AlertRuleSchema,
     BatchListQuerySchema,
@@ -13,7 +14,6 @@ from modelwatch.api.model_schemas import (
     ModelUpdateSchema,
 )
 from modelwatch.api.runs import MultipartParser
-from modelwatch.api.schemas import ErrorEnvelopeSchema
 from modelwatch.services import alerting, monitoring, registry
 
 MULTIPART = "multipart/form-data"
@@ -26,12 +26,7 @@ class ModelsBlueprint(Blueprint):
 blp = ModelsBlueprint("models", __name__, description="Registered models, production batches and alerts")
 
 
-def errors(*statuses: int):
-    def decorate(func):
-        for status in statuses:
-            func = blp.alt_response(status, schema=ErrorEnvelopeSchema)(func)
-        return func
-    return decorate
+errors = error_responses(blp)
 
 
 @blp.route("/api/models", methods=["GET"])

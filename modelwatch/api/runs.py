@@ -5,8 +5,8 @@ from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
+from modelwatch.api.error_docs import error_responses
 from modelwatch.api.schemas import (
-    ErrorEnvelopeSchema,
     IdempotencyHeaderSchema,
     ListQuerySchema,
     RunEnvelopeSchema,
@@ -39,16 +39,6 @@ class RunsBlueprint(Blueprint):
 
 blp = RunsBlueprint("runs", __name__, description="Submit models and read their runs")
 
-
-def errors(*statuses: int):
-    """Document the contract's error body for these statuses."""
-    def decorate(func):
-        for status in statuses:
-            func = blp.alt_response(status, schema=ErrorEnvelopeSchema, description=_ERRORS[status])(func)
-        return func
-    return decorate
-
-
 _ERRORS = {
     400: "bad_request: a malformed request, field, CSV or gate (details say which)",
     401: "unauthorized: the token is missing or wrong (when the server requires tokens)",
@@ -60,6 +50,7 @@ _ERRORS = {
          "details.unexpected)",
     503: "service_unavailable: the database is unavailable",
 }
+errors = error_responses(blp, _ERRORS)
 
 
 def _read(upload) -> bytes | None:

@@ -8,7 +8,8 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 
-from modelwatch.api.schemas import Document, ErrorEnvelopeSchema
+from modelwatch.api.error_docs import error_responses
+from modelwatch.api.schemas import Document
 from modelwatch.core.schema_doc import SchemaDocument
 from modelwatch.core.synthetic import GENERATORS
 from modelwatch.services import artifacts, schemas
@@ -19,15 +20,9 @@ _ERRORS = {400: "bad_request: a malformed field, CSV or Schema (details say whic
            413: "payload_too_large: the model file is larger than the server accepts",
            415: "unsupported_format: the model is not a format modelwatch reads",
            422: "corrupt_model, unsafe_model, not_a_model: the model file was refused"}
+errors = error_responses(blp, _ERRORS)
 
 
-def errors(*statuses: int):
-    """Document the contract's error body for these statuses."""
-    def decorate(func):
-        for status in statuses:
-            func = blp.alt_response(status, schema=ErrorEnvelopeSchema, description=_ERRORS[status])(func)
-        return func
-    return decorate
 
 
 class InferFilesSchema(Schema):

@@ -3,19 +3,14 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from modelwatch.api.error_docs import error_responses
 from modelwatch.api.model_schemas import IdQuerySchema, WebhookSchema
-from modelwatch.api.schemas import ErrorEnvelopeSchema
 from modelwatch.services import webhooks
 
 blp = Blueprint("webhooks", __name__, description="Webhooks: signed alert deliveries to allowed destinations")
 
 
-def errors(*statuses: int):
-    def decorate(func):
-        for status in statuses:
-            func = blp.alt_response(status, schema=ErrorEnvelopeSchema)(func)
-        return func
-    return decorate
+errors = error_responses(blp)
 
 
 @blp.route("/api/webhooks", methods=["GET"])
