@@ -307,14 +307,6 @@ def with_database_retry(action: Callable[[], T]) -> T:
 def _finish(run_id: str, status: str, result: dict | None = None, error: dict | None = None,
             config: dict | None = None, started: float | None = None) -> str | None:
     """Store the outcome, retrying database blips; returns the final status, None when another outcome stands."""
-    succeeded = status == "succeeded" and result and config
-    baseline = registry.relative_baseline(db.session.get(Run, run_id)) if succeeded else None
-    checks = gates.evaluate(result, config, baseline) if succeeded else None
-    if checks is not None:
-        result = {**result, "verdict": verdict.evaluate(result, checks)}
-    values = {"status": status, "result": result, "error": error, "gates": checks, "progress": 1.0,
-              "stage": "done" if status == "succeeded" else "failed", "finished_at": utcnow()}
-
     def write() -> int:
         db.session.rollback()  # drop anything half-written by a failed progress commit
         changed = db.session.execute(
@@ -324,7 +316,16 @@ def _finish(run_id: str, status: str, result: dict | None = None, error: dict | 
         db.session.commit()
         return changed
 
+    checks = None
     try:
+        if status == "succeeded" and result and config:
+            # the champion's run is read only for relative gates, and a database blip there is retried too
+            baseline = (with_database_retry(lambda: registry.relative_baseline(db.session.get(Run, run_id)))
+                        if gates.needs_baseline(config) else None)
+            checks = gates.evaluate(result, config, baseline)
+            result = {**result, "verdict": verdict.evaluate(result, checks)}
+        values = {"status": status, "result": result, "error": error, "gates": checks, "progress": 1.0,
+                  "stage": "done" if status == "succeeded" else "failed", "finished_at": utcnow()}
         changed = with_database_retry(write)
     except DatabaseUnavailable as exc:
         logger.error("the outcome of the run could not be stored: the database stayed unavailable")
