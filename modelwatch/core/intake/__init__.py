@@ -14,17 +14,9 @@ from typing import Any
 
 from modelwatch.core.formats import decompress
 from modelwatch.core.intake.allowlist import allowlist_info, load_allowlist, offenders
-from modelwatch.core.intake.opcodes import (
-    LEGACY_WRAPPERS,
-    Global,
-    Obj,
-    ScanError,
-    ScanLimits,
-    SymDict,
-    SymSet,
-    walk_pickle,
-)
+from modelwatch.core.intake.opcodes import LEGACY_WRAPPERS, ScanError, ScanLimits, walk_pickle
 from modelwatch.core.intake.skops_reader import load_skops, skops_offenders
+from modelwatch.core.intake.symbols import Global, Obj, SymDict, SymSet
 from modelwatch.core.intake.unpickler import restricted_loads
 from modelwatch.core.intake.validate import validate_model
 from modelwatch.errors import CorruptModel, NotAModel, UnsafeModel, UnsupportedFormat, UnsupportedModel
