@@ -45,7 +45,8 @@ def create_app(config: Config | type[Config] | None = None) -> Flask:
 def configure(app: Flask, config: Config | type[Config]) -> None:
     app.config.from_object(config)
     # fails closed at start-up when models would run as root (no sandbox user, no explicit override)
-    sandbox.configure(app.config["SANDBOX_USER"], app.config["SANDBOX_ALLOW_INSECURE"], app.config["SANDBOX_WARM"])
+    sandbox.configure(app.config["SANDBOX_USER"], app.config["SANDBOX_ALLOW_INSECURE"], app.config["SANDBOX_WARM"],
+                      app.config["SANDBOX_ENV"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         default = f"sqlite:///{Path(app.instance_path) / 'modelwatch.db'}"

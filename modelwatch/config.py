@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
+from modelwatch.core.sandbox import PASSED_ENV
+
 
 def database_url(default: str) -> str:
     """``DATABASE_URL`` with Heroku's ``postgres://`` rewritten for SQLAlchemy and psycopg 3."""
@@ -30,6 +32,8 @@ class Config:
     # "0" starts a fresh sandbox interpreter per task instead of forking the warm worker
     TRUST_PICKLES = os.environ.get("MODELWATCH_TRUST_PICKLES", "") == "1"
     SANDBOX_WARM = os.environ.get("MODELWATCH_SANDBOX_WARM", "1") != "0"
+    # what the numeric libraries need on this hardware (OpenBLAS core type, locale), forwarded to the sandbox
+    SANDBOX_ENV = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
     # who models run as when the server runs as root; "1" lets them run as root (recorded in every Run)
     SANDBOX_USER = os.environ.get("MODELWATCH_SANDBOX_USER", "modelwatch-sandbox")
     SANDBOX_ALLOW_INSECURE = os.environ.get("MODELWATCH_SANDBOX_ALLOW_INSECURE", "") == "1"

@@ -1,6 +1,7 @@
 """Fixtures: the app against SQLite and PostgreSQL, its clients, and models built from sklearn's datasets."""
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -14,7 +15,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from modelwatch import create_app
-from modelwatch.config import TestConfig
+from modelwatch.config import Config, TestConfig
+from modelwatch.core import sandbox
+from modelwatch.core.privileges import SandboxUnavailable
 from modelwatch.extensions import db
 from tests.support import dumps, require
 
@@ -59,6 +62,13 @@ def pytest_setup_options():
                  "--no-first-run", "--disable-quic", "--disable-gpu", "--window-size=1400,1000"):
         options.add_argument(flag)
     return options
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sandbox_environment():
+    """What the app forwards to the sandbox (the OpenBLAS/locale variables), for tests that run tasks without one."""
+    with contextlib.suppress(SandboxUnavailable):  # root without the sandbox user: the tests that need it say so
+        sandbox.configure(passed_env=Config.SANDBOX_ENV)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

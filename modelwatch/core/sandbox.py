@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,8 @@ ProgressFn = Callable[..., None]
 DEFAULT_USER = "modelwatch-sandbox"
 START_WAIT_S = 300  # the warm worker's first start (imports, numba compilation); not charged to any task
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-# Variables that change how numeric libraries behave on this hardware; everything else is dropped.
+# Variables that change how numeric libraries behave on this hardware; everything else is dropped. The app reads
+# them from its environment and hands them to ``configure``: core never reads the environment itself.
 PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "MODELWATCH_SANDBOX_WARM_EXPLAIN")
 # The signals a limit of the sandbox kills with (memory, CPU, file size); any other is a crash of the model's own.
 LIMIT_SIGNALS = {signal.SIGKILL, signal.SIGXCPU, signal.SIGXFSZ}
@@ -54,7 +55,7 @@ class Limits:
 
 
 def _clean_env(workdir: str) -> dict[str, str]:
-    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+    env = dict(_PASSED)
     env.update({
         "PATH": "/usr/bin:/bin",
         "HOME": workdir,
@@ -260,16 +261,20 @@ def _run_cold(root: Path, limits: Limits, on_progress: ProgressFn | None, deadli
     return collected
 
 
-def configure(user: str = DEFAULT_USER, allow_insecure: bool = False, warm: bool = True) -> Identity:
+def configure(user: str = DEFAULT_USER, allow_insecure: bool = False, warm: bool = True,
+              passed_env: Mapping[str, str] | None = None) -> Identity:
     """Set who the children run as (the operator's settings, at start-up); fails closed where it cannot drop root.
 
-    ``warm=False`` starts a fresh interpreter per task instead of forking the warm worker (the operator's switch).
+    ``warm=False`` starts a fresh interpreter per task instead of forking the warm worker (the operator's switch);
+    ``passed_env`` (names of ``PASSED_ENV`` only) reaches the children; None keeps what was configured before.
 
     Raises:
         SandboxUnavailable: this process is root, ``user`` does not exist and ``allow_insecure`` is off.
     """
-    global _IDENTITY, _WARM
+    global _IDENTITY, _WARM, _PASSED
     _IDENTITY, _WARM = resolve_identity(user, allow_insecure), warm
+    if passed_env is not None:
+        _PASSED = {k: v for k, v in passed_env.items() if k in PASSED_ENV}
     return _IDENTITY
 
 
@@ -282,6 +287,7 @@ def _identity() -> Identity:
 
 _IDENTITY: Identity | None = None
 _WARM = True
+_PASSED: dict[str, str] = {}
 
 
 def _prepare(task: str, model_bytes: bytes, fmt: str, payload: dict[str, Any] | None,
