@@ -1,157 +1,17 @@
 """The Result and the gates verdict as marshmallow schemas: they document CONTRACT.md in the OpenAPI document.
 
 Runs are dumped as stored (``schemas.Document``): these schemas describe the shape, they do not filter it. Every
-field may be missing because a section that could not run holds ``{"skipped": "<why>"}`` instead.
+field may be missing because a section that could not run holds ``{"skipped": "<why>"}`` instead. Each section's
+own schema is part of its declaration (``core.sections``); the Result puts them between its frame fields.
 """
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from modelwatch.core.relative_gates import RELATIVE_OPS
 from modelwatch.core.schema_doc import SchemaDocument
-
-NUMBER_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
-
-
-class OpenSchema(Schema):
-    """A response shape that names the fields it promises and allows more (``additionalProperties: true``):
-    sections grow new fields without a new contract version, and real Results must validate."""
-
-    class Meta:
-        unknown = INCLUDE
-
-
-class SectionSchema(OpenSchema):
-    """A Result section: its fields, or only ``skipped`` when it could not be computed."""
-
-    skipped = fields.String(metadata={"description": "why the section could not run"})
-
-
-def _number(description: str = "", **kwargs) -> fields.Float:
-    return fields.Float(allow_none=True, metadata={"description": description} if description else {}, **kwargs)
-
-
-class LatencySchema(OpenSchema):
-    p50 = _number()
-    p95 = _number()
-    p99 = _number()
-    max = _number()
-    mean = _number()
-    n_calls = fields.Integer()
-    p50_ci = fields.List(fields.Float(), allow_none=True, metadata={
-        "description": "95% distribution-free interval of the p50, ms; null while too few calls bound it"})
-    p95_ci = fields.List(fields.Float(), allow_none=True, metadata={
-        "description": "95% distribution-free interval of the p95, ms; null below 72 calls"})
-    precision = _number("the wider relative half-width of the two intervals; null while one is unbounded")
-    precision_target = _number("timing stops once precision is at most this")
-    stopped_by = fields.String(validate=validate.OneOf(("precision", "budget", "calls")),
-                               metadata={"description": "what ended the timing of this batch size"})
-
-
-class LatencyBudgetSchema(Schema):
-    per_batch_size_s = _number("the time budget of each batch size")
-    precision_target = _number()
-    confidence = _number()
-    seconds = _number("what the latency timing took, all batch sizes")
-
-
-class ErrorGroupSchema(OpenSchema):
-    type = fields.String()
-    message = fields.String()
-    count = fields.Integer()
-    example = fields.Raw(allow_none=True)
-
-
-class PerformanceSchema(SectionSchema):
-    latency_ms = fields.Dict(keys=fields.String(), values=fields.Nested(LatencySchema),
-                             metadata={"description": "per batch size"})
-    throughput_rows_per_s = fields.Dict(keys=fields.String(), values=fields.Float(), metadata={"description":
-                                                                                              "per batch size"})
-    load_time_ms = _number()
-    model_size_bytes = fields.Integer()
-    peak_memory_mb = _number()
-    error_rate = _number("share of valid generated rows the model fails on")
-    errors = fields.List(fields.Nested(ErrorGroupSchema))
-    latency_budget = fields.Nested(LatencyBudgetSchema)
-
-
-class RobustnessCaseSchema(OpenSchema):
-    name = fields.String()
-    feature = fields.String(allow_none=True)
-    status = fields.String(validate=validate.OneOf(("ok", "error", "degraded")))
-    message = fields.String()
-
-
-class RobustnessSchema(SectionSchema):
-    passed = fields.Integer()
-    total = fields.Integer()
-    cases = fields.List(fields.Nested(RobustnessCaseSchema))
-
-
-class BaselineSchema(Schema):
-    strategy = fields.String(metadata={"description": "prior (majority class) or mean"})
-    metrics = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True),
-                          metadata={"description": "the same metrics as the model's, for the dummy"})
-
-
-class QualitySchema(SectionSchema):
-    task = fields.String()
-    n_rows = fields.Integer()
-    metrics = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True),
-                          metadata={"description": "accuracy, f1_macro, roc_auc, ... or mae, rmse, r2, ..."})
-    baseline = fields.Nested(BaselineSchema, metadata={
-        "description": "a DummyClassifier (prior) / DummyRegressor (mean) fitted and scored on the same rows"})
-
-
-class ScenarioSchema(OpenSchema):
-    feature = fields.String(allow_none=True)
-    kind = fields.String()
-    severity = _number()
-    test = fields.String(allow_none=True)
-    statistic = _number()
-    p_value = _number()
-    drift_detected = fields.Boolean(allow_none=True)
-    prediction_shift = _number()
-    flip_rate = _number()
-    accuracy_drop = _number()
-
-
-class DriftColumnSchema(OpenSchema):
-    feature = fields.String()
-    test = fields.String(allow_none=True)
-    statistic = _number()
-    p_value = _number()
-    drift_detected = fields.Boolean(allow_none=True)
-
-
-class CurrentDriftSchema(OpenSchema):
-    columns = fields.List(fields.Nested(DriftColumnSchema))
-    share_drifted = _number()
-    dataset_drift = fields.Boolean(allow_none=True)
-
-
-class DriftSchema(SectionSchema):
-    scenarios = fields.List(fields.Nested(ScenarioSchema))
-    current = fields.Nested(CurrentDriftSchema, allow_none=True)
-
-
-class ImportanceSchema(OpenSchema):
-    feature = fields.String()
-    mean_abs_shap = _number()
-
-
-class ExplainedSampleSchema(OpenSchema):
-    row = fields.Dict()
-    prediction = fields.Raw(allow_none=True)
-    contributions = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
-
-
-class ExplainabilitySchema(SectionSchema):
-    explainer = fields.String(allow_none=True)
-    base_value = fields.Raw(allow_none=True)
-    additivity_max_error = _number()
-    feature_importance = fields.List(fields.Nested(ImportanceSchema), metadata={"description": "largest first"})
-    samples = fields.List(fields.Nested(ExplainedSampleSchema))
+from modelwatch.core.sections import SECTIONS, Registry
+from modelwatch.core.sections.result_schemas import OpenSchema
 
 
 class DataSchema(OpenSchema):
@@ -184,17 +44,20 @@ class VerdictSchema(Schema):
     reasons = fields.List(fields.String(), required=True, metadata={"description": "every check that did not pass"})
 
 
-class ResultSchema(OpenSchema):
-    """What a succeeded run measured (CONTRACT.md: Result)."""
+def result_schema(sections: Registry = SECTIONS) -> type[OpenSchema]:
+    """The Result's schema: the schema document and the data, every registered section, then the verdict."""
+    declared = {
+        "schema": fields.Nested(SchemaDocument),
+        "data": fields.Nested(DataSchema),
+        **{name: fields.Nested(section.schema, allow_none=section.absent is not None)
+           for name, section in sections.items()},
+        "verdict": fields.Nested(VerdictSchema),
+    }
+    return type("ResultSchema", (OpenSchema,), {"__doc__": "What a succeeded run measured (CONTRACT.md: Result).",
+                                                **declared})
 
-    schema = fields.Nested(SchemaDocument)
-    data = fields.Nested(DataSchema)
-    performance = fields.Nested(PerformanceSchema)
-    robustness = fields.Nested(RobustnessSchema)
-    quality = fields.Nested(QualitySchema, allow_none=True)
-    drift = fields.Nested(DriftSchema)
-    explainability = fields.Nested(ExplainabilitySchema)
-    verdict = fields.Nested(VerdictSchema)
+
+ResultSchema = result_schema()
 
 
 class GateCheckSchema(OpenSchema):

@@ -1,22 +1,22 @@
 """Gates: turn ``config.thresholds`` and a Result into a pass/fail verdict a pipeline can act on.
 
 ``config.thresholds`` maps a *metric path* to ``{"min": x}``, ``{"max": x}`` or both. A path names one number
-of the Result (CONTRACT.md), dot-separated. The paths a Result can have (``valid_paths``):
+of the Result (CONTRACT.md), dot-separated. The paths a Result can have (``valid_paths``) are ``data.n_samples``
+and those each section declares (``Section.metric_paths`` in ``core.sections``), e.g.:
 
 - ``performance.latency_ms.<batch>.<p50|p95|p99|max|mean>`` and ``performance.throughput_rows_per_s.<batch>``
   for each ``<batch>`` of ``config.batch_sizes``; ``performance.<load_time_ms|model_size_bytes|peak_memory_mb|
   error_rate>``;
 - ``robustness.<passed|total>`` and the derived ``robustness.pass_rate`` (passed / total);
 - ``quality.n_rows``, ``quality.metrics.<m>`` (quality on ``sample``) and ``quality.current.metrics.<m>`` (on
-  ``current``), ``<m>`` among ``CLASSIFICATION_METRICS`` and ``REGRESSION_METRICS``;
+  ``current``);
 - ``drift.current.<share_drifted|n_drifted|dataset_drift>`` (``dataset_drift`` counts as 0 or 1),
   ``drift.current.prediction_drift.<prediction_psi|prediction_shift|class_share_shift>`` (real current data are
   other rows than the reference: ``flip_rate`` is None there), ``drift.multivariate.auc``,
   ``drift.false_positive_rate.overall``;
-- ``drift.scenario.<prediction_psi|prediction_shift|abs_prediction_shift|flip_rate|accuracy_drop|impact>``: the
-  *worst* value over the drift scenarios (the largest for a ``max`` bound, the smallest for a ``min`` bound): a
-  scenario gate passes when every scenario does. The drift section uses the same paths for its breaking points;
-- ``explainability.additivity_max_error``, ``data.n_samples``.
+- ``drift.scenario.<metric>``: the *worst* value over the drift scenarios (the largest for a ``max`` bound, the
+  smallest for a ``min`` bound): a scenario gate passes when every scenario does;
+- ``explainability.additivity_max_error``.
 
 A gate whose metric the run could not measure (a skipped section, no labels for quality) fails, with
 ``value: null``: a pipeline that asked for a check must not pass without it.
@@ -35,53 +35,32 @@ import math
 from typing import Any
 
 from modelwatch.core import relative_gates
+from modelwatch.core.jsonable import lookup
+from modelwatch.core.sections import SECTIONS, Registry
 from modelwatch.errors import BadRequest
 
 OPS = ("min", "max")
-LATENCY_STATS = ("p50", "p95", "p99", "max", "mean")
-PERFORMANCE_SCALARS = ("load_time_ms", "model_size_bytes", "peak_memory_mb", "error_rate")
-CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc",
-                          "log_loss", "brier")
-REGRESSION_METRICS = ("mae", "rmse", "r2", "mape")
-SCENARIO_METRICS = ("prediction_psi", "prediction_shift", "abs_prediction_shift", "flip_rate", "accuracy_drop",
-                    "impact")
-FIXED_PATHS = (
-    *(f"performance.{name}" for name in PERFORMANCE_SCALARS),
-    "robustness.passed", "robustness.total", "robustness.pass_rate",
-    "quality.n_rows",
-    *(f"quality.metrics.{m}" for m in CLASSIFICATION_METRICS + REGRESSION_METRICS),
-    *(f"quality.current.metrics.{m}" for m in CLASSIFICATION_METRICS + REGRESSION_METRICS),
-    "drift.current.share_drifted", "drift.current.n_drifted", "drift.current.dataset_drift",
-    *(f"drift.current.prediction_drift.{m}" for m in ("prediction_psi", "prediction_shift", "class_share_shift",
-                                                      "flip_rate")),
-    "drift.multivariate.auc", "drift.false_positive_rate.overall",
-    *(f"drift.scenario.{m}" for m in SCENARIO_METRICS),
-    "explainability.additivity_max_error", "data.n_samples",
-)
+FRAME_PATHS = ("data.n_samples",)
 DEFAULT_ERROR_RATE = {"max": 0.0}
 DEFAULT_P95_MS = {"max": 1000.0}
-DEFAULT_THRESHOLDS_DOC = {"performance.error_rate": DEFAULT_ERROR_RATE,
-                          "performance.latency_ms.<smallest batch size>.p95": DEFAULT_P95_MS}
 
 
 def _batch_keys(config: dict[str, Any]) -> list[str]:
     return [str(int(b)) for b in sorted({int(b) for b in config.get("batch_sizes") or [] if int(b) > 0})]
 
 
-def valid_paths(config: dict[str, Any]) -> list[str]:
+def valid_paths(config: dict[str, Any], sections: Registry = SECTIONS) -> list[str]:
     """Every metric path a Result of a run with this config can have, sorted.
 
     Args:
         config: the resolved Config (its ``batch_sizes`` name the latency and throughput paths).
+        sections: the registry whose sections declare their paths.
 
     Returns:
         The sorted list of paths ``config.thresholds`` may use.
     """
-    paths = set(FIXED_PATHS)
-    for batch in _batch_keys(config):
-        paths.update(f"performance.latency_ms.{batch}.{stat}" for stat in LATENCY_STATS)
-        paths.add(f"performance.throughput_rows_per_s.{batch}")
-    return sorted(paths)
+    batches = _batch_keys(config)
+    return sorted({*FRAME_PATHS, *(path for section in sections.values() for path in section.gate_paths(batches))})
 
 
 def default_thresholds(config: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -97,12 +76,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def validate_thresholds(thresholds: Any, config: dict[str, Any]) -> None:
+def validate_thresholds(thresholds: Any, config: dict[str, Any], sections: Registry = SECTIONS) -> None:
     """Check that every gate names a known path and a numeric ``min`` and/or ``max`` bound.
 
     Args:
         thresholds: ``config.thresholds`` as the user sent it.
         config: the resolved Config (for the batch sizes).
+        sections: the registry whose sections declare the paths.
 
     Raises:
         BadRequest: with ``details.unknown`` and ``details.valid`` for unknown paths, ``details.invalid`` for
@@ -113,7 +93,7 @@ def validate_thresholds(thresholds: Any, config: dict[str, Any]) -> None:
     if not isinstance(thresholds, dict):
         raise BadRequest("config.thresholds must be an object mapping a metric path to {\"min\": x} or {\"max\": x}.",
                          {"field": "config.thresholds"})
-    known = valid_paths(config)
+    known = valid_paths(config, sections)
     unknown = sorted(path for path in thresholds if path not in known)
     if unknown:
         raise BadRequest(f"Unknown metric path(s) in config.thresholds: {', '.join(unknown)}. "
@@ -133,16 +113,6 @@ def validate_thresholds(thresholds: Any, config: dict[str, Any]) -> None:
     if invalid:
         raise BadRequest(f"Malformed gate(s) in config.thresholds: {', '.join(sorted(invalid))}.",
                          {"field": "config.thresholds", "invalid": invalid})
-
-
-def lookup(result: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path of a nested dict, or None when any step is missing."""
-    node: Any = result
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def _scenario_value(result: dict[str, Any], metric: str, op: str) -> float | None:

@@ -2,11 +2,13 @@
 
 The suite streams one headline per section as soon as that section is done (a progress line with ``section``
 and ``headline``), so the run page and ``GET /api/runs/<id>`` show the first figures long before the verdict.
-Each headline is a small dict of rounded numbers; the section itself arrives with the Result.
+Each headline is a small dict of rounded numbers; the section itself arrives with the Result. The builders
+below are named by the sections' declarations (``core.sections``).
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from modelwatch.core.jsonable import to_jsonable
@@ -24,7 +26,7 @@ def _num(value: Any) -> float | None:
     return float(f"{number:.4g}") if math.isfinite(number) else None
 
 
-def _performance(section: dict[str, Any]) -> dict[str, Any]:
+def performance_headline(section: dict[str, Any]) -> dict[str, Any]:
     latency = section.get("latency_ms") or {}
     smallest = min(latency, key=int) if latency else None
     stats = latency.get(smallest) or {}
@@ -33,42 +35,41 @@ def _performance(section: dict[str, Any]) -> dict[str, Any]:
             "error_rate": _num(section.get("error_rate")), "peak_memory_mb": _num(section.get("peak_memory_mb"))}
 
 
-def _quality(section: dict[str, Any]) -> dict[str, Any]:
+def quality_headline(section: dict[str, Any]) -> dict[str, Any]:
     metrics = {name: _num(value) for name, value in (section.get("metrics") or {}).items()
                if isinstance(value, (int, float))}
     return {"n_rows": section.get("n_rows"), "evaluated_on": section.get("evaluated_on"),
             "metrics": dict(list(metrics.items())[:MAX_METRICS])}
 
 
-def _robustness(section: dict[str, Any]) -> dict[str, Any]:
+def robustness_headline(section: dict[str, Any]) -> dict[str, Any]:
     return {"passed": section.get("passed"), "total": section.get("total")}
 
 
-def _drift(section: dict[str, Any]) -> dict[str, Any]:
+def drift_headline(section: dict[str, Any]) -> dict[str, Any]:
     scenarios = section.get("scenarios") or []
     current = section.get("current") if isinstance(section.get("current"), dict) else {}
     return {"scenarios": len(scenarios), "detected": sum(1 for s in scenarios if s.get("drift_detected")),
             "dataset_drift": current.get("dataset_drift"), "share_drifted": _num(current.get("share_drifted"))}
 
 
-def _explainability(section: dict[str, Any]) -> dict[str, Any]:
+def explainability_headline(section: dict[str, Any]) -> dict[str, Any]:
     top = (section.get("feature_importance") or [])[:TOP_FEATURES]
     return {"explainer": section.get("explainer"),
             "top_features": [{"feature": str(row.get("feature")), "mean_abs_shap": _num(row.get("mean_abs_shap"))}
                              for row in top]}
 
 
-BUILDERS = {"performance": _performance, "quality": _quality, "robustness": _robustness, "drift": _drift,
-            "explainability": _explainability}
+def headline(build: Callable[[dict[str, Any]], dict[str, Any]], section: dict[str, Any] | None) -> dict[str, Any]:
+    """The headline ``build`` (a section's declared ``headline``) makes of ``section``.
 
-
-def headline(name: str, section: dict[str, Any] | None) -> dict[str, Any]:
-    """The headline of section ``name``: ``{}`` when it has nothing to say (e.g. no labels), ``{"skipped"}``."""
+    ``{}`` when the section has nothing to say (e.g. no labels), ``{"skipped"}`` when it or its headline failed.
+    """
     if not isinstance(section, dict):
         return {}
     if "skipped" in section:
         return {"skipped": str(section["skipped"])[:200]}
     try:
-        return to_jsonable(BUILDERS[name](section))  # plain JSON: numpy scalars in a section become numbers
+        return to_jsonable(build(section))  # plain JSON: numpy scalars in a section become numbers
     except Exception as exc:  # noqa: BLE001 - a headline is an extra: the section itself is in the Result
         return {"skipped": f"no headline: {type(exc).__name__}"}

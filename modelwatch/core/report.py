@@ -9,7 +9,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-SECTIONS = ("performance", "robustness", "quality", "drift", "explainability")
+from modelwatch.core.sections import SECTIONS, Registry
+
 # Keys whose content is per-row or per-bin detail (plotted, not tabulated) or debugging text.
 DETAIL_KEYS = {"traceback", "latency_quantiles_ms", "curves", "distributions", "samples", "dependence", "cases",
                "scenarios", "breaking_points", "importance_by_class", "feature_importance", "columns", "errors",
@@ -35,13 +36,14 @@ def section_of(result: dict[str, Any] | None, name: str) -> dict[str, Any] | Non
     return section
 
 
-def skip_reason(result: dict[str, Any] | None, name: str) -> str | None:
-    """Why a section holds no figures (None when it has them)."""
+def skip_reason(result: dict[str, Any] | None, name: str, sections: Registry = SECTIONS) -> str | None:
+    """Why a section holds no figures (None when it has them); ``Section.absent`` when it was not computed."""
     section = (result or {}).get(name)
     if isinstance(section, dict) and "skipped" in section:
         return str(section["skipped"])
     if section is None:
-        return "not computed (quality needs labelled data)" if name == "quality" else "not computed"
+        declared = sections.get(name)
+        return (declared.absent if declared else None) or "not computed"
     return None
 
 
@@ -209,17 +211,18 @@ def _keyed_rows(name: str, section: dict[str, Any]) -> list[tuple[str, Any]]:
     return rows
 
 
-def metric_rows(result: dict[str, Any] | None) -> list[tuple[str, str, Any]]:
-    """Every scalar of the Result as ``(section, metric, value)``; a skipped section gives one ``skipped`` row."""
+def metric_rows(result: dict[str, Any] | None, sections: Registry = SECTIONS) -> list[tuple[str, str, Any]]:
+    """Every scalar of the Result as ``(section, metric, value)``, the sections in the order of ``sections``;
+    a skipped section gives one ``skipped`` row."""
     rows: list[tuple[str, str, Any]] = []
     data = (result or {}).get("data")
     if isinstance(data, dict):
         rows += [("data", k, v) for k, v in data.items() if not isinstance(v, (dict, list))]
     headline = headline_metrics(result)
-    for name in SECTIONS:
+    for name in sections:
         section = section_of(result, name)
         if section is None:
-            rows.append((name, "skipped", skip_reason(result, name)))
+            rows.append((name, "skipped", skip_reason(result, name, sections)))
             continue
         flat: list[tuple[str, Any]] = []
         _flatten("", section, flat)

@@ -21,14 +21,12 @@ from typing import Any
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from modelwatch.core import performance, quality, robustness
 from modelwatch.core.config import resolve_config
 from modelwatch.core.csv_infer import read_csv_bytes
-from modelwatch.core.drift import section as drift_section
-from modelwatch.core.explain import section as explain_section
 from modelwatch.core.headlines import headline
 from modelwatch.core.model_io import to_model_input
 from modelwatch.core.schema import assumed_features
+from modelwatch.core.sections import SECTIONS, Registry
 from modelwatch.core.synthetic import generate
 from modelwatch.errors import ModelError
 
@@ -54,20 +52,6 @@ class SuiteContext:
 
     def seconds_left(self) -> float:
         return self.deadline - time.monotonic()
-
-
-# name in the Result -> compute(ctx), in the Result's order.
-SECTIONS: dict[str, Callable[[SuiteContext], dict[str, Any] | None]] = {
-    "performance": performance.compute,
-    "robustness": robustness.compute,
-    "quality": quality.compute,
-    "drift": drift_section.compute,
-    "explainability": explain_section.compute,
-}
-ALONE = ("quality", "performance")  # one after the other, nothing else running
-# then in parallel, longest first; each waits for the sections it reads (robustness skips the rows the error
-# scan found failing, explainability explains the strongest drift scenario)
-SHARED: dict[str, tuple[str, ...]] = {"drift": (), "robustness": ("performance",), "explainability": ("drift",)}
 
 
 SMOKE_ROWS = 20
@@ -100,9 +84,10 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
 
 
 def run_suite(
-    model: Any, info: dict[str, Any], payload: dict[str, Any], root: Path, progress: ProgressFn
+    model: Any, info: dict[str, Any], payload: dict[str, Any], root: Path, progress: ProgressFn,
+    sections: Registry = SECTIONS,
 ) -> dict[str, Any]:
-    """Run every section on the model and return the Result (sections that fail hold ``{"skipped"}``)."""
+    """Run every section of ``sections`` on the model and return the Result (those that fail hold ``{"skipped"}``)."""
     config = resolve_config(payload.get("config"))
     schema = payload["schema"]
     progress("generating data", 0.05)
@@ -118,13 +103,13 @@ def run_suite(
     )
     progress("smoke test", 0.08)
     smoke_test(ctx)
-    run_sections(ctx, cores())
+    run_sections(ctx, cores(), sections)
     progress("finishing", 0.98)
     return {
         "schema": schema,
         "data": {"n_samples": len(data), "seed": config["seed"], "generator": config["generator"],
                  "assumed_features": assumed_features(schema)},
-        **{name: ctx.results[name] for name in SECTIONS},
+        **{name: ctx.results[name] for name in sections},
         "model": {k: info.get(k) for k in ("type", "task", "n_features", "feature_names", "classes", "intake")},
     }
 
@@ -137,20 +122,23 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def _compute(name: str, ctx: SuiteContext) -> dict[str, Any] | None:
+def _compute(compute: Callable[[SuiteContext], dict[str, Any] | None], ctx: SuiteContext) -> dict[str, Any] | None:
     try:
-        return SECTIONS[name](ctx)
+        return compute(ctx)
     except Exception as exc:  # one broken section must not sink the run
         return {"skipped": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-1500:]}
 
 
-def _compute_single_threaded(name: str, ctx: SuiteContext) -> dict[str, Any] | None:
+def _compute_single_threaded(compute: Callable[[SuiteContext], dict[str, Any] | None],
+                             ctx: SuiteContext) -> dict[str, Any] | None:
     with threadpool_limits(limits=1, user_api="openmp"):  # OpenMP's thread count is per calling thread
-        return _compute(name, ctx)
+        return _compute(compute, ctx)
 
 
-def run_sections(ctx: SuiteContext, workers: int) -> None:
-    """Fill ``ctx.results``: the ``ALONE`` sections in turn, then the ``SHARED`` ones on ``workers`` threads.
+def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS) -> None:
+    """Fill ``ctx.results``: the sections declared ``alone`` in turn, then the others on ``workers`` threads.
+
+    Each group starts in the order of ``Section.start``; a shared section waits for the sections it ``needs``.
 
     ``ctx.progress`` gets a stage when a section starts and ``section=`` and ``headline=`` keywords when it ends;
     its calls are serialised, so a progress line is never interleaved with another.
@@ -168,23 +156,24 @@ def run_sections(ctx: SuiteContext, workers: int) -> None:
 
     def finished(name: str, section: dict[str, Any] | None) -> None:
         ctx.results[name] = section
-        progress(f"{name} done", 0.1 + 0.85 * len(ctx.results) / len(SECTIONS),
-                 {"section": name, "headline": headline(name, section)})
+        progress(f"{name} done", 0.1 + 0.85 * len(ctx.results) / len(sections),
+                 {"section": name, "headline": headline(sections[name].headline, section)})
 
-    for name in ALONE:
-        progress(name, 0.1 + 0.85 * len(ctx.results) / len(SECTIONS))
-        finished(name, _compute(name, ctx))
-    waiting = dict(SHARED)
+    ordered = sorted(sections.values(), key=lambda s: s.start)
+    for section in (s for s in ordered if s.alone):
+        progress(section.name, 0.1 + 0.85 * len(ctx.results) / len(sections))
+        finished(section.name, _compute(section.compute, ctx))
+    waiting = [s for s in ordered if not s.alone]
     running: dict[Future, str] = {}
     # BLAS pools are process-wide: held to one thread here, once, not by each worker (whose exit would restore them)
     with threadpool_limits(limits=1, user_api="blas"), \
-            ThreadPoolExecutor(max_workers=max(1, min(workers, len(SHARED))), thread_name_prefix="section") as pool:
+            ThreadPoolExecutor(max_workers=max(1, min(workers, len(waiting))), thread_name_prefix="section") as pool:
         while waiting or running:
-            for name, needs in list(waiting.items()):
-                if all(need in ctx.results for need in needs):
-                    del waiting[name]
-                    progress(name, 0.1 + 0.85 * len(ctx.results) / len(SECTIONS))
-                    running[pool.submit(_compute_single_threaded, name, ctx)] = name
+            for section in list(waiting):
+                if all(need in ctx.results for need in section.needs):
+                    waiting.remove(section)
+                    progress(section.name, 0.1 + 0.85 * len(ctx.results) / len(sections))
+                    running[pool.submit(_compute_single_threaded, section.compute, ctx)] = section.name
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 finished(running.pop(future), future.result())

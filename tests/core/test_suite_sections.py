@@ -11,6 +11,7 @@ from sklearn.preprocessing import FunctionTransformer
 from threadpoolctl import threadpool_info
 
 from modelwatch.core import headlines, suite
+from modelwatch.core.sections import SECTIONS
 from tests.core.suite_context import make_context
 
 POOLS_BY_THREAD: dict[str, dict[str, int]] = {}
@@ -70,7 +71,8 @@ def test_each_finished_section_streams_its_headline(scheduled):
     streamed = {extra["section"]: extra["headline"] for _, _, extra in events if extra}
     assert set(streamed) == set(suite.SECTIONS) == set(ctx.results)
     for name, headline in streamed.items():
-        assert headline == headlines.headline(name, ctx.results[name]) and "skipped" not in headline, name
+        assert headline == headlines.headline(SECTIONS[name].headline, ctx.results[name]), name
+        assert "skipped" not in headline, name
     assert streamed["robustness"] == {"passed": ctx.results["robustness"]["passed"],
                                       "total": ctx.results["robustness"]["total"]}
     assert streamed["quality"]["metrics"]["accuracy"] == pytest.approx(ctx.results["quality"]["metrics"]["accuracy"],
@@ -89,7 +91,8 @@ def test_shared_sections_hold_their_pools_to_one_thread(scheduled):
 
 
 def test_a_broken_section_headline_says_skipped():
-    assert headlines.headline("drift", {"skipped": "ValueError: no numeric feature"}) == {
+    assert headlines.headline(SECTIONS["drift"].headline, {"skipped": "ValueError: no numeric feature"}) == {
         "skipped": "ValueError: no numeric feature"}
-    assert headlines.headline("quality", None) == {}
-    assert headlines.headline("performance", {"latency_ms": {"10": {"p50": float("nan")}}})["p50_ms"] is None
+    assert headlines.headline(SECTIONS["quality"].headline, None) == {}
+    nan_latency = {"latency_ms": {"10": {"p50": float("nan")}}}
+    assert headlines.headline(SECTIONS["performance"].headline, nan_latency)["p50_ms"] is None

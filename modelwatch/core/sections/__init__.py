@@ -1,0 +1,61 @@
+"""The Result's sections, each declared once: ``SECTIONS``, in the Result's order.
+
+Adding a section is one ``Section`` here (with its compute, schema and headline) plus its figure builders in
+``figures.sections`` and its tab in ``dashboard.tabs``; those bindings fail at import when one is missing. The
+suite, the metrics rows, the gates, the OpenAPI document, the HTML report and the run page all iterate
+``SECTIONS``.
+"""
+from __future__ import annotations
+
+from modelwatch.core import headlines, performance, quality, robustness
+from modelwatch.core.drift import section as drift_section
+from modelwatch.core.explain import section as explain_section
+from modelwatch.core.sections import result_schemas as shapes
+from modelwatch.core.sections.registry import Registry, RegistryError, Section
+
+__all__ = ["SECTIONS", "Registry", "RegistryError", "Section"]
+
+LATENCY_STATS = ("p50", "p95", "p99", "max", "mean")
+CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "roc_auc",
+                          "log_loss", "brier")
+REGRESSION_METRICS = ("mae", "rmse", "r2", "mape")
+QUALITY_METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
+# the worst value over the drift scenarios (core.gates); the drift section uses them for its breaking points
+SCENARIO_METRICS = ("prediction_psi", "prediction_shift", "abs_prediction_shift", "flip_rate", "accuracy_drop",
+                    "impact")
+
+SECTIONS = Registry([
+    Section(
+        "performance", "Performance", performance.compute, shapes.PerformanceSchema, headlines.performance_headline,
+        metric_paths=(*(f"latency_ms.<batch>.{stat}" for stat in LATENCY_STATS), "throughput_rows_per_s.<batch>",
+                      "load_time_ms", "model_size_bytes", "peak_memory_mb", "error_rate"),
+        start=1, alone=True,  # latency is timed with nothing else running
+    ),
+    Section(
+        "robustness", "Robustness", robustness.compute, shapes.RobustnessSchema, headlines.robustness_headline,
+        metric_paths=("passed", "total", "pass_rate"),  # pass_rate = passed / total (core.gates)
+        start=3, needs=("performance",),  # skips the rows the error scan found failing
+    ),
+    Section(
+        "quality", "Quality", quality.compute, shapes.QualitySchema, headlines.quality_headline,
+        metric_paths=("n_rows", *(f"metrics.{m}" for m in QUALITY_METRICS),
+                      *(f"current.metrics.{m}" for m in QUALITY_METRICS)),
+        start=0, alone=True,  # cheap: the first figures reach the run early
+        absent="not computed (quality needs labelled data)",
+    ),
+    Section(
+        "drift", "Drift", drift_section.compute, shapes.DriftSchema, headlines.drift_headline,
+        metric_paths=("current.share_drifted", "current.n_drifted", "current.dataset_drift",
+                      *(f"current.prediction_drift.{m}" for m in ("prediction_psi", "prediction_shift",
+                                                                  "class_share_shift", "flip_rate")),
+                      "multivariate.auc", "false_positive_rate.overall",
+                      *(f"scenario.{m}" for m in SCENARIO_METRICS)),
+        start=2,  # the longest of the shared sections starts first
+    ),
+    Section(
+        "explainability", "Explainability", explain_section.compute, shapes.ExplainabilitySchema,
+        headlines.explainability_headline,
+        metric_paths=("additivity_max_error",),
+        start=4, needs=("drift",),  # explains the strongest drift scenario
+    ),
+])
