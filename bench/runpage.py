@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modelwatch import create_app  # noqa: E402
 from modelwatch.config import TestConfig  # noqa: E402
-from modelwatch.dashboard.sections import TABS, render_section  # noqa: E402
+from modelwatch.dashboard.tabs import TABS  # noqa: E402
 from modelwatch.extensions import db  # noqa: E402
 from modelwatch.services import artifacts, runs  # noqa: E402
 from modelwatch.services.presenters import run_dict  # noqa: E402
@@ -55,8 +55,8 @@ def todays_tick(page, run_id: str) -> tuple:
     """What the poll callback of today's path returned on the tick that saw the run finished."""
     run = run_dict(runs.get_run(run_id))
     result = run.get("result") or {}
-    tabs = dbc.Tabs([dbc.Tab(html.Div(render_section(module, result.get(key) if key else result, run)), label=label)
-                     for label, key, module in TABS])
+    tabs = dbc.Tabs([dbc.Tab(html.Div(tab.render(result.get(tab.key) if tab.key else result, run)), label=tab.label)
+                     for tab in TABS])
     value, label, status = page.progress(run)
     return (page.header(run), value, label, False, status, [tabs], True, page.actions(run), page.timer(run), True)
 

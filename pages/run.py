@@ -28,8 +28,8 @@ from dash.exceptions import PreventUpdate
 from modelwatch.auth.permissions import WRITE
 from modelwatch.dashboard import verdict
 from modelwatch.dashboard.access import can
-from modelwatch.dashboard.sections import RUN_RESULT_TABS, RUN_TAB_BODY, lazy_tabs, render_section, section_of_tab
 from modelwatch.dashboard.sections.summary import render as render_summary
+from modelwatch.dashboard.tabs import RUN_RESULT_TABS, RUN_TAB_BODY, lazy_tabs, render_section, section_of_tab
 from modelwatch.errors import NotFound
 from modelwatch.services import audit, run_views, runs
 from modelwatch.services.presenters import run_dict, run_verdict

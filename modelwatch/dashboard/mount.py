@@ -7,8 +7,8 @@ from dash import Dash
 from flask import Flask
 
 from modelwatch.auth import csrf
+from modelwatch.dashboard import tabs  # noqa: F401 - imports every tab renderer: Dash reads their callbacks once
 from modelwatch.dashboard.layout import shell
-from modelwatch.dashboard.sections import import_renderers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,6 @@ def mount_dashboard(server: Flask) -> Dash:
         csrf_token_name=csrf.COOKIE, csrf_header_name=csrf.HEADER,
     )
     app.layout = shell
-    import_renderers()
     app.init_app(server)
     server.extensions["dash"] = app
     return app

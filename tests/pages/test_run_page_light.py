@@ -10,7 +10,7 @@ import pytest
 from dash.exceptions import PreventUpdate
 
 from modelwatch.core import verdict as core_verdict
-from modelwatch.dashboard.sections import RUN_TAB_BODY, TABS, tab_id
+from modelwatch.dashboard.tabs import RUN_TAB_BODY, TABS, tab_id
 from modelwatch.extensions import db
 from tests.runs_data import V1, add_run
 
@@ -56,14 +56,14 @@ def test_the_finished_state_carries_the_verdict_and_empty_tabs(run_page, finishe
 
 
 def test_each_tab_renders_its_section_once_when_opened(run_page, finished_run):
-    ids = [{"type": RUN_TAB_BODY, "index": module} for _label, _key, module in TABS]
+    ids = [{"type": RUN_TAB_BODY, "index": tab.index} for tab in TABS]
     opened: list[str] = []
-    for _label, key, module in TABS:
-        if key is None:
+    for tab in TABS:
+        if tab.key is None:
             continue
-        bodies, opened = run_page.open_tab(tab_id(module), ids, opened, finished_run)
+        bodies, opened = run_page.open_tab(tab_id(tab.index), ids, opened, finished_run)
         rendered = [i for i, body in enumerate(bodies) if body is not run_page.no_update]
-        assert [ids[i]["index"] for i in rendered] == [module]
+        assert [ids[i]["index"] for i in rendered] == [tab.index]
     assert "run-latency-graph" in pio.json.to_json_plotly(run_page.open_tab(tab_id("performance"), ids, [],
                                                                            finished_run)[0])
     with pytest.raises(PreventUpdate):  # already there: nothing travels again
