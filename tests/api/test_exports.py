@@ -14,9 +14,9 @@ from modelwatch import create_app
 from modelwatch.core.csv_infer import read_csv_bytes
 from modelwatch.core.synthetic import generate
 from modelwatch.extensions import db
+from modelwatch.figures.html_report import MAX_POINTS
 from modelwatch.models import Run
 from modelwatch.services import artifacts
-from modelwatch.services.exports import MAX_POINTS
 from tests.conftest import make_config
 from tests.support import dumps
 

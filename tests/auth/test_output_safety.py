@@ -10,6 +10,7 @@ import re
 import pytest
 
 from modelwatch.extensions import db
+from modelwatch.figures.html_report import json_for_script
 from modelwatch.models import ModelArtifact, Run
 from modelwatch.services import exports
 from modelwatch.services.history import history_rows
@@ -64,5 +65,5 @@ def test_the_report_json_cannot_end_its_script_element(hostile_run):
     embedded = re.search(r'<script type="application/json" id="figures-json">(.*?)</script>', body, re.S)
     assert embedded is not None and not re.search(r"<!--|<script|</", embedded.group(1), re.I)
     figures = {"fig": {"layout": {"title": "<!--<script>x</script>"}, "data": [{"name": "a&b>c"}]}}
-    text = exports.json_for_script(figures)
+    text = json_for_script(figures)
     assert not re.search(r"<!--|<script|</", text, re.I) and json.loads(text) == figures
