@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelwatch.core.sections import SECTIONS
 from modelwatch.errors import NotFound
 from modelwatch.extensions import db
 from modelwatch.models import Run
@@ -11,7 +12,7 @@ from modelwatch.services.exports import RunNotFinished
 from modelwatch.services.presenters import iso, run_verdict
 from modelwatch.services.runs import get_run
 
-SECTIONS = ("verdict", "schema", "data", "performance", "robustness", "quality", "drift", "explainability")
+RESULT_KEYS = ("verdict", "schema", "data", *SECTIONS)  # what GET /api/runs/<id>/result/<section> serves
 
 
 def progress(run_id: str) -> dict[str, Any]:
@@ -40,9 +41,9 @@ def result_section(run_id: str, name: str) -> Any:
         NotFound: no such run, no such section, or the run failed (it has no Result).
         RunNotFinished: the run is still queued or running.
     """
-    if name not in SECTIONS:
-        raise NotFound(f"A Result has no section {name!r}; sections: {', '.join(SECTIONS)}.",
-                       {"section": name, "valid": list(SECTIONS)})
+    if name not in RESULT_KEYS:
+        raise NotFound(f"A Result has no section {name!r}; sections: {', '.join(RESULT_KEYS)}.",
+                       {"section": name, "valid": list(RESULT_KEYS)})
     run = get_run(run_id)
     if run.status in ("queued", "running"):
         raise RunNotFinished(f"Run {run_id} has not finished yet ({run.status}).", {"status": run.status})
