@@ -8,7 +8,11 @@ import json
 import re
 from typing import Any
 
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
 from modelwatch.core import report
+from modelwatch.core.csv_infer import read_csv_bytes
+from modelwatch.core.synthetic import generate
 from modelwatch.errors import ModelwatchError
 from modelwatch.figures import html_report
 from modelwatch.services.presenters import run_dict
@@ -59,11 +63,6 @@ def data_csv(run_id: str) -> tuple[str, str]:
     A copula run is fitted again on the run's stored sample when its schema holds no fitted copula, exactly as
     ``core.suite.run_suite`` does.
     """
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-    from modelwatch.core.csv_infer import read_csv_bytes
-    from modelwatch.core.synthetic import generate
-
     run = get_run(run_id)
     config = run.config or {}
     data = (run.result or {}).get("data") or {}
