@@ -5,7 +5,6 @@ Pure functions over the Result dict of CONTRACT.md; every section may be missing
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,69 +46,16 @@ def skip_reason(result: dict[str, Any] | None, name: str, sections: Registry = S
     return None
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(float(value)) else None
+def headline_metrics(result: dict[str, Any] | None, sections: Registry = SECTIONS) -> dict[str, float]:
+    """The numbers a reader compares first, keyed ``section.metric`` (only those the run has).
 
-
-def _sizes(mapping: dict[str, Any] | None) -> list[str]:
-    return sorted((k for k in (mapping or {}) if str(k).isdigit()), key=int)
-
-
-def headline_metrics(result: dict[str, Any] | None) -> dict[str, float]:
-    """The numbers a reader compares first, keyed ``section.metric`` (only those the run has)."""
+    Each section names them (``Section.key_metrics``); they come in the order of ``sections``.
+    """
     out: dict[str, float] = {}
-    perf = section_of(result, "performance")
-    if perf:
-        latency = perf.get("latency_ms") or {}
-        sizes = _sizes(latency)
-        for size in sizes[:1] + sizes[-1:] if len(sizes) > 1 else sizes:
-            for stat in ("p50", "p95"):
-                value = _number((latency[size] or {}).get(stat))
-                if value is not None:
-                    out[f"performance.latency_ms.{size}.{stat}"] = value
-        throughput = perf.get("throughput_rows_per_s") or {}
-        if _sizes(throughput):
-            best = max(_number(v) or 0.0 for v in throughput.values())
-            out["performance.best_throughput_rows_per_s"] = best
-        for key in ("error_rate", "load_time_ms", "peak_memory_mb", "model_size_bytes"):
-            value = _number(perf.get(key))
-            if value is not None:
-                out[f"performance.{key}"] = value
-    robust = section_of(result, "robustness")
-    if robust and _number(robust.get("total")):
-        out["robustness.pass_rate"] = float(robust.get("passed") or 0) / float(robust["total"])
-    quality = section_of(result, "quality")
-    for name, value in ((quality or {}).get("metrics") or {}).items():
-        if _number(value) is not None:
-            out[f"quality.{name}"] = float(value)
-    out.update(_drift_headline(section_of(result, "drift")))
-    explain = section_of(result, "explainability")
-    if explain and _number(explain.get("additivity_max_error")) is not None:
-        out["explainability.additivity_max_error"] = float(explain["additivity_max_error"])
-    return out
-
-
-def _drift_headline(drift: dict[str, Any] | None) -> dict[str, float]:
-    if not drift:
-        return {}
-    out: dict[str, float] = {}
-    scenarios = [s for s in drift.get("scenarios") or [] if isinstance(s, dict)]
-    shifts = [abs(v) for v in (_number(s.get("prediction_shift")) for s in scenarios) if v is not None]
-    flips = [v for v in (_number(s.get("flip_rate")) for s in scenarios) if v is not None]
-    drops = [v for v in (_number(s.get("accuracy_drop")) for s in scenarios) if v is not None]
-    if shifts:
-        out["drift.max_abs_prediction_shift"] = max(shifts)
-    if flips:
-        out["drift.mean_flip_rate"] = sum(flips) / len(flips)
-    if drops:
-        out["drift.max_accuracy_drop"] = max(drops)
-    if scenarios:
-        out["drift.detected_share"] = sum(bool(s.get("drift_detected")) for s in scenarios) / len(scenarios)
-    current = drift.get("current")
-    if isinstance(current, dict) and _number(current.get("share_drifted")) is not None:
-        out["drift.current_share_drifted"] = float(current["share_drifted"])
+    for name, declared in sections.items():
+        section = section_of(result, name)
+        if section:
+            out.update({f"{name}.{metric}": value for metric, value in declared.key_metrics(section).items()})
     return out
 
 
@@ -190,27 +136,6 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, Any]]) -> None:
         out.append((prefix, value))
 
 
-def _keyed_rows(name: str, section: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Per-feature and per-case detail that reads well as rows (the generic walk skips lists)."""
-    rows: list[tuple[str, Any]] = []
-    if name == "explainability":
-        for entry in section.get("feature_importance") or []:
-            rows.append((f"importance.{entry.get('feature')}", entry.get("mean_abs_shap")))
-    elif name == "robustness":
-        counts: dict[str, int] = {}
-        for case in section.get("cases") or []:
-            counts[str(case.get("status"))] = counts.get(str(case.get("status")), 0) + 1
-        rows += [(f"cases.{status}", count) for status, count in sorted(counts.items())]
-    elif name == "drift":
-        for s in section.get("scenarios") or []:
-            stem = f"scenario.{s.get('feature')}.{s.get('kind')}.{s.get('severity')}"
-            rows += [(f"{stem}.{k}", s.get(k)) for k in ("drift_detected", "p_value", "prediction_shift",
-                                                         "flip_rate", "accuracy_drop") if k in s]
-        for col in ((section.get("current") or {}).get("columns") or []):
-            rows += [(f"current.{col.get('feature')}.{k}", col.get(k)) for k in ("p_value", "drift_detected")]
-    return rows
-
-
 def metric_rows(result: dict[str, Any] | None, sections: Registry = SECTIONS) -> list[tuple[str, str, Any]]:
     """Every scalar of the Result as ``(section, metric, value)``, the sections in the order of ``sections``;
     a skipped section gives one ``skipped`` row."""
@@ -218,7 +143,7 @@ def metric_rows(result: dict[str, Any] | None, sections: Registry = SECTIONS) ->
     data = (result or {}).get("data")
     if isinstance(data, dict):
         rows += [("data", k, v) for k, v in data.items() if not isinstance(v, (dict, list))]
-    headline = headline_metrics(result)
+    headline = headline_metrics(result, sections)
     for name in sections:
         section = section_of(result, name)
         if section is None:
@@ -226,7 +151,7 @@ def metric_rows(result: dict[str, Any] | None, sections: Registry = SECTIONS) ->
             continue
         flat: list[tuple[str, Any]] = []
         _flatten("", section, flat)
-        flat += _keyed_rows(name, section)
+        flat += sections[name].detail_rows(section)
         seen = {metric for metric, _ in flat}
         flat += [(k.split(".", 1)[1], v) for k, v in headline.items() if k.startswith(name + ".")
                  and k.split(".", 1)[1] not in seen]

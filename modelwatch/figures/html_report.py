@@ -172,7 +172,7 @@ def render(run: dict[str, Any], schema: dict[str, Any] | None, sections: Registr
     return _ENV.get_template("report.html").render(
         run=run, model=run["model"], titles=[(name, section.title) for name, section in sections.items()],
         error=(str(error.get("code")), str(error.get("message"))) if error else None,
-        headline=[(report.label(k), v) for k, v in report.headline_metrics(result).items()],
+        headline=[(report.label(k), v) for k, v in report.headline_metrics(result, sections).items()],
         gates_verdict=("passed" if gates.get("passed") else "failed") if gates else None,
         gate_rows=_gate_rows(gates), blocks=blocks, schema_rows=_schema_rows(schema),
         plotly_js=_plotly_js_packed(), figures_json=Markup(json_for_script(figures)),  # script-safe: json_for_script

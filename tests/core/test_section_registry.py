@@ -46,8 +46,12 @@ def toy_render(section: Any, run: dict[str, Any]) -> list:
     return [html.P(f"positive share {section['positive_share']:.2f}", id="run-toy-share")]
 
 
-TOY = Section("toy", "Toy", toy_compute, ToySchema, lambda section: {"positive_share": section["positive_share"]},
-              metric_paths=("positive_share", "rows"), start=5, needs=("performance",))
+def toy_share(section: dict[str, Any]) -> dict[str, float]:
+    return {"positive_share": section["positive_share"]}
+
+
+TOY = Section("toy", "Toy", toy_compute, ToySchema, headline=toy_share, metric_paths=("positive_share", "rows"),
+              start=5, needs=("performance",), key_metrics=toy_share)
 WITH_TOY = SECTIONS.extended(TOY)
 
 
@@ -97,7 +101,9 @@ def test_gates_address_the_toy_metric_paths(toy_ctx):
 def test_metric_rows_and_the_html_report_show_the_toy_section(toy_ctx):
     ctx, _ = toy_ctx
     result = {**ctx.results, "schema": ctx.schema}
-    assert ("toy", "positive_share", ctx.results["toy"]["positive_share"]) in report.metric_rows(result, WITH_TOY)
+    share = ctx.results["toy"]["positive_share"]
+    assert ("toy", "positive_share", share) in report.metric_rows(result, WITH_TOY)
+    assert report.headline_metrics(result, WITH_TOY)["toy.positive_share"] == share
     run = {"id": "r1", "name": "toy <run>", "status": "succeeded", "source": "api",
            "created_at": "2026-01-01T00:00:00Z", "duration_s": 1.5, "error": None, "gates": None, "result": result,
            "model": {"type": "LogisticRegression", "task": "classification", "n_features": 5, "sha256": "ab" * 32}}
@@ -105,6 +111,7 @@ def test_metric_rows_and_the_html_report_show_the_toy_section(toy_ctx):
     page = html_report.render(run, ctx.schema, WITH_TOY, builders)
     assert 'id="section-toy"' in page and '<a href="#section-toy">Toy</a>' in page
     assert 'id="fig-toy-0" data-name="share"' in page and "<h1>toy &lt;run&gt;</h1>" in page
+    assert "<td>toy: positive share</td>" in page  # in the Summary's headline table
     figures = json.loads(re.search(r'id="figures-json">(.*?)</script>', page, re.S).group(1))
     assert figures["fig-toy-0"]["data"][0]["type"] == "bar"
     assert 'id="section-toy"' not in html_report.render(run, ctx.schema)  # the app's registry: no toy

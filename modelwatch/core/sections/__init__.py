@@ -10,6 +10,7 @@ from __future__ import annotations
 from modelwatch.core import headlines, performance, quality, robustness
 from modelwatch.core.drift import section as drift_section
 from modelwatch.core.explain import section as explain_section
+from modelwatch.core.sections import metrics
 from modelwatch.core.sections import result_schemas as shapes
 from modelwatch.core.sections.registry import Registry, RegistryError, Section
 
@@ -30,18 +31,20 @@ SECTIONS = Registry([
         metric_paths=(*(f"latency_ms.<batch>.{stat}" for stat in LATENCY_STATS), "throughput_rows_per_s.<batch>",
                       "load_time_ms", "model_size_bytes", "peak_memory_mb", "error_rate"),
         start=1, alone=True,  # latency is timed with nothing else running
+        key_metrics=metrics.performance_metrics,
     ),
     Section(
         "robustness", "Robustness", robustness.compute, shapes.RobustnessSchema, headlines.robustness_headline,
         metric_paths=("passed", "total", "pass_rate"),  # pass_rate = passed / total (core.gates)
         start=3, needs=("performance",),  # skips the rows the error scan found failing
+        key_metrics=metrics.robustness_metrics, detail_rows=metrics.robustness_rows,
     ),
     Section(
         "quality", "Quality", quality.compute, shapes.QualitySchema, headlines.quality_headline,
         metric_paths=("n_rows", *(f"metrics.{m}" for m in QUALITY_METRICS),
                       *(f"current.metrics.{m}" for m in QUALITY_METRICS)),
         start=0, alone=True,  # cheap: the first figures reach the run early
-        absent="not computed (quality needs labelled data)",
+        absent="not computed (quality needs labelled data)", key_metrics=metrics.quality_metrics,
     ),
     Section(
         "drift", "Drift", drift_section.compute, shapes.DriftSchema, headlines.drift_headline,
@@ -51,11 +54,13 @@ SECTIONS = Registry([
                       "multivariate.auc", "false_positive_rate.overall",
                       *(f"scenario.{m}" for m in SCENARIO_METRICS)),
         start=2,  # the longest of the shared sections starts first
+        key_metrics=metrics.drift_metrics, detail_rows=metrics.drift_rows,
     ),
     Section(
         "explainability", "Explainability", explain_section.compute, shapes.ExplainabilitySchema,
         headlines.explainability_headline,
         metric_paths=("additivity_max_error",),
         start=4, needs=("drift",),  # explains the strongest drift scenario
+        key_metrics=metrics.explainability_metrics, detail_rows=metrics.explainability_rows,
     ),
 ])

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from marshmallow import Schema
 
+from modelwatch.core.sections.metrics import no_detail_rows, no_key_metrics
+
 if TYPE_CHECKING:
     from modelwatch.core.suite import SuiteContext
 
@@ -43,6 +45,10 @@ class Section:
         alone: run with nothing else running (its timings must not be disturbed).
         needs: the sections whose result it reads: it starts once they are done.
         absent: why it holds ``null`` when ``compute`` returned None; None when it always computes.
+        key_metrics: ``key_metrics(section) -> {metric: number}``, the numbers a reader compares first
+            (``core.report.headline_metrics``: the report's summary, comparisons between runs).
+        detail_rows: ``detail_rows(section) -> [(metric, value)]``, per-feature or per-case rows of ``metrics.csv``
+            that the generic walk of the section skips.
     """
 
     name: str
@@ -55,12 +61,15 @@ class Section:
     alone: bool = False
     needs: tuple[str, ...] = ()
     absent: str | None = None
+    key_metrics: Callable[[dict[str, Any]], dict[str, float]] = no_key_metrics
+    detail_rows: Callable[[dict[str, Any]], list[tuple[str, Any]]] = no_detail_rows
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or self.name in FRAME_KEYS:
             raise RegistryError(f"Section name {self.name!r} must be an identifier and not one of {FRAME_KEYS}.")
-        if not (callable(self.compute) and callable(self.headline)):
-            raise RegistryError(f"Section {self.name!r}: compute and headline must be callables.")
+        if not all(callable(f) for f in (self.compute, self.headline, self.key_metrics, self.detail_rows)):
+            raise RegistryError(f"Section {self.name!r}: compute, headline, key_metrics and detail_rows must be "
+                                "callables.")
         if not (isinstance(self.schema, type) and issubclass(self.schema, Schema)):
             raise RegistryError(f"Section {self.name!r}: schema must be a marshmallow Schema class.")
         if isinstance(self.metric_paths, str) or not all(isinstance(p, str) and p for p in self.metric_paths):
