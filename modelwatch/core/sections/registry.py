@@ -1,8 +1,8 @@
 """What a Result section is, and the registry that every layer iterates instead of keeping its own list.
 
 A ``Section`` declares once what ``core`` knows of it: its key in the Result, its title, its ``compute``, the
-marshmallow schema of its part of the Result, the metric paths gates may name, its streamed headline and when
-the suite starts it. The layers above ``core`` bind their own piece of each section (figure builders, tab
+marshmallow schema of its part of the Result, the metric paths gates may name, its streamed headline, what it adds
+to the flat metrics, and when the suite starts it. The layers above ``core`` bind their own piece of each section (figure builders, tab
 renderer) with ``Registry.bind``, which refuses a mapping that misses a section or names an unknown one: a
 section without its figures or its tab is an error when the module that binds them is imported, not a gap in a
 report.
