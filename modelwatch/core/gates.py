@@ -35,7 +35,6 @@ import math
 from typing import Any
 
 from modelwatch.core import relative_gates
-from modelwatch.core.jsonable import lookup
 from modelwatch.core.sections import SECTIONS, Registry
 from modelwatch.errors import BadRequest
 
@@ -113,6 +112,16 @@ def validate_thresholds(thresholds: Any, config: dict[str, Any], sections: Regis
     if invalid:
         raise BadRequest(f"Malformed gate(s) in config.thresholds: {', '.join(sorted(invalid))}.",
                          {"field": "config.thresholds", "invalid": invalid})
+
+
+def lookup(result: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of a nested dict, or None when any step is missing."""
+    node: Any = result
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 def _scenario_value(result: dict[str, Any], metric: str, op: str) -> float | None:

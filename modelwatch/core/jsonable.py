@@ -41,13 +41,3 @@ def _key(key: Any) -> str:
     if isinstance(key, np.generic):
         key = key.item()
     return str(key) if key is None or isinstance(key, (bool, int, float, str)) else type_name(key)
-
-
-def lookup(document: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path of a nested dict (a Result's metric path), or None when any step is missing."""
-    node: Any = document
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node

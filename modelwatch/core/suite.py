@@ -21,8 +21,11 @@ from typing import Any
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from modelwatch.core import performance, quality, robustness
 from modelwatch.core.config import resolve_config
 from modelwatch.core.csv_infer import read_csv_bytes
+from modelwatch.core.drift import section as drift_section
+from modelwatch.core.explain import section as explain_section
 from modelwatch.core.headlines import headline
 from modelwatch.core.model_io import to_model_input
 from modelwatch.core.schema import assumed_features
@@ -54,6 +57,15 @@ class SuiteContext:
         return self.deadline - time.monotonic()
 
 
+Compute = Callable[[SuiteContext], dict[str, Any] | None]
+# each registered section's compute, bound here (not in core.sections) so that only the sandbox imports them
+COMPUTE: dict[str, Compute] = SECTIONS.bind("compute functions", {
+    "performance": performance.compute,
+    "robustness": robustness.compute,
+    "quality": quality.compute,
+    "drift": drift_section.compute,
+    "explainability": explain_section.compute,
+})
 SMOKE_ROWS = 20
 
 
@@ -85,7 +97,7 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
 
 def run_suite(
     model: Any, info: dict[str, Any], payload: dict[str, Any], root: Path, progress: ProgressFn,
-    sections: Registry = SECTIONS,
+    sections: Registry = SECTIONS, compute: dict[str, Compute] = COMPUTE,
 ) -> dict[str, Any]:
     """Run every section of ``sections`` on the model and return the Result (those that fail hold ``{"skipped"}``)."""
     config = resolve_config(payload.get("config"))
@@ -103,7 +115,7 @@ def run_suite(
     )
     progress("smoke test", 0.08)
     smoke_test(ctx)
-    run_sections(ctx, cores(), sections)
+    run_sections(ctx, cores(), sections, compute)
     progress("finishing", 0.98)
     return {
         "schema": schema,
@@ -122,23 +134,24 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def _compute(compute: Callable[[SuiteContext], dict[str, Any] | None], ctx: SuiteContext) -> dict[str, Any] | None:
+def _compute(compute: Compute, ctx: SuiteContext) -> dict[str, Any] | None:
     try:
         return compute(ctx)
     except Exception as exc:  # one broken section must not sink the run
         return {"skipped": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-1500:]}
 
 
-def _compute_single_threaded(compute: Callable[[SuiteContext], dict[str, Any] | None],
-                             ctx: SuiteContext) -> dict[str, Any] | None:
+def _compute_single_threaded(compute: Compute, ctx: SuiteContext) -> dict[str, Any] | None:
     with threadpool_limits(limits=1, user_api="openmp"):  # OpenMP's thread count is per calling thread
         return _compute(compute, ctx)
 
 
-def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS) -> None:
+def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS,
+                 compute: dict[str, Compute] = COMPUTE) -> None:
     """Fill ``ctx.results``: the sections declared ``alone`` in turn, then the others on ``workers`` threads.
 
-    Each group starts in the order of ``Section.start``; a shared section waits for the sections it ``needs``.
+    Each group starts in the order of ``Section.start``; a shared section waits for the sections it ``needs``;
+    ``compute`` maps each section of ``sections`` to its compute function.
 
     ``ctx.progress`` gets a stage when a section starts and ``section=`` and ``headline=`` keywords when it ends;
     its calls are serialised, so a progress line is never interleaved with another.
@@ -162,7 +175,7 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS)
     ordered = sorted(sections.values(), key=lambda s: s.start)
     for section in (s for s in ordered if s.alone):
         progress(section.name, 0.1 + 0.85 * len(ctx.results) / len(sections))
-        finished(section.name, _compute(section.compute, ctx))
+        finished(section.name, _compute(compute[section.name], ctx))
     waiting = [s for s in ordered if not s.alone]
     running: dict[Future, str] = {}
     # BLAS pools are process-wide: held to one thread here, once, not by each worker (whose exit would restore them)
@@ -173,7 +186,7 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS)
                 if all(need in ctx.results for need in section.needs):
                     waiting.remove(section)
                     progress(section.name, 0.1 + 0.85 * len(ctx.results) / len(sections))
-                    running[pool.submit(_compute_single_threaded, section.compute, ctx)] = section.name
+                    running[pool.submit(_compute_single_threaded, compute[section.name], ctx)] = section.name
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 finished(running.pop(future), future.result())

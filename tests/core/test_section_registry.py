@@ -1,6 +1,7 @@
-"""The section registry: a toy section declared once, in this module, reaches every layer that iterates sections
-(the suite, the Result schema, gates, metric rows, the HTML report, the run page's tabs); a registry or a layer's
-binding that misses a piece fails loudly instead of skipping the section."""
+"""The section registry: a toy section declared once, in this module, and bound by each layer (its compute, figures
+and tab), reaches every layer that iterates sections (the suite, the Result schema, gates, metric rows, the HTML
+report, the run page's tabs); a registry or a layer's binding that misses a piece fails loudly instead of skipping
+the section."""
 from __future__ import annotations
 
 import json
@@ -50,7 +51,7 @@ def toy_share(section: dict[str, Any]) -> dict[str, float]:
     return {"positive_share": section["positive_share"]}
 
 
-TOY = Section("toy", "Toy", toy_compute, ToySchema, headline=toy_share, metric_paths=("positive_share", "rows"),
+TOY = Section("toy", "Toy", ToySchema, headline=toy_share, metric_paths=("positive_share", "rows"),
               start=5, needs=("performance",), key_metrics=toy_share)
 WITH_TOY = SECTIONS.extended(TOY)
 
@@ -64,7 +65,8 @@ def toy_ctx(cancer):
     ctx = make_context(model, X.head(200), quality={"n_boot": 20}, explain={"max_samples": 10, "background": 10},
                        drift={"severities": [1.0], "kinds": ["mean_shift"], "resamples": 5})
     ctx.progress = lambda stage, fraction, **extra: events.append((stage, extra))
-    suite.run_sections(ctx, workers=2, sections=WITH_TOY)
+    compute = WITH_TOY.bind("compute functions", {**suite.COMPUTE, "toy": toy_compute})
+    suite.run_sections(ctx, workers=2, sections=WITH_TOY, compute=compute)
     return ctx, events
 
 
@@ -130,12 +132,14 @@ def test_the_run_page_has_a_tab_for_the_toy_section(toy_ctx):
 
 
 def test_the_apps_bindings_cover_every_registered_section():
-    assert list(SECTION_FIGURES) == list(RENDERERS) == list(SECTIONS)
+    assert list(suite.COMPUTE) == list(SECTION_FIGURES) == list(RENDERERS) == list(SECTIONS)
     assert set(SECTIONS) <= set(ResultSchema._declared_fields)
     assert all(section.title and section.metric_paths for section in SECTIONS.values())
 
 
 def test_a_layer_that_misses_a_section_fails_when_it_binds():
+    with pytest.raises(RegistryError, match="compute functions .* missing for \\['toy'\\]"):
+        WITH_TOY.bind("compute functions", suite.COMPUTE)
     with pytest.raises(RegistryError, match="missing for \\['toy'\\]"):
         WITH_TOY.bind("figure builders", SECTION_FIGURES)
     with pytest.raises(RegistryError, match="unknown \\['toy'\\]"):
@@ -143,17 +147,19 @@ def test_a_layer_that_misses_a_section_fails_when_it_binds():
 
 
 def test_an_incomplete_or_inconsistent_declaration_fails_when_declared():
-    with pytest.raises(TypeError):  # no schema, no headline
-        Section("toy", "Toy", toy_compute)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):  # no headline
+        Section("toy", "Toy", ToySchema)  # type: ignore[call-arg]
     with pytest.raises(RegistryError, match="marshmallow"):
-        Section("toy", "Toy", toy_compute, dict, TOY.headline)  # type: ignore[arg-type]
+        Section("toy", "Toy", dict, TOY.headline)  # type: ignore[arg-type]
+    with pytest.raises(RegistryError, match="callables"):
+        Section("toy", "Toy", ToySchema, TOY.headline, key_metrics=None)  # type: ignore[arg-type]
     with pytest.raises(RegistryError, match="not one of"):
-        Section("data", "Data", toy_compute, ToySchema, TOY.headline)
+        Section("data", "Data", ToySchema, TOY.headline)
     with pytest.raises(RegistryError, match="declared twice"):
         SECTIONS.extended(TOY, TOY)
     with pytest.raises(RegistryError, match="unknown section"):
-        Registry([Section("toy", "Toy", toy_compute, ToySchema, TOY.headline, needs=("nothing",))])
-    a = Section("a", "A", toy_compute, ToySchema, TOY.headline, needs=("b",))
-    b = Section("b", "B", toy_compute, ToySchema, TOY.headline, needs=("a",))
+        Registry([Section("toy", "Toy", ToySchema, TOY.headline, needs=("nothing",))])
+    a = Section("a", "A", ToySchema, TOY.headline, needs=("b",))
+    b = Section("b", "B", ToySchema, TOY.headline, needs=("a",))
     with pytest.raises(RegistryError, match="wait for each other"):
         Registry([a, b])

@@ -32,7 +32,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from modelwatch.core.drift.stattests import psi_test
-from modelwatch.core.jsonable import lookup
+from modelwatch.core.gates import lookup
 from modelwatch.core.model_io import to_model_input
 
 DEFAULT_GATES: dict[str, dict[str, float]] = {"drift.scenario.prediction_psi": {"max": 0.25}}

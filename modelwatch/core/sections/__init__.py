@@ -1,15 +1,13 @@
 """The Result's sections, each declared once: ``SECTIONS``, in the Result's order.
 
-Adding a section is one ``Section`` here (with its compute, schema and headline) plus its figure builders in
-``figures.sections`` and its tab in ``dashboard.tabs``; those bindings fail at import when one is missing. The
-suite, the metrics rows, the gates, the OpenAPI document, the HTML report and the run page all iterate
-``SECTIONS``.
+Adding a section is one ``Section`` here (with its schema, headline and metric paths) plus one line in each layer
+that binds its piece: its ``compute`` in ``core.suite``, its figure builders in ``figures.sections``, its tab in
+``dashboard.tabs``; each binding fails at import when a section is missing. The suite, the metrics rows, the
+gates, the OpenAPI document, the HTML report and the run page all iterate ``SECTIONS``.
 """
 from __future__ import annotations
 
-from modelwatch.core import headlines, performance, quality, robustness
-from modelwatch.core.drift import section as drift_section
-from modelwatch.core.explain import section as explain_section
+from modelwatch.core import headlines
 from modelwatch.core.sections import metrics
 from modelwatch.core.sections import result_schemas as shapes
 from modelwatch.core.sections.registry import Registry, RegistryError, Section
@@ -27,27 +25,27 @@ SCENARIO_METRICS = ("prediction_psi", "prediction_shift", "abs_prediction_shift"
 
 SECTIONS = Registry([
     Section(
-        "performance", "Performance", performance.compute, shapes.PerformanceSchema, headlines.performance_headline,
+        "performance", "Performance", shapes.PerformanceSchema, headlines.performance_headline,
         metric_paths=(*(f"latency_ms.<batch>.{stat}" for stat in LATENCY_STATS), "throughput_rows_per_s.<batch>",
                       "load_time_ms", "model_size_bytes", "peak_memory_mb", "error_rate"),
         start=1, alone=True,  # latency is timed with nothing else running
         key_metrics=metrics.performance_metrics,
     ),
     Section(
-        "robustness", "Robustness", robustness.compute, shapes.RobustnessSchema, headlines.robustness_headline,
+        "robustness", "Robustness", shapes.RobustnessSchema, headlines.robustness_headline,
         metric_paths=("passed", "total", "pass_rate"),  # pass_rate = passed / total (core.gates)
         start=3, needs=("performance",),  # skips the rows the error scan found failing
         key_metrics=metrics.robustness_metrics, detail_rows=metrics.robustness_rows,
     ),
     Section(
-        "quality", "Quality", quality.compute, shapes.QualitySchema, headlines.quality_headline,
+        "quality", "Quality", shapes.QualitySchema, headlines.quality_headline,
         metric_paths=("n_rows", *(f"metrics.{m}" for m in QUALITY_METRICS),
                       *(f"current.metrics.{m}" for m in QUALITY_METRICS)),
         start=0, alone=True,  # cheap: the first figures reach the run early
         absent="not computed (quality needs labelled data)", key_metrics=metrics.quality_metrics,
     ),
     Section(
-        "drift", "Drift", drift_section.compute, shapes.DriftSchema, headlines.drift_headline,
+        "drift", "Drift", shapes.DriftSchema, headlines.drift_headline,
         metric_paths=("current.share_drifted", "current.n_drifted", "current.dataset_drift",
                       *(f"current.prediction_drift.{m}" for m in ("prediction_psi", "prediction_shift",
                                                                   "class_share_shift", "flip_rate")),
@@ -57,7 +55,7 @@ SECTIONS = Registry([
         key_metrics=metrics.drift_metrics, detail_rows=metrics.drift_rows,
     ),
     Section(
-        "explainability", "Explainability", explain_section.compute, shapes.ExplainabilitySchema,
+        "explainability", "Explainability", shapes.ExplainabilitySchema,
         headlines.explainability_headline,
         metric_paths=("additivity_max_error",),
         start=4, needs=("drift",),  # explains the strongest drift scenario

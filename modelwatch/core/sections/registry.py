@@ -1,24 +1,22 @@
 """What a Result section is, and the registry that every layer iterates instead of keeping its own list.
 
-A ``Section`` declares once what ``core`` knows of it: its key in the Result, its title, its ``compute``, the
-marshmallow schema of its part of the Result, the metric paths gates may name, its streamed headline, what it adds
-to the flat metrics, and when the suite starts it. The layers above ``core`` bind their own piece of each section (figure builders, tab
-renderer) with ``Registry.bind``, which refuses a mapping that misses a section or names an unknown one: a
-section without its figures or its tab is an error when the module that binds them is imported, not a gap in a
-report.
+A ``Section`` declares once what every layer knows of it: its key in the Result, its title, the marshmallow schema
+of its part of the Result, the metric paths gates may name, its streamed headline, what it adds to the flat
+metrics, and when the suite starts it. Each layer binds its own piece of every section with ``Registry.bind``: the
+suite its ``compute`` (so that the web process, which never computes, does not import the numeric stack), the
+figures their builders, the run page its tab renderer. ``bind`` refuses a mapping that misses a section or names
+an unknown one: a section without its compute, figures or tab is an error when the module that binds them is
+imported, not a gap in a report.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from marshmallow import Schema
 
 from modelwatch.core.sections.metrics import no_detail_rows, no_key_metrics
-
-if TYPE_CHECKING:
-    from modelwatch.core.suite import SuiteContext
 
 T = TypeVar("T")
 FRAME_KEYS = ("schema", "data", "model", "verdict")  # Result keys that are not sections
@@ -35,7 +33,6 @@ class Section:
     Attributes:
         name: its key in the Result (and in gate paths, headlines, tab and anchor ids).
         title: its heading in the HTML report and the label of its tab on the run page.
-        compute: ``compute(ctx) -> dict | None``; run in the sandbox by ``core.suite``.
         schema: the marshmallow schema of its part of the Result (documents it in the OpenAPI document).
         headline: ``headline(section) -> dict``, the few numbers streamed while the other sections compute.
         metric_paths: the paths under ``<name>.`` that ``config.thresholds`` may name; ``<batch>`` stands for
@@ -53,7 +50,6 @@ class Section:
 
     name: str
     title: str
-    compute: Callable[[SuiteContext], dict[str, Any] | None]
     schema: type[Schema]
     headline: Callable[[dict[str, Any]], dict[str, Any]]
     metric_paths: tuple[str, ...] = ()
@@ -67,9 +63,8 @@ class Section:
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or self.name in FRAME_KEYS:
             raise RegistryError(f"Section name {self.name!r} must be an identifier and not one of {FRAME_KEYS}.")
-        if not all(callable(f) for f in (self.compute, self.headline, self.key_metrics, self.detail_rows)):
-            raise RegistryError(f"Section {self.name!r}: compute, headline, key_metrics and detail_rows must be "
-                                "callables.")
+        if not all(callable(f) for f in (self.headline, self.key_metrics, self.detail_rows)):
+            raise RegistryError(f"Section {self.name!r}: headline, key_metrics and detail_rows must be callables.")
         if not (isinstance(self.schema, type) and issubclass(self.schema, Schema)):
             raise RegistryError(f"Section {self.name!r}: schema must be a marshmallow Schema class.")
         if isinstance(self.metric_paths, str) or not all(isinstance(p, str) and p for p in self.metric_paths):
