@@ -5,8 +5,8 @@ Each check is ``{"section", "name", "status", "value", "bound", "reason"}`` with
 
 - **latency**: the p95 of one call on the smallest batch size is at most ``LATENCY_P95_MS`` (else ``fail``).
 - **errors**: the model predicts every valid generated row (``performance.error_rate`` is 0, else ``fail``).
-- **robustness**: ``fail`` when the model raises on *valid* input (a feature's minimum or maximum, ordinary rows,
-  a single row); ``warn`` when it answers edge cases silently wrong (``degraded``: invalid output, or output moved
+- **robustness**: ``fail`` when the model raises on *valid* input (a case whose ``outcome`` is ``crashed``: a
+  feature's minimum or maximum, NaN in a nullable feature, ordinary rows, a single row); ``warn`` when it answers edge cases silently wrong (``degraded``: invalid output, or output moved
   beyond the tolerance). Loudly rejecting invalid input (NaN, infinities, strings in numbers) is fine.
 - **quality** (needs labels): the model beats the baseline fitted on the same labelled rows (``quality.baseline``,
   a majority-class / mean dummy) by a margin: balanced accuracy at least ``CLASSIFICATION_MARGIN`` above the
@@ -83,14 +83,23 @@ def errors(result: dict[str, Any]) -> dict[str, Any]:
     return _check("performance", "errors", "pass", "the model predicted every valid generated row", rate, 0.0)
 
 
+def _robustness_outcome(case: dict[str, Any]) -> str | None:
+    """A case's ``outcome`` (core/robustness.py); Results from before outcomes existed are classified here."""
+    if case.get("outcome"):
+        return case["outcome"]
+    if case.get("status") == "error":
+        valid = case.get("kind") in ("min", "max") or case.get("name") in VALID_INPUT_CASES
+        return "crashed" if valid else "rejected"
+    return case.get("status")
+
+
 def robustness(result: dict[str, Any]) -> dict[str, Any]:
     why = _missing(result, "robustness")
     if why:
         return _check("robustness", "robustness", "not_measured", why)
     cases = result["robustness"].get("cases") or []
-    crashed = [c for c in cases if c.get("status") == "error"
-               and (c.get("kind") in ("min", "max") or c.get("name") in VALID_INPUT_CASES)]
-    degraded = [c for c in cases if c.get("status") == "degraded"]
+    crashed = [c for c in cases if _robustness_outcome(c) == "crashed"]
+    degraded = [c for c in cases if _robustness_outcome(c) == "degraded"]
     if crashed:
         names = ", ".join(c["name"] for c in crashed[:5])
         return _check("robustness", "robustness", "fail",
