@@ -56,6 +56,16 @@ def outcome(status: str, valid: bool) -> str:
     return "degraded" if status == "degraded" else "ok"
 
 
+def case_outcome(case: dict[str, Any]) -> str | None:
+    """A case's ``outcome``; cases stored before outcomes existed are classified from their kind and name."""
+    if case.get("outcome"):
+        return case["outcome"]
+    if case.get("status") not in ("ok", "error", "degraded"):
+        return None
+    valid = case.get("kind") in ("min", "max") or case.get("name") in VALID_BATCH_CASES
+    return outcome(case["status"], valid)
+
+
 def model_input(frame: pd.DataFrame, info: dict[str, Any]) -> pd.DataFrame | np.ndarray:
     """Like ``model_io.to_model_input``, but a column that is not numeric reaches an array model as it is.
 
