@@ -81,10 +81,10 @@ def column_rows(drift: dict[str, Any]) -> list[dict[str, Any]]:
     current = drift.get("current") if isinstance(drift.get("current"), dict) else {}
     tests = {c["feature"]: c for c in (current or {}).get("columns") or []}
     impact = {r["feature"]: r for r in drift.get("sensitivity") or []}
-    breaks: dict[str, float] = {}
+    breaks: dict[str, dict[str, Any]] = {}
     for b in _breaks(drift):
         if b["feature"] is not None:
-            breaks.setdefault(b["feature"], b["severity"])
+            breaks.setdefault(b["feature"], b)
     distributions = drift.get("distributions") or {}
     names = list(dict.fromkeys([*tests, *impact, *distributions]))
     rows = []
@@ -96,7 +96,9 @@ def column_rows(drift: dict[str, Any]) -> list[dict[str, Any]]:
                      "missing_drift": bool((test.get("missing_test") or {}).get("drift_detected")),
                      "score": drift_score(test) if test else None, "impact": hit.get("impact"),
                      "impact_kind": hit.get("kind"), "impact_severity": hit.get("severity"),
-                     "breaks_at": breaks.get(name), "histogram": histogram(distributions.get(name))})
+                     "breaks_at": (breaks.get(name) or {}).get("severity"),
+                     "breaks_kind": (breaks.get(name) or {}).get("kind"),
+                     "histogram": histogram(distributions.get(name))})
     return rows
 
 

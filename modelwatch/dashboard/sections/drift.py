@@ -29,8 +29,11 @@ TOP_SCENARIOS = 10
 DRIFT_COLOR, CALM_COLOR = "#D55E00", "#6c757d"  # Okabe-Ito vermillion for drift
 GRID = {"display": "grid", "alignItems": "center", "columnGap": "0.75rem",
         "gridTemplateColumns": "minmax(10rem, 2.2fr) 1.6fr 0.8fr 0.8fr 0.8fr 0.9fr 1.5fr 0.8fr"}
-HEADERS = ("column", "test", "statistic", "p-value", "drift score", "verdict", "impact of simulated drift",
-           "breaks at")
+HEADERS = ("column", "test", "statistic", "p-value", "drift score", "verdict", "largest impact",
+           "breaks at (severity)")
+HINTS = {"drift score": "1 at the test's threshold, above 1 the further past it (log p / log threshold for p-value "
+                        "tests, statistic / threshold for distances)",
+         "breaks at (severity)": "the smallest simulated severity at which a gate failed or the model raised"}
 
 
 def _card(title: str, value: str, hint: Any, card_id: str, color: str | None = None) -> dbc.Col:
@@ -100,23 +103,28 @@ def _verdict(row: dict[str, Any]) -> Any:
 
 def _row(row: dict[str, Any], measure: str) -> html.Details:
     """One column: its figures in a grid line; opening it draws its distribution (``show_column``)."""
-    impact = _impact(row["impact"], measure)
+    impact = (percent if measure == "flip_rate" else number)(row["impact"])
     if row["impact"] is not None and row["impact_kind"]:
-        impact += f" ({row['impact_kind']} {number(row['impact_severity'])})"
-    cells = [html.Span(row["feature"], className="fw-semibold text-truncate", title=row["feature"]),
+        impact += f" · {row['impact_kind']} {number(row['impact_severity'])}"
+    breaks = number(row["breaks_at"]) + (f" · {row['breaks_kind']}" if row["breaks_kind"] else "")
+    cells = [html.Span(["▸ ", row["feature"]], className="fw-semibold text-truncate", title=row["feature"]),
              html.Span(row["test_display"] or row["test"] or "—", className="text-truncate",
                        title=row["test_display"] or ""),
-             number(row["statistic"]), _p_value(row["p_value"]), number(row["score"]), _verdict(row), impact,
-             number(row["breaks_at"])]
+             *(html.Span(text) for text in (number(row["statistic"]), _p_value(row["p_value"]),
+                                            number(row["score"]))),
+             html.Span(_verdict(row)), html.Span(impact, className="text-truncate", title=impact),
+             html.Span(breaks, className="text-truncate", title=breaks)]
     return html.Details([
         html.Summary(cells, id={"type": COLUMN_ROW, "index": row["feature"]}, className="py-1 border-bottom",
-                     style={**GRID, "cursor": "pointer"}),
+                     style={**GRID, "cursor": "pointer", "listStyle": "none"}),
         html.Div(id={"type": COLUMN_PLOT, "index": row["feature"]})])
 
 
 def _rows(rows: list[dict[str, Any]], measure: str) -> list:
-    head = html.Div([html.Span(h) for h in HEADERS], className="small text-muted fw-semibold border-bottom",
-                    style={**GRID, "paddingLeft": "1rem"})
+    headers = [*HEADERS[:6], f"{HEADERS[6]} ({'flip rate' if measure == 'flip_rate' else 'std shift'})",
+               *HEADERS[7:]]
+    head = html.Div([html.Span(h, title=HINTS.get(h, "")) for h in headers],
+                    className="small text-muted fw-semibold border-bottom", style=GRID)
     return [head, *(_row(r, measure) for r in rows)]
 
 
