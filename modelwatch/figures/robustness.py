@@ -13,6 +13,7 @@ from modelwatch.core.robustness import OUTCOMES, case_outcome
 
 # Okabe-Ito: bluish green, blue, orange, vermillion
 OUTCOME_COLOR = {"ok": "#009E73", "rejected": "#0072B2", "degraded": "#E69F00", "crashed": "#D55E00"}
+OUTCOME_TEXT = {"ok": "white", "rejected": "white", "degraded": "black", "crashed": "white"}  # readable on each
 OUTCOME_SYMBOL = {"ok": "✓", "rejected": "⊘", "degraded": "!", "crashed": "✗"}
 OUTCOME_LABEL = {"ok": "ok", "rejected": "rejected with a clear error", "degraded": "silently degraded",
                  "crashed": "crashed on valid input"}
@@ -37,7 +38,7 @@ def robustness_table_figure(robustness: dict[str, Any]) -> go.Figure:
              [c.get("message", "") for c in cases]]
     white = ["white"] * len(cases)
     fill = [white, white, white, [OUTCOME_COLOR.get(o, "white") for o in outcomes], white]
-    font = [["black"] * len(cases)] * 3 + [["white" if o in OUTCOME_COLOR else "black" for o in outcomes]] \
+    font = [["black"] * len(cases)] * 3 + [[OUTCOME_TEXT.get(o, "black") for o in outcomes]] \
         + [["black"] * len(cases)]
     fig = go.Figure(go.Table(header={"values": columns, "fill_color": "#eeeeee", "align": "left"},
                              cells={"values": cells, "fill_color": fill, "align": "left", "height": 24,
@@ -93,7 +94,7 @@ def robustness_map_figure(robustness: dict[str, Any]) -> go.Figure:
     scale = [[step / n + edge / n, OUTCOME_COLOR[name]] for step, name in enumerate(OUTCOME_ORDER)
              for edge in (0.0, 1.0)]
     fig = go.Figure(go.Heatmap(z=z, x=kinds, y=rows, text=marks, customdata=hover, texttemplate="%{text}",
-                               textfont={"color": "white", "size": 12}, zmin=-0.5, zmax=n - 0.5,
+                               textfont={"size": 12}, zmin=-0.5, zmax=n - 0.5,
                                colorscale=scale, showscale=False, xgap=2, ygap=2,
                                hovertemplate="%{y} · %{x}<br>%{customdata}<extra></extra>"))
     for name in OUTCOME_ORDER:  # legend entries: the heatmap itself has none

@@ -153,3 +153,6 @@ def test_robustness_tab_shows_the_outcomes_with_a_legend(browser, live_server, r
         "css selector", f"#{robustness_tab.CASES_GRID} .ag-center-cols-container .ag-row"))
         <= robustness_tab.PAGE_SIZE, "the case table is not paginated")
     assert cancer_result[1]["robustness"]["total"] > robustness_tab.PAGE_SIZE
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1440, "height": 3000, "deviceScaleFactor": 1, "mobile": False})
+    driver.save_screenshot("/tmp/tabsdrift-robust.png")

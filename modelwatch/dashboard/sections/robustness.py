@@ -22,6 +22,7 @@ from modelwatch.figures.robustness import (
     OUTCOME_LABEL,
     OUTCOME_ORDER,
     OUTCOME_SYMBOL,
+    OUTCOME_TEXT,
     by_kind,
     outcome_counts,
     robustness_map_figure,
@@ -36,7 +37,7 @@ BATCH_CASES = "the batch as a whole: ordinary rows, one row, an empty batch, reo
 
 def _chip(name: str, text: str = "") -> html.Span:
     return html.Span(f"{OUTCOME_SYMBOL[name]} {text}".strip(), className="badge me-1",
-                     style={"backgroundColor": OUTCOME_COLOR[name], "color": "white"})
+                     style={"backgroundColor": OUTCOME_COLOR[name], "color": OUTCOME_TEXT[name]})
 
 
 def _cards(counts: dict[str, int]) -> dbc.Row:
@@ -72,7 +73,8 @@ def _grid(cases: list[dict[str, Any]]) -> dag.AgGrid:
                     "value": "" if c.get("value") is None else str(c["value"]),
                     "message": c.get("message", "")} for c in cases), key=lambda r: r["rank"])
     styles = [{"condition": f"params.value == '{OUTCOME_LABEL[name]}'",
-               "style": {"backgroundColor": OUTCOME_COLOR[name], "color": "white"}} for name in OUTCOME_ORDER]
+               "style": {"backgroundColor": OUTCOME_COLOR[name], "color": OUTCOME_TEXT[name]}}
+              for name in OUTCOME_ORDER]
     columns = [{"field": "outcome", "cellStyle": {"styleConditions": styles}, "width": 210},
                {"field": "kind", "width": 150}, {"field": "feature", "width": 170}, {"field": "value", "width": 120},
                {"field": "message", "flex": 1, "minWidth": 300, "tooltipField": "message"}]
