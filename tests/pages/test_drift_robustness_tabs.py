@@ -132,6 +132,10 @@ def test_drift_tab_leads_with_widgets_sorted_rows_that_open_onto_their_distribut
         "css selector", f"#{drift_tab.COLUMNS} details[open] .gtitle")), "the column's plot did not open")
     names = {t.text for t in driver.find_elements("css selector", f"#{drift_tab.COLUMNS} details[open] .legendtext")}
     assert {"reference", "current"} <= names
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1440, "height": 3200, "deviceScaleFactor": 1, "mobile": False})
+    driver.execute_script("window.scrollTo(0, 0)")
+    driver.save_screenshot("/tmp/tabsdrift-drift-full.png")
 
 
 def test_robustness_tab_shows_the_outcomes_with_a_legend(browser, live_server, run_id, cancer_result):

@@ -191,21 +191,30 @@ def _top_scenarios(drift: dict[str, Any]) -> list:
                       id="run-drift-top-scenarios")]
 
 
+def _why(point: dict[str, Any]) -> str:
+    if point.get("error"):
+        return f"model raised {point['error'].split('. ')[0][:160]}"
+    return "; ".join(f"{f['metric']} = {number(f['value'])}" for f in point["failed"])
+
+
 def _breaking_points(drift: dict[str, Any]) -> list:
+    """Scenarios that broke, grouped when they broke the same way (same kind, severity and reason)."""
     points = drift.get("breaking_points") or []
     if not points:
         return []
-    broken = sorted((p for p in points if p["severity"] is not None), key=lambda p: p["severity"])
+    groups: dict[tuple[str, float, str], list[str]] = {}
+    for p in sorted((p for p in points if p["severity"] is not None), key=lambda p: p["severity"]):
+        groups.setdefault((p["kind"], p["severity"], _why(p)), []).append(p["feature"] or "all features")
     gates = ", ".join(f"{path} {' '.join(f'{op} {number(v)}' for op, v in rule.items())}"
                       for path, rule in (drift.get("gates") or {}).items())
-    holding = len(points) - len(broken)
+    holding = len(points) - sum(len(features) for features in groups.values())
     note = f"Gates ({points[0].get('gates')}): {gates}. {holding} of {len(points)} scenarios hold up to severity " \
            f"{number(max(p['max_severity_tested'] for p in points))}."
-    rows = [html.Tr([html.Td(p["feature"] or "all features"), html.Td(p["kind"]), html.Td(number(p["severity"])),
-                     html.Td(f"model raised {p['error']}" if p.get("error") else
-                             "; ".join(f"{f['metric']} = {number(f['value'])}" for f in p["failed"]))])
-            for p in broken[:TOP_SCENARIOS]]
-    head = html.Thead(html.Tr([html.Th(h) for h in ("feature", "kind", "breaking severity", "why")]))
+    rows = [html.Tr([html.Td(kind), html.Td(number(severity)), html.Td(why),
+                     html.Td(", ".join(features[:6]) + (f" and {len(features) - 6} more" if len(features) > 6
+                                                        else ""))])
+            for (kind, severity, why), features in list(groups.items())[:TOP_SCENARIOS]]
+    head = html.Thead(html.Tr([html.Th(h) for h in ("kind", "breaking severity", "why", "features")]))
     table = [dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, className="small",
                        id="run-drift-breaking-table")] if rows else []
     return [html.H6("Breaking points", className="mt-3"), html.P(note, className="small text-muted mb-1"), *table]
