@@ -116,7 +116,6 @@ def test_drift_tab_leads_with_widgets_sorted_rows_that_open_onto_their_distribut
         " Array.from(document.querySelectorAll('#run-drift-columns summary')).slice(0, 5)"
         ".map(e => e.getBoundingClientRect().bottom), window.innerHeight]")
     widgets_bottom, rows_bottom, height = bottoms
-    driver.save_screenshot("/tmp/tabsdrift-drift.png")
     assert widgets_bottom < height and max(rows_bottom) <= height, bottoms
 
     # sorting by impact re-orders the rows
@@ -132,10 +131,6 @@ def test_drift_tab_leads_with_widgets_sorted_rows_that_open_onto_their_distribut
         "css selector", f"#{drift_tab.COLUMNS} details[open] .gtitle")), "the column's plot did not open")
     names = {t.text for t in driver.find_elements("css selector", f"#{drift_tab.COLUMNS} details[open] .legendtext")}
     assert {"reference", "current"} <= names
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1440, "height": 3200, "deviceScaleFactor": 1, "mobile": False})
-    driver.execute_script("window.scrollTo(0, 0)")
-    driver.save_screenshot("/tmp/tabsdrift-drift-full.png")
 
 
 def test_robustness_tab_shows_the_outcomes_with_a_legend(browser, live_server, run_id, cancer_result):
@@ -157,6 +152,3 @@ def test_robustness_tab_shows_the_outcomes_with_a_legend(browser, live_server, r
         "css selector", f"#{robustness_tab.CASES_GRID} .ag-center-cols-container .ag-row"))
         <= robustness_tab.PAGE_SIZE, "the case table is not paginated")
     assert cancer_result[1]["robustness"]["total"] > robustness_tab.PAGE_SIZE
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1440, "height": 3000, "deviceScaleFactor": 1, "mobile": False})
-    driver.save_screenshot("/tmp/tabsdrift-robust.png")
