@@ -132,6 +132,15 @@ def test_drift_tab_leads_with_widgets_sorted_rows_that_open_onto_their_distribut
     names = {t.text for t in driver.find_elements("css selector", f"#{drift_tab.COLUMNS} details[open] .legendtext")}
     assert {"reference", "current"} <= names
 
+    # the top scenarios by impact are listed; every other one waits behind a filterable, paginated table
+    top = driver.find_elements("css selector", "#run-drift-top-scenarios tbody tr")
+    assert len(top) == drift_tab.TOP_SCENARIOS and top[0].text.startswith("all features · mean_shift")
+    everything = driver.find_element("css selector", "#run-drift-all-scenarios summary")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", everything)
+    _until(browser, lambda d: 0 < len(d.find_elements(
+        "css selector", f"#{drift_tab.SCENARIOS_GRID} .ag-center-cols-container .ag-row")) <= 20,
+        "the table of every scenario did not open onto its first page")
+
 
 def test_robustness_tab_shows_the_outcomes_with_a_legend(browser, live_server, run_id, cancer_result):
     _, url = live_server

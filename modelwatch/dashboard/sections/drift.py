@@ -49,6 +49,15 @@ def _impact(value: float | None, measure: str) -> str:
     return f"{percent(value)} of predictions flip" if measure == "flip_rate" else f"{number(value)} std shift"
 
 
+def _single_column(drift: dict[str, Any], reacts: dict[str, Any]) -> str:
+    """The strongest single-column scenario (the Summary tab's headline) when the top one is not a single column."""
+    strongest = drift.get("strongest") or {}
+    if reacts["feature"] is not None or strongest.get("feature") is None:
+        return ""
+    return (f"; of single columns: {strongest['feature']} · {strongest['kind']} "
+            f"({_impact(strongest.get('impact'), reacts['measure'])})")
+
+
 def _widgets(drift: dict[str, Any]) -> dbc.Row:
     """Columns drifted, dataset drift with its rule, the scenario the model reacts to most, the breaking point."""
     w = widgets(drift)
@@ -68,7 +77,8 @@ def _widgets(drift: dict[str, Any]) -> dbc.Row:
               "run-drift-dataset-card", DRIFT_COLOR if dataset and dataset["detected"] else None),
         _card("Reacts most to", reacts["label"] if reacts else "—",
               f"at severity {number(reacts['severity'])}: {_impact(reacts['impact'], reacts['measure'])}"
-              if reacts else "no scenario reached the model", "run-drift-reacts-card"),
+              + _single_column(drift, reacts) if reacts else "no scenario reached the model",
+              "run-drift-reacts-card"),
         _card("Breaking point", f"{breaking['label']} at {number(breaking['severity'])}"
               if breaking and breaking["label"] else "none" if breaking else "—",
               (f"{breaking['why']}; {breaking['n_broken']} of {breaking['n_families']} scenarios break"
@@ -143,7 +153,8 @@ def _columns(drift: dict[str, Any]) -> list:
                       html.Span("click a column for its distribution", className="small text-muted ms-auto")],
                      className="d-flex align-items-center flex-wrap mt-1")
     return [title, dcc.Store(id=COLUMNS_STORE, data={"measure": measure, "rows": rows}),
-            html.Div(_rows(sort_rows(rows, sort), measure), id=COLUMNS, className="small")]
+            html.Div(html.Div(_rows(sort_rows(rows, sort), measure), id=COLUMNS, style={"minWidth": "56rem"}),
+                     className="small", style={"overflowX": "auto"})]
 
 
 def _prediction_drift(current: dict[str, Any] | None) -> list:
@@ -187,7 +198,7 @@ def _top_scenarios(drift: dict[str, Any]) -> list:
             html.P(f"{number(len(drift.get('scenarios') or []))} scenarios ({len(families)} feature × kind "
                    f"families, each swept over severity); the {shown} with the largest impact on the predictions "
                    f"({measure}), the rest under “All scenarios” below.", className="small text-muted mb-1"),
-            dbc.Table([head, html.Tbody(body)], size="sm", hover=True, className="small",
+            dbc.Table([head, html.Tbody(body)], size="sm", hover=True, className="small", responsive=True,
                       id="run-drift-top-scenarios")]
 
 
@@ -215,7 +226,7 @@ def _breaking_points(drift: dict[str, Any]) -> list:
                                                         else ""))])
             for (kind, severity, why), features in list(groups.items())[:TOP_SCENARIOS]]
     head = html.Thead(html.Tr([html.Th(h) for h in ("kind", "breaking severity", "why", "features")]))
-    table = [dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, className="small",
+    table = [dbc.Table([head, html.Tbody(rows)], size="sm", striped=True, className="small", responsive=True,
                        id="run-drift-breaking-table")] if rows else []
     return [html.H6("Breaking points", className="mt-3"), html.P(note, className="small text-muted mb-1"), *table]
 

@@ -61,7 +61,8 @@ def _kinds_table(section: dict[str, Any]) -> dbc.Table:
                                style={"color": OUTCOME_COLOR[name], "fontWeight": "bold"})
                        for name in OUTCOME_ORDER])
             for group in by_kind(section)]
-    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, id=KINDS_TABLE, className="small")
+    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, id=KINDS_TABLE, className="small",
+                     responsive=True)
 
 
 def _grid(cases: list[dict[str, Any]]) -> dag.AgGrid:
