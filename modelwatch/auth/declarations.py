@@ -105,6 +105,8 @@ CALLBACKS: dict[str, str] = {
     "pages.history.tag_selected": WRITE,
     "pages.compare.update": READ,
     "modelwatch.dashboard.sections.explainability.show_sample": READ,
+    "modelwatch.dashboard.sections.drift.sort_columns": READ,  # re-orders rows already on the page
+    "modelwatch.dashboard.sections.drift.show_column": READ,  # draws from the page's own store
     "pages.users.refresh": ADMIN,
     "pages.users.create_user": ADMIN,
     "pages.users.change_role": ADMIN,

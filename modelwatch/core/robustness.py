@@ -13,6 +13,11 @@ probabilities outside [0, 1]) or it moved beyond the tolerance:
 Boundary cases (the minimum and maximum of a feature's range) are valid inputs: they are ``ok`` unless the
 model raises or returns invalid output, however far the output moves. Each case is run on the same
 ``BASE_ROWS`` ordinary rows (generated rows without missing values that the model predicted without error).
+
+Each case also gets an ``outcome`` (``OUTCOMES``) that tells a correct refusal from a crash: an exception is
+``rejected`` when the input is invalid for the schema (infinities, out-of-range values, strings in numbers, unseen
+categories, NaN in a feature that is not nullable, an empty batch, reordered columns) and ``crashed`` when it is
+valid (ordinary rows, a single row, a feature's minimum or maximum, NaN in a nullable feature).
 """
 from __future__ import annotations
 
@@ -34,6 +39,31 @@ CASE_KINDS = ["nan", "+inf", "-inf", "above_range", "below_range", "min", "max",
               "string_in_numeric"]
 BASE_ROWS = 10
 BUDGET_S = 60.0
+# outcome -> what it means; a correct rejection is not held against the model (core/verdict.py)
+OUTCOMES: dict[str, str] = {
+    "ok": "accepted, output valid and within the tolerance",
+    "rejected": "refused invalid input with an error (correct behaviour)",
+    "degraded": "answered silently wrong: invalid output, or an output moved beyond the tolerance",
+    "crashed": "raised on input that is valid for the schema",
+}
+VALID_BATCH_CASES = ("baseline", "single_row")  # batch-shape cases whose input is valid; empty and reordered are not
+
+
+def outcome(status: str, valid: bool) -> str:
+    """The outcome of a case from its status and whether its input is valid for the schema (see ``OUTCOMES``)."""
+    if status == "error":
+        return "crashed" if valid else "rejected"
+    return "degraded" if status == "degraded" else "ok"
+
+
+def case_outcome(case: dict[str, Any]) -> str | None:
+    """A case's ``outcome``; cases stored before outcomes existed are classified from their kind and name."""
+    if case.get("outcome"):
+        return case["outcome"]
+    if case.get("status") not in ("ok", "error", "degraded"):
+        return None
+    valid = case.get("kind") in ("min", "max") or case.get("name") in VALID_BATCH_CASES
+    return outcome(case["status"], valid)
 
 
 def model_input(frame: pd.DataFrame, info: dict[str, Any]) -> pd.DataFrame | np.ndarray:
@@ -110,6 +140,10 @@ class _Runner:
         return {**case, "status": status, "shift": shift,
                 "message": f"{verb} {what} {shift:.3g} (tolerance {tol:g})"}
 
+    @staticmethod
+    def finish(case: dict[str, Any], kind: str, value: Any, valid: bool) -> dict[str, Any]:
+        return {**case, "kind": kind, "value": value, "valid": valid, "outcome": outcome(case["status"], valid)}
+
     def run_group(self, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """One call for a group of cases (rows stacked); one call per case when the stacked call raises."""
         n = len(self.base)
@@ -128,8 +162,8 @@ class _Runner:
                     parts.append(self.predict(stacked.iloc[i * n:(i + 1) * n]))
                 except Exception as exc:  # noqa: BLE001 - the model's own error is the finding
                     parts.append(exc)
-        return [{**self.judge(c["name"], c["feature"], part, self.baseline, c["kind"] in ("min", "max")),
-                 "kind": c["kind"], "value": c["label"]}
+        return [self.finish(self.judge(c["name"], c["feature"], part, self.baseline, c["kind"] in ("min", "max")),
+                            c["kind"], c["label"], bool(c["valid"]))
                 for c, part in zip(cases, parts)]
 
     def run_one(self, name: str, frame: Any, raw: bool, base: np.ndarray | None) -> dict[str, Any]:
@@ -137,7 +171,7 @@ class _Runner:
             output: np.ndarray | Exception = self.predict(frame, raw)
         except Exception as exc:  # noqa: BLE001 - the model's own error is the finding
             output = exc
-        return {**self.judge(name, None, output, base), "kind": name, "value": None}
+        return self.finish(self.judge(name, None, output, base), name, None, name in VALID_BATCH_CASES)
 
 
 def _base_rows(ctx: SuiteContext) -> pd.DataFrame:
@@ -165,8 +199,9 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
         ctx: the suite context (``config["robustness"]["budget_s"]`` may bound the time, default 60 s).
 
     Returns:
-        ``{"passed", "total", "cases": [{"name", "feature", "status", "message", "kind", "value", "shift"?}],
-        "tolerance", "base_rows", "not_run"}``; ``passed`` counts the ``ok`` cases.
+        ``{"passed", "total", "outcomes", "cases": [{"name", "feature", "status", "outcome", "valid", "message",
+        "kind", "value", "shift"?}], "tolerance", "base_rows", "not_run"}``; ``passed`` counts the ``ok`` cases,
+        ``outcomes`` the cases of each ``OUTCOMES`` key.
     """
     options = ctx.config.get("robustness") or {}
     stop = time.monotonic() + float(options.get("budget_s", min(BUDGET_S, 0.3 * max(ctx.seconds_left(), 1.0))))
@@ -201,5 +236,6 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
     for case in cases:
         if case["name"] == "empty_batch" and case["status"] == "ok":
             case["message"] = "an empty batch gives an empty answer"
-    return {"passed": sum(c["status"] == "ok" for c in cases), "total": len(cases), "cases": cases,
+    return {"passed": sum(c["status"] == "ok" for c in cases), "total": len(cases),
+            "outcomes": {name: sum(c["outcome"] == name for c in cases) for name in OUTCOMES}, "cases": cases,
             "tolerance": TOLERANCE, "base_rows": len(base), "not_run": not_run}

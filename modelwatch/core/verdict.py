@@ -5,9 +5,10 @@ Each check is ``{"section", "name", "status", "value", "bound", "reason"}`` with
 
 - **latency**: the p95 of one call on the smallest batch size is at most ``LATENCY_P95_MS`` (else ``fail``).
 - **errors**: the model predicts every valid generated row (``performance.error_rate`` is 0, else ``fail``).
-- **robustness**: ``fail`` when the model raises on *valid* input (a feature's minimum or maximum, ordinary rows,
-  a single row); ``warn`` when it answers edge cases silently wrong (``degraded``: invalid output, or output moved
-  beyond the tolerance). Loudly rejecting invalid input (NaN, infinities, strings in numbers) is fine.
+- **robustness**: ``fail`` when the model raises on *valid* input (a case whose ``outcome`` is ``crashed``: a
+  feature's minimum or maximum, NaN in a nullable feature, ordinary rows, a single row); ``warn`` when it
+  answers edge cases silently wrong (``degraded``: invalid output, or output moved beyond the tolerance). Loudly
+  rejecting invalid input (``rejected``: NaN, infinities, strings in numbers) is fine.
 - **quality** (needs labels): the model beats the baseline fitted on the same labelled rows (``quality.baseline``,
   a majority-class / mean dummy) by a margin: balanced accuracy at least ``CLASSIFICATION_MARGIN`` above the
   baseline's, or an RMSE at least ``REGRESSION_MARGIN`` (relative) below it; else ``fail``. Without labels the
@@ -29,13 +30,13 @@ import math
 from typing import Any
 
 from modelwatch.core.gates import DEFAULT_P95_MS
+from modelwatch.core.robustness import case_outcome
 
 LATENCY_P95_MS = DEFAULT_P95_MS["max"]
 CLASSIFICATION_MARGIN = 0.05  # balanced accuracy points above the majority-class baseline
 REGRESSION_MARGIN = 0.05  # relative RMSE reduction against the mean baseline
 DRIFT_IMPACT = 0.2
 DRIFT_MAX_SEVERITY = 1.0
-VALID_INPUT_CASES = ("baseline", "single_row")  # plus every case of kind min / max
 
 
 def _number(value: Any) -> bool:
@@ -88,9 +89,8 @@ def robustness(result: dict[str, Any]) -> dict[str, Any]:
     if why:
         return _check("robustness", "robustness", "not_measured", why)
     cases = result["robustness"].get("cases") or []
-    crashed = [c for c in cases if c.get("status") == "error"
-               and (c.get("kind") in ("min", "max") or c.get("name") in VALID_INPUT_CASES)]
-    degraded = [c for c in cases if c.get("status") == "degraded"]
+    crashed = [c for c in cases if case_outcome(c) == "crashed"]
+    degraded = [c for c in cases if case_outcome(c) == "degraded"]
     if crashed:
         names = ", ".join(c["name"] for c in crashed[:5])
         return _check("robustness", "robustness", "fail",

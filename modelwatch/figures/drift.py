@@ -7,35 +7,31 @@ from typing import Any
 import plotly.graph_objects as go
 
 from modelwatch.figures.common import empty_figure
+from modelwatch.figures.drift_overview import column_rows, scenario_families, sort_rows
+from modelwatch.figures.drift_overview import label as family_label
+from modelwatch.figures.format import number, percent
 
 LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 50, "b": 50}}
-COLORS = ("#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692")
+COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")  # Okabe-Ito
+TOP_FAMILIES = 12  # scenario families (feature · kind) in the heatmap, the most impactful first
 
 
 _empty = partial(empty_figure, layout=LAYOUT)  # a placeholder chart with this module's layout
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "—"
+def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "drift" if value else "no drift"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
+    return number(value) if isinstance(value, (int, float)) or value is None else str(value)
 
 
 def _label(scenario: dict[str, Any]) -> str:
-    return f"{scenario['feature'] if scenario['feature'] is not None else 'all features'} · {scenario['kind']}"
+    return family_label(scenario["feature"], scenario["kind"])
 
 
-def distribution_figure(drift: dict[str, Any], feature: str) -> go.Figure:
-    """Reference, drifted (each kind at its largest severity) and current shares of one feature, overlaid."""
-    dist = (drift.get("distributions") or {}).get(feature)
-    title = f"{feature}: reference vs drifted"
-    if not dist:
-        return _empty(title, "no distribution recorded")
-    fig = go.Figure()
+def _add_shares(fig: go.Figure, dist: dict[str, Any]) -> None:
+    """One trace per series of a binned column (``{"kind", "edges" | "categories", "counts": {name: [...]}}``),
+    as shares of its non-missing rows: step lines for numbers (the reference filled), grouped bars otherwise."""
     for i, (name, counts) in enumerate(dist["counts"].items()):
         total = sum(counts) or 1
         shares = [c / total for c in counts]
@@ -45,27 +41,57 @@ def distribution_figure(drift: dict[str, Any], feature: str) -> go.Figure:
             centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
             fig.add_trace(go.Scatter(x=centres, y=shares, mode="lines", line_shape="hvh", name=name,
                                      line={"color": color, "width": 3 if name == "reference" else 1.5},
-                                     fill="tozeroy" if name == "reference" else None))
+                                     fill="tozeroy" if name == "reference" else None,
+                                     hovertemplate=f"{name}: %{{y:.1%}} near %{{x:,.4~g}}<extra></extra>"))
         else:
-            fig.add_trace(go.Bar(x=dist["categories"], y=shares, name=name, marker_color=color))
-    fig.update_layout(title=title, yaxis_title="share of non-missing rows", barmode="group", **LAYOUT)
+            fig.add_trace(go.Bar(x=dist["categories"], y=shares, name=name, marker_color=color,
+                                 hovertemplate=f"{name}: %{{y:.1%}} at %{{x}}<extra></extra>"))
+
+
+def distribution_figure(drift: dict[str, Any], feature: str) -> go.Figure:
+    """Reference, drifted (each kind at its largest severity) and current shares of one feature, overlaid."""
+    dist = (drift.get("distributions") or {}).get(feature)
+    title = f"{feature}: reference vs drifted"
+    if not dist:
+        return _empty(title, "no distribution recorded")
+    fig = go.Figure()
+    _add_shares(fig, dist)
+    fig.update_layout(title=title, xaxis_title=feature, yaxis_title="share of non-missing rows", barmode="group",
+                      yaxis_tickformat=".0%", **LAYOUT)
     return fig
 
 
-def impact_heatmap(drift: dict[str, Any]) -> go.Figure:
-    """Scenarios (feature · kind) against severity, coloured by impact on the predictions."""
-    scenarios = [s for s in drift.get("scenarios") or [] if s.get("impact") is not None]
+def column_figure(feature: str, histogram: dict[str, Any] | None) -> go.Figure:
+    """A column's reference against current (or its most drifted scenario) shares: the Drift tab's row plot."""
+    title = f"{feature}: reference vs {'current' if 'current' in (histogram or {}).get('counts', {}) else 'drifted'}"
+    if not histogram or not histogram.get("counts"):
+        return _empty(title, "no distribution recorded for this column")
+    fig = go.Figure()
+    _add_shares(fig, histogram)
+    fig.update_layout(title=title, xaxis_title=feature, yaxis_title="share of rows", yaxis_tickformat=".0%",
+                      barmode="group", legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02,
+                                               "yanchor": "bottom"},
+                      **{**LAYOUT, "height": 260, "margin": {"l": 60, "r": 20, "t": 60, "b": 45}})
+    return fig
+
+
+def impact_heatmap(drift: dict[str, Any], top: int = TOP_FAMILIES) -> go.Figure:
+    """The ``top`` most impactful scenario families (feature · kind) against severity, coloured by impact."""
+    ranked = [f["label"] for f in scenario_families(drift) if f["max_impact"] is not None][:top]
+    scenarios = [s for s in drift.get("scenarios") or [] if s.get("impact") is not None and _label(s) in ranked]
     if not scenarios:
         return _empty("Impact by severity", "no scenario reached the model")
-    rows = sorted({_label(s) for s in scenarios})
+    rows = ranked[::-1]  # the most impactful at the top
     cols = sorted({s["severity"] for s in scenarios})
     z = [[None] * len(cols) for _ in rows]
     for s in scenarios:
         z[rows.index(_label(s))][cols.index(s["severity"])] = s["impact"]
-    fig = go.Figure(go.Heatmap(z=z, x=[str(c) for c in cols], y=rows, colorscale="Reds", colorbar_title="impact",
-                               hovertemplate="%{y}, severity %{x}: impact %{z:.4f}<extra></extra>"))
+    fig = go.Figure(go.Heatmap(z=z, x=[number(c) for c in cols], y=rows, colorscale="Oranges",
+                               colorbar_title="impact",
+                               hovertemplate="%{y}, severity %{x}: impact %{z:.3~g}<extra></extra>"))
     measure = drift.get("impact_measure", "impact")
-    fig.update_layout(title=f"Impact by severity ({measure})", xaxis_title="severity", xaxis_type="category",
+    fig.update_layout(title=f"Impact by severity, top {len(rows)} scenarios ({measure})", xaxis_title="severity",
+                      xaxis_type="category", yaxis_title="scenario",
                       **{**LAYOUT, "height": max(300, 60 + 22 * len(rows)), "margin": {**LAYOUT["margin"], "l": 200}})
     return fig
 
@@ -79,7 +105,7 @@ def severity_curves(drift: dict[str, Any], top: int = 8) -> go.Figure:
     if not groups:
         return _empty("Severity to impact", "no scenario reached the model")
     ranked = sorted(groups, key=lambda k: max(s["impact"] for s in groups[k]), reverse=True)[:top]
-    breaks = {f"{b['feature'] if b['feature'] is not None else 'all features'} · {b['kind']}": b["severity"]
+    breaks = {family_label(b["feature"], b["kind"]): b["severity"]
               for b in drift.get("breaking_points") or [] if b.get("severity") is not None}
     fig = go.Figure()
     for i, label in enumerate(ranked):
@@ -92,8 +118,10 @@ def severity_curves(drift: dict[str, Any], top: int = 8) -> go.Figure:
             fig.add_trace(go.Scatter(x=[hit["severity"]], y=[hit["impact"]], mode="markers", showlegend=False,
                                      marker={"symbol": "x", "size": 14, "color": color, "line": {"width": 2}},
                                      hovertemplate=f"{label}: breaks at severity %{{x}}<extra></extra>"))
-    fig.update_layout(title="Severity to impact (x: breaking point)", xaxis_title="severity",
-                      yaxis_title=drift.get("impact_measure", "impact"), **LAYOUT)
+    fig.update_layout(title="Severity to impact (x: breaking point)", xaxis_title="severity (units: see the legend)",
+                      yaxis_title=drift.get("impact_measure", "impact"),
+                      legend={"orientation": "h", "x": 0, "y": -0.2, "yanchor": "top"},
+                      **{**LAYOUT, "height": 460, "margin": {**LAYOUT["margin"], "b": 40}})
     return fig
 
 
@@ -108,7 +136,7 @@ def detection_table(drift: dict[str, Any]) -> go.Figure:
              [s["kind"] for s in scenarios], [_fmt(s["severity"]) for s in scenarios],
              [_fmt(s.get("test")) for s in scenarios], [_fmt(s.get("statistic")) for s in scenarios],
              [_fmt(s.get("p_value")) for s in scenarios], [_fmt(bool(s.get("drift_detected"))) for s in scenarios],
-             [_fmt(s.get("power"), 2) for s in scenarios], [_fmt(s.get("flip_rate"), 3) for s in scenarios],
+             [percent(s.get("power")) for s in scenarios], [percent(s.get("flip_rate")) for s in scenarios],
              [_fmt(s.get("prediction_shift")) for s in scenarios], [(s.get("error") or "")[:40] for s in scenarios]]
     fill = [["#fde2e1" if s.get("drift_detected") else "white" for s in scenarios]] * len(header)
     fig = go.Figure(go.Table(columnwidth=[2, 2, 1, 2, 2, 2, 2, 1, 1, 2, 4],
@@ -133,17 +161,18 @@ def current_table(drift: dict[str, Any]) -> go.Figure:
     fig = go.Figure(go.Table(columnwidth=[2, 2, 2, 2, 1, 1, 6], header={"values": header, "fill_color": "#eef"},
                              cells={"values": cells, "fill_color": fill, "align": "left"}))
     verdict = "dataset drift" if current.get("dataset_drift") else "no dataset drift"
-    fig.update_layout(title=f"Current data: {current['share_drifted']:.0%} of columns drifted ({verdict})",
+    fig.update_layout(title=f"Current data: {percent(current['share_drifted'])} of columns drifted ({verdict})",
                       **{**LAYOUT, "height": min(1200, 160 + 48 * len(cols))})
     return fig
 
 
 def drift_figures(drift: dict[str, Any], n_features: int = 4) -> list[tuple[str, go.Figure]]:
-    """The section's figures in page order, with the most sensitive features' distributions."""
+    """The section's figures in page order, with the distributions of the most drifted columns (of the most
+    sensitive ones without current data)."""
     figures = [("current", current_table(drift))] if drift.get("current") else []
     figures += [("heatmap", impact_heatmap(drift)), ("curves", severity_curves(drift)),
                 ("detection", detection_table(drift))]
-    ranked = [r["feature"] for r in drift.get("sensitivity") or []]
-    ranked += [f for f in (drift.get("distributions") or {}) if f not in ranked]
+    rows = sort_rows(column_rows(drift), "drift" if drift.get("current") else "impact")
+    ranked = [r["feature"] for r in rows if r["feature"] in (drift.get("distributions") or {})]
     figures += [(f"distribution-{i}", distribution_figure(drift, f)) for i, f in enumerate(ranked[:n_features])]
     return figures

@@ -1,49 +1,112 @@
-"""Robustness figures: the case table and a feature-by-case status map."""
+"""Robustness figures: a feature-by-case map of each case's outcome, and the case table (for the HTML export).
+
+Outcomes (``core.robustness.OUTCOMES``) use the Okabe-Ito palette, safe for colour-blind readers, and every map cell
+also carries a symbol, so no outcome is told by its colour alone.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 import plotly.graph_objects as go
 
-STATUS_COLOR = {"ok": "#2ca02c", "degraded": "#ff7f0e", "error": "#d62728"}
-STATUS_CODE = {"ok": 0, "degraded": 1, "error": 2}
+from modelwatch.core.robustness import OUTCOMES, case_outcome
+
+# Okabe-Ito: bluish green, blue, orange, vermillion
+OUTCOME_COLOR = {"ok": "#009E73", "rejected": "#0072B2", "degraded": "#E69F00", "crashed": "#D55E00"}
+OUTCOME_TEXT = {"ok": "white", "rejected": "white", "degraded": "black", "crashed": "white"}  # readable on each
+OUTCOME_SYMBOL = {"ok": "✓", "rejected": "⊘", "degraded": "!", "crashed": "✗"}
+OUTCOME_LABEL = {"ok": "ok", "rejected": "rejected with a clear error", "degraded": "silently degraded",
+                 "crashed": "crashed on valid input"}
+OUTCOME_ORDER = ("crashed", "degraded", "rejected", "ok")  # worst first
+BATCH_ROW = "(whole batch)"
 LAYOUT = {"template": "plotly_white", "margin": {"l": 140, "r": 20, "t": 50, "b": 60}}
 
 
+def _kind(case: dict[str, Any]) -> str:
+    return case.get("kind") or case["name"].split(":")[0]
+
+
 def robustness_table_figure(robustness: dict[str, Any]) -> go.Figure:
-    """Every case as a table row, its status cell coloured."""
-    cases = robustness.get("cases") or []
-    columns = ["name", "feature", "value", "status", "message"]
-    cells = [[str(c.get(col) if c.get(col) is not None else "") for c in cases] for col in columns]
+    """Every case as a table row, worst outcome first, its outcome cell coloured."""
+    cases = sorted(robustness.get("cases") or [],
+                   key=lambda c: OUTCOME_ORDER.index(case_outcome(c)) if case_outcome(c) in OUTCOME_ORDER else 9)
+    outcomes = [case_outcome(c) or c.get("status", "") for c in cases]
+    columns = ["case", "feature", "value", "outcome", "message"]
+    cells = [[c["name"] for c in cases], [c.get("feature") or "" for c in cases],
+             [str(c["value"]) if c.get("value") is not None else "" for c in cases],
+             [f"{OUTCOME_SYMBOL.get(o, '')} {OUTCOME_LABEL.get(o, o)}" for o in outcomes],
+             [c.get("message", "") for c in cases]]
     white = ["white"] * len(cases)
-    fill = [white, white, white, [STATUS_COLOR.get(c["status"], "white") for c in cases], white]
+    fill = [white, white, white, [OUTCOME_COLOR.get(o, "white") for o in outcomes], white]
+    font = [["black"] * len(cases)] * 3 + [[OUTCOME_TEXT.get(o, "black") for o in outcomes]] \
+        + [["black"] * len(cases)]
     fig = go.Figure(go.Table(header={"values": columns, "fill_color": "#eeeeee", "align": "left"},
-                             cells={"values": cells, "fill_color": fill, "align": "left", "height": 24},
-                             columnwidth=[2, 2, 1.2, 1, 6]))
-    passed, total = robustness.get("passed", 0), robustness.get("total", len(cases))
-    fig.update_layout(title=f"Robustness cases: {passed}/{total} ok", height=min(120 + 26 * len(cases), 900),
+                             cells={"values": cells, "fill_color": fill, "align": "left", "height": 24,
+                                    "font": {"color": font}},
+                             columnwidth=[2, 2, 1.2, 2, 6]))
+    fig.update_layout(title=f"Robustness cases: {outcome_summary(robustness)}", height=min(120 + 26 * len(cases), 900),
                       template="plotly_white", margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig
 
 
+def outcome_counts(robustness: dict[str, Any]) -> dict[str, int]:
+    """Cases per outcome, worst first (from ``outcomes`` when the Result has it, else counted)."""
+    counts = robustness.get("outcomes")
+    if not isinstance(counts, dict):
+        found = [case_outcome(c) for c in robustness.get("cases") or []]
+        counts = {name: found.count(name) for name in OUTCOMES}
+    return {name: int(counts.get(name) or 0) for name in OUTCOME_ORDER}
+
+
+def outcome_summary(robustness: dict[str, Any]) -> str:
+    """One line: "2 crashed on valid input · 0 silently degraded · 92 rejected with a clear error · 150 ok"."""
+    return " · ".join(f"{n} {OUTCOME_LABEL[name]}" for name, n in outcome_counts(robustness).items())
+
+
+def by_kind(robustness: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per case kind (in the order met): its cases and their count per outcome; the worst kinds first."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for case in robustness.get("cases") or []:
+        groups.setdefault(_kind(case) if case.get("feature") is not None else BATCH_ROW, []).append(case)
+    rows = [{"kind": kind, "cases": cases,
+             "counts": {name: sum(case_outcome(c) == name for c in cases) for name in OUTCOME_ORDER}}
+            for kind, cases in groups.items()]
+    return sorted(rows, key=lambda r: tuple(-r["counts"][name] for name in OUTCOME_ORDER[:2]))
+
+
 def robustness_map_figure(robustness: dict[str, Any]) -> go.Figure:
-    """Features (rows) by case kind (columns), coloured ok / degraded / error."""
-    cases = [c for c in robustness.get("cases") or [] if c.get("feature") is not None]
-    features = list(dict.fromkeys(c["feature"] for c in cases))
-    kinds = list(dict.fromkeys(c.get("kind") or c["name"].split(":")[0] for c in cases))
-    z: list[list[float | None]] = [[None] * len(kinds) for _ in features]
-    text: list[list[str]] = [[""] * len(kinds) for _ in features]
+    """Features (rows) by case kind (columns), coloured and marked by outcome; batch-shape cases on their own row."""
+    cases = robustness.get("cases") or []
+    rows = list(dict.fromkeys(c.get("feature") or BATCH_ROW for c in cases))
+    kinds = list(dict.fromkeys(_kind(c) if c.get("feature") is not None else c["name"] for c in cases))
+    codes = {name: i for i, name in enumerate(OUTCOME_ORDER)}
+    z: list[list[float | None]] = [[None] * len(kinds) for _ in rows]
+    marks: list[list[str]] = [[""] * len(kinds) for _ in rows]
+    hover: list[list[str]] = [[""] * len(kinds) for _ in rows]
     for c in cases:
-        i, j = features.index(c["feature"]), kinds.index(c.get("kind") or c["name"].split(":")[0])
-        z[i][j] = STATUS_CODE.get(c["status"])
-        text[i][j] = f"{c['status']}: {c.get('message', '')[:120]}"
-    scale = [[0, STATUS_COLOR["ok"]], [0.33, STATUS_COLOR["ok"]], [0.34, STATUS_COLOR["degraded"]],
-             [0.66, STATUS_COLOR["degraded"]], [0.67, STATUS_COLOR["error"]], [1, STATUS_COLOR["error"]]]
-    fig = go.Figure(go.Heatmap(z=z, x=kinds, y=features, text=text, zmin=0, zmax=2, colorscale=scale,
-                               showscale=False, xgap=2, ygap=2,
-                               hovertemplate="%{y} · %{x}<br>%{text}<extra></extra>"))
-    fig.update_layout(title="Status by feature and case (green ok, orange degraded, red error)",
-                      height=max(260, 60 + 22 * len(features)), yaxis_autorange="reversed", **LAYOUT)
+        found = case_outcome(c)
+        i = rows.index(c.get("feature") or BATCH_ROW)
+        j = kinds.index(_kind(c) if c.get("feature") is not None else c["name"])
+        z[i][j] = codes.get(found)
+        marks[i][j] = OUTCOME_SYMBOL.get(found, "")
+        hover[i][j] = f"{OUTCOME_LABEL.get(found, found)}: {c.get('message', '')[:120]}"
+    n = len(OUTCOME_ORDER)
+    scale = [[step / n + edge / n, OUTCOME_COLOR[name]] for step, name in enumerate(OUTCOME_ORDER)
+             for edge in (0.0, 1.0)]
+    fig = go.Figure(go.Heatmap(z=z, x=kinds, y=rows, text=marks, customdata=hover, texttemplate="%{text}",
+                               textfont={"size": 12}, zmin=-0.5, zmax=n - 0.5,
+                               colorscale=scale, showscale=False, xgap=2, ygap=2,
+                               hovertemplate="%{y} · %{x}<br>%{customdata}<extra></extra>"))
+    for name in OUTCOME_ORDER:  # legend entries: the heatmap itself has none
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{OUTCOME_SYMBOL[name]} "
+                                 f"{OUTCOME_LABEL[name]}", marker={"symbol": "square", "size": 12,
+                                                                    "color": OUTCOME_COLOR[name]}))
+    fig.update_layout(title={"text": "Outcome by feature and case", "x": 0, "xanchor": "left", "y": 1,
+                             "yanchor": "top", "yref": "container", "pad": {"t": 12}},
+                      height=max(300, 150 + 22 * len(rows)), yaxis_autorange="reversed", xaxis_title="case",
+                      yaxis_title="feature", legend={"orientation": "h", "x": 0, "y": 1.01, "yanchor": "bottom"},
+                      xaxis={"side": "bottom", "showgrid": False}, yaxis_showgrid=False,
+                      **{**LAYOUT, "margin": {**LAYOUT["margin"], "t": 80}})
     return fig
 
 

@@ -148,3 +148,37 @@ def test_output_shift_definitions():
     assert shift == 0.5
     shift, tol, _ = robustness.output_shift(np.array([1.0, 2.0]), np.array([3.0, 2.0]), 2.0)
     assert shift == pytest.approx(0.5) and tol == robustness.TOLERANCE["regression_std"]
+
+
+def test_outcome_tells_a_correct_rejection_from_a_crash_and_a_silent_answer():
+    assert robustness.outcome("error", valid=False) == "rejected"
+    assert robustness.outcome("error", valid=True) == "crashed"
+    assert robustness.outcome("degraded", valid=False) == robustness.outcome("degraded", valid=True) == "degraded"
+    assert robustness.outcome("ok", valid=False) == "ok"
+    assert set(robustness.OUTCOMES) == {"ok", "rejected", "degraded", "crashed"}
+
+
+def test_nan_in_a_nullable_feature_is_valid_input_and_crashing_on_it_fails_the_verdict(small_cancer):
+    from modelwatch.core import verdict
+
+    X, y = small_cancer
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)  # raises on NaN
+    data = X.head(60).reset_index(drop=True)
+    schema = schema_from_frame(data)
+    strict = by_name(robustness.compute(make_context(model, data, schema)))
+    assert strict["nan:mean area"]["outcome"] == "rejected" and not strict["nan:mean area"]["valid"]
+    assert strict["+inf:mean area"]["outcome"] == "rejected"
+    assert strict["empty_batch"]["outcome"] == strict["column_order"]["outcome"] == "rejected"
+    assert strict["baseline"]["outcome"] == strict["min:mean area"]["outcome"] == "ok"
+    schema["features"][2]["nullable"] = True  # production sends missing mean areas: NaN there is valid
+    result = robustness.compute(make_context(model, data, schema))
+    cases = by_name(result)
+    assert cases["nan:mean area"]["outcome"] == "crashed" and cases["nan:mean area"]["valid"]
+    assert cases["nan:mean radius"]["outcome"] == "rejected"
+    assert sum(result["outcomes"].values()) == result["total"] and result["outcomes"]["crashed"] == 1
+    assert result["passed"] == result["outcomes"]["ok"]  # the contract's count is unchanged
+    found = verdict.robustness({"robustness": result})
+    assert found["status"] == "fail" and "nan:mean area" in found["reason"]
+    # the same model where every error is a correct rejection: nothing counts against it
+    assert verdict.robustness({"robustness": robustness.compute(make_context(model, data, schema_from_frame(data)))}
+                              )["status"] in ("pass", "warn")

@@ -142,3 +142,11 @@ def test_a_section_of_an_unexpected_shape_is_grey_not_a_crash():
     found = verdict.evaluate({**GOOD, "robustness": {"cases": "not a list"}, "performance": []})
     assert {c["name"]: c["status"] for c in found["checks"]}["robustness"] == "not_measured"
     assert found["status"] in ("warn", "incomplete")
+
+
+def test_robustness_reads_each_cases_outcome_when_the_result_has_one():
+    cases = GOOD["robustness"]["cases"]
+    nullable_crash = {"name": "nan:a", "feature": "a", "kind": "nan", "status": "error", "outcome": "crashed"}
+    rejected_max = {"name": "max:b", "feature": "b", "kind": "max", "status": "error", "outcome": "rejected"}
+    assert _status({**GOOD, "robustness": {"cases": [*cases, nullable_crash]}}, "robustness") == "fail"
+    assert _status({**GOOD, "robustness": {"cases": [*cases, rejected_max]}}, "robustness") == "pass"

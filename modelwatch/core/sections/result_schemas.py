@@ -74,12 +74,18 @@ class RobustnessCaseSchema(OpenSchema):
     name = fields.String()
     feature = fields.String(allow_none=True)
     status = fields.String(validate=validate.OneOf(("ok", "error", "degraded")))
+    outcome = fields.String(validate=validate.OneOf(("ok", "rejected", "degraded", "crashed")), metadata={
+        "description": "rejected: invalid input refused with an error (correct); degraded: answered silently "
+                       "wrong; crashed: raised on input valid for the schema"})
+    valid = fields.Boolean(metadata={"description": "whether the case's input is valid for the schema"})
     message = fields.String()
 
 
 class RobustnessSchema(SectionSchema):
     passed = fields.Integer()
     total = fields.Integer()
+    outcomes = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                           metadata={"description": "cases per outcome (ok, rejected, degraded, crashed)"})
     cases = fields.List(fields.Nested(RobustnessCaseSchema))
 
 
