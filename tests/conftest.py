@@ -16,8 +16,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from modelwatch import create_app
 from modelwatch.config import Config, TestConfig
-from modelwatch.core import sandbox
-from modelwatch.core.privileges import SandboxUnavailable
+from modelwatch.core.sandbox import runner as sandbox
+from modelwatch.core.sandbox.privileges import SandboxUnavailable
 from modelwatch.extensions import db
 from tests.support import dumps, require
 

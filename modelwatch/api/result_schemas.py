@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from modelwatch.core.relative_gates import RELATIVE_OPS
-from modelwatch.core.schema_doc import SchemaDocument
+from modelwatch.core.results.relative_gates import RELATIVE_OPS
+from modelwatch.core.schema.document import SchemaDocument
 
 NUMBER_MAP = {"type": "object", "additionalProperties": {"type": "number"}}
 

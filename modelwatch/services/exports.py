@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from modelwatch.core import report
+from modelwatch.core.results import report
 from modelwatch.errors import ModelwatchError
 from modelwatch.services.presenters import run_dict
 from modelwatch.services.runs import FINISHED, get_run
@@ -76,8 +76,8 @@ def data_csv(run_id: str) -> tuple[str, str]:
     """
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-    from modelwatch.core.csv_infer import read_csv_bytes
-    from modelwatch.core.synthetic import generate
+    from modelwatch.core.data.synthetic import generate
+    from modelwatch.core.schema.from_csv import read_csv_bytes
 
     run = get_run(run_id)
     config = run.config or {}

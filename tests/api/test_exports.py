@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from modelwatch import create_app
-from modelwatch.core.csv_infer import read_csv_bytes
-from modelwatch.core.synthetic import generate
+from modelwatch.core.data.synthetic import generate
+from modelwatch.core.schema.from_csv import read_csv_bytes
 from modelwatch.extensions import db
 from modelwatch.models import Run
 from modelwatch.services import artifacts

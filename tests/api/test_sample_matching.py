@@ -6,7 +6,7 @@ import io
 import pytest
 from lightgbm import LGBMClassifier
 
-from modelwatch.core.columns import csv_header
+from modelwatch.core.schema.columns import csv_header
 from modelwatch.models import Run
 from tests.api.fast import assert_error, fast_config, submit
 from tests.support import dumps

@@ -14,9 +14,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from modelwatch.core import bootstrap, quality
-from modelwatch.core.introspect import describe
-from modelwatch.core.sandbox import Limits, run_task
+from modelwatch.core.checks import bootstrap, quality
+from modelwatch.core.model.introspect import describe
+from modelwatch.core.sandbox.runner import Limits, run_task
 from tests.core.suite_context import make_context, schema_from_frame
 from tests.support import dumps
 

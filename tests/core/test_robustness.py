@@ -13,8 +13,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from modelwatch.core import robustness
-from modelwatch.core.edge_cases import KINDS, edge_cases, feature_edge_cases, feature_range
+from modelwatch.core.checks import robustness
+from modelwatch.core.data.edge_cases import KINDS, edge_cases, feature_edge_cases, feature_range
 from tests.core.suite_context import make_context, schema_from_frame
 
 FEATURES = ["mean radius", "mean texture", "mean area", "worst smoothness"]

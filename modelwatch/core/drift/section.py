@@ -10,21 +10,19 @@ applies it to the reference rows themselves, so predictions are compared row by 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from modelwatch.core.checks.context import SuiteContext
 from modelwatch.core.drift import impact, scenarios
 from modelwatch.core.drift.detect import detect_column, detect_frame
 from modelwatch.core.drift.multivariate import domain_classifier
 from modelwatch.core.drift.power import detection_power
 from modelwatch.core.drift.profile import CATEGORICAL, NUMERIC, NumericReference, ReferenceProfile, profile
 from modelwatch.core.drift.stattests import Selection
-
-if TYPE_CHECKING:
-    from modelwatch.core.suite import SuiteContext
 
 N_RESAMPLES = 20
 DISTRIBUTION_BINS = 30
@@ -70,7 +68,7 @@ class _Run:
             return None
         X, y = ctx.sample[self.names].reset_index(drop=True), ctx.sample[ctx.target].to_numpy()
         if ctx.info.get("task") == "classification":
-            from modelwatch.core.quality import align_labels
+            from modelwatch.core.checks.quality import align_labels
 
             y = align_labels(y, ctx.info.get("classes") or [])
             keep = np.array([v is not None for v in y])
@@ -238,7 +236,7 @@ def _quality_drift(run: _Run, cur: pd.DataFrame) -> dict[str, Any]:
     task = ctx.info.get("task", "regression")
     y = cur[ctx.target].to_numpy()
     if task == "classification":
-        from modelwatch.core.quality import align_labels
+        from modelwatch.core.checks.quality import align_labels
 
         y = align_labels(y, ctx.info.get("classes") or [])
         keep = np.array([v is not None for v in y])

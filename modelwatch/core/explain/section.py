@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from modelwatch.core.checks.context import SuiteContext
 from modelwatch.core.explain.common import Budget, predicted_index
 from modelwatch.core.explain.fallback import permutation_fallback
 from modelwatch.core.explain.lime import add_lime
@@ -14,9 +15,6 @@ from modelwatch.core.explain.plan import choose
 from modelwatch.core.explain.runner import explain
 from modelwatch.core.explain.shift import importance_shift
 from modelwatch.core.explain.summary import build
-
-if TYPE_CHECKING:
-    from modelwatch.core.suite import SuiteContext
 
 MAIN_SHARE_WITH_DRIFT = 0.65  # of the explainability budget; the drifted rows get the rest
 

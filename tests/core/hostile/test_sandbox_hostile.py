@@ -5,8 +5,8 @@ from __future__ import annotations
 import pickle
 import re
 
-from modelwatch.core.formats import sniff_format
-from modelwatch.core.sandbox import Limits, run_task
+from modelwatch.core.intake.formats import sniff_format
+from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import ModelwatchError
 from tests.core.hostile.corpus import _fitted_lr
 

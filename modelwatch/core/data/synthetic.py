@@ -202,7 +202,7 @@ def generate(schema: dict[str, Any], n_samples: int, seed: int = 0, generator: s
     features = schema["features"]
     raws: dict[str, np.ndarray] = {}
     if generator == "copula":
-        from modelwatch.core.copula import draw_copula, fit_copula
+        from modelwatch.core.data.copula import draw_copula, fit_copula
 
         copula = fit_copula(schema, sample) if sample is not None else schema.get("copula")
         if not copula:

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelwatch.core.csv_infer import decode, sniff_delimiter, suggest_target
+from modelwatch.core.schema.from_csv import decode, sniff_delimiter, suggest_target
 from modelwatch.errors import SchemaMismatch
 
 _LIGHTGBM_RENAMED = re.compile(r'[ ",:\[\]{}]')

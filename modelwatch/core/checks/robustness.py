@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from modelwatch.core.edge_cases import edge_cases
-from modelwatch.core.model_io import predict_output, wants_frame
-
-if TYPE_CHECKING:
-    from modelwatch.core.suite import SuiteContext
+from modelwatch.core.checks.context import SuiteContext
+from modelwatch.core.data.edge_cases import edge_cases
+from modelwatch.core.model.predict import predict_output, wants_frame
 
 TOLERANCE = {"probability_tv": 0.25, "label_flip_rate": 0.25, "regression_std": 1.0}
 CASE_KINDS = ["nan", "+inf", "-inf", "above_range", "below_range", "min", "max", "unseen_category",

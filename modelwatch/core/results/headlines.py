@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from modelwatch.core.jsonable import to_jsonable
+from modelwatch.core.results.jsonable import to_jsonable
 
 MAX_METRICS = 6
 TOP_FEATURES = 3

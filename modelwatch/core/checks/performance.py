@@ -26,17 +26,15 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
-from modelwatch.core.jsonable import to_jsonable
-from modelwatch.core.model_io import to_model_input
-
-if TYPE_CHECKING:
-    from modelwatch.core.suite import SuiteContext
+from modelwatch.core.checks.context import SuiteContext
+from modelwatch.core.model.predict import to_model_input
+from modelwatch.core.results.jsonable import to_jsonable
 
 WARMUP_CALLS = 3
 MIN_CALLS = 5
