@@ -39,6 +39,8 @@ from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import ModelError, NotAModel, ResourceLimit, UnsafeModel
 from tests.core.malicious import _Reduce, build_corpus
 
+pytestmark = pytest.mark.usefixtures("sandbox")
+
 LIMITS = Limits(timeout_s=60)
 
 

@@ -20,6 +20,8 @@ from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import CorruptModel, UnsafeModel, UnsupportedModel
 from tests.support import dumps
 
+pytestmark = pytest.mark.usefixtures("sandbox")
+
 LIMITS = Limits(timeout_s=120)
 
 

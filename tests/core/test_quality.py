@@ -206,6 +206,7 @@ def test_compute_without_labels_is_none_and_with_current_has_both(binary):
     assert only_current["evaluated_on"] == "current" and only_current["current"] is None
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_suite_in_the_sandbox_fills_the_three_sections(cancer):
     """One real run: the sections fit in the sandbox and their output is strict JSON."""
     X, y = cancer

@@ -19,6 +19,8 @@ from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import ModelCrashed, ModelError, ResourceLimit, RunTimeout
 from tests.core.malicious import _Reduce
 
+pytestmark = pytest.mark.usefixtures("sandbox")
+
 
 @pytest.fixture(scope="module")
 def tree():

@@ -24,6 +24,8 @@ from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import ModelError, ResourceLimit
 from tests.core.malicious import _Reduce
 
+pytestmark = pytest.mark.usefixtures("sandbox")
+
 LIMITS = Limits(timeout_s=60, trusted=True)  # the probes run their own code: the operator's trusted mode
 SYSCALLS = {"x86_64": {"rt_sigqueueinfo": 129, "syslog": 103, "fsopen": 430, "open_tree": 428},
             "aarch64": {"rt_sigqueueinfo": 138, "syslog": 116, "fsopen": 430, "open_tree": 428}}
