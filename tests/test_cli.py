@@ -74,6 +74,7 @@ def test_a_model_that_runs_out_of_time_exits_1(live_server, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["unknown gate", "bad token", "no server"])
+@pytest.mark.usefixtures("sandbox")
 def test_errors_exit_2_with_a_junit_error(live_server, model_file, tmp_path, case):
     server, extra = live_server[1], []
     if case == "unknown gate":
