@@ -26,15 +26,17 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
-from modelwatch.core.checks.context import SuiteContext
 from modelwatch.core.model.predict import to_model_input
 from modelwatch.core.results.jsonable import to_jsonable
+
+if TYPE_CHECKING:
+    from modelwatch.core.checks.context import SuiteContext
 
 WARMUP_CALLS = 3
 MIN_CALLS = 5

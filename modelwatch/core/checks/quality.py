@@ -6,7 +6,7 @@ rows and all resamples are computed at once with matrix products (see ``core/che
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,8 +15,10 @@ from sklearn.calibration import calibration_curve
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from modelwatch.core.checks.bootstrap import bootstrap_classification, bootstrap_regression
-from modelwatch.core.checks.context import SuiteContext
 from modelwatch.core.model.predict import to_model_input
+
+if TYPE_CHECKING:
+    from modelwatch.core.checks.context import SuiteContext
 
 MAX_CURVE_POINTS = 200
 MAX_RESIDUALS = 500

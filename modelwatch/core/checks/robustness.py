@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from modelwatch.core.checks.context import SuiteContext
 from modelwatch.core.data.edge_cases import edge_cases
 from modelwatch.core.model.predict import predict_output, wants_frame
+
+if TYPE_CHECKING:
+    from modelwatch.core.checks.context import SuiteContext
 
 TOLERANCE = {"probability_tv": 0.25, "label_flip_rate": 0.25, "regression_std": 1.0}
 CASE_KINDS = ["nan", "+inf", "-inf", "above_range", "below_range", "min", "max", "unseen_category",

@@ -10,19 +10,21 @@ applies it to the reference rows themselves, so predictions are compared row by 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from modelwatch.core.checks.context import SuiteContext
 from modelwatch.core.drift import impact, scenarios
 from modelwatch.core.drift.detect import detect_column, detect_frame
 from modelwatch.core.drift.multivariate import domain_classifier
 from modelwatch.core.drift.power import detection_power
 from modelwatch.core.drift.profile import CATEGORICAL, NUMERIC, NumericReference, ReferenceProfile, profile
 from modelwatch.core.drift.stattests import Selection
+
+if TYPE_CHECKING:
+    from modelwatch.core.checks.context import SuiteContext
 
 N_RESAMPLES = 20
 DISTRIBUTION_BINS = 30

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from modelwatch.core.checks.context import SuiteContext
 from modelwatch.core.explain.common import Budget, predicted_index
 from modelwatch.core.explain.fallback import permutation_fallback
 from modelwatch.core.explain.lime import add_lime
@@ -15,6 +14,9 @@ from modelwatch.core.explain.plan import choose
 from modelwatch.core.explain.runner import explain
 from modelwatch.core.explain.shift import importance_shift
 from modelwatch.core.explain.summary import build
+
+if TYPE_CHECKING:
+    from modelwatch.core.checks.context import SuiteContext
 
 MAIN_SHARE_WITH_DRIFT = 0.65  # of the explainability budget; the drifted rows get the rest
 
