@@ -30,7 +30,7 @@ MARKERS = {
     "postgres": "runs against the PostgreSQL server of MODELWATCH_TEST_POSTGRES_URL",
     "redis": "needs the Redis server of MODELWATCH_TEST_REDIS_URL",
     "e2e": "starts the whole app, a gunicorn or a Celery worker on loopback",
-    "slow": "costs several seconds of sandboxed runs on an idle machine",
+    "slow": "set by hand (@pytest.mark.slow): costs several seconds on an idle machine without any sandbox",
 }
 
 
