@@ -37,7 +37,7 @@ BUDGET_S = 60.0
 
 
 def model_input(frame: pd.DataFrame, info: dict[str, Any]) -> pd.DataFrame | np.ndarray:
-    """Like ``model_io.to_model_input``, but a column that is not numeric reaches an array model as it is.
+    """Like ``model.predict.to_model_input``, but a column that is not numeric reaches an array model as it is.
 
     A string in a numeric column must be the model's problem to reject, not ours.
     """

@@ -1,6 +1,6 @@
 """Entry point inside the sandbox: harden the process, load the untrusted model, run one task, send the result.
 
-The result goes down the pipe the parent opened before the child existed (``sandbox_io.RESULT_FD``), never
+The result goes down the pipe the parent opened before the child existed (``sandbox.channels.RESULT_FD``), never
 into a file the parent would have to open. Usage: ``python -m modelwatch.core.sandbox.child <workdir> <fd>``
 (a cold start by ``core.sandbox.runner.run_task``), or
 ``python -m modelwatch.core.sandbox.child --zygote <socket>`` (the warm pre-forked worker, which forks one

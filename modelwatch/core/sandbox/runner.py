@@ -3,8 +3,8 @@
 The model object never exists in the calling process. The child gets a clean environment, a private
 temporary directory as its working directory, an unprivileged uid with no capabilities, resource limits,
 Landlock, an allow-list seccomp filter, a PID namespace where the kernel allows it, and a wall-clock
-timeout. Its progress, result and stderr come back over pipes opened before it existed (``sandbox_io``):
-this process never opens a file the child could have planted. A warm worker (``sandbox_zygote``) forks
+timeout. Its progress, result and stderr come back over pipes opened before it existed (``sandbox.channels``):
+this process never opens a file the child could have planted. A warm worker (``sandbox.zygote``) forks
 children with the numeric stack already imported; when it is missing or dead a task falls back to a cold
 ``python -m modelwatch.core.sandbox.child`` and the worker is restarted.
 """
@@ -322,7 +322,7 @@ def run_task(
     deadline starts when the task does: waiting for the warm worker's first start is not charged to it.
 
     Args:
-        task: a task name known to ``sandbox_child`` (``inspect``, ``suite``, ``predict``).
+        task: a task name known to ``sandbox.child`` (``inspect``, ``suite``, ``predict``).
         model_bytes: the model file, untouched.
         fmt: its format from ``formats.sniff_format``.
         payload: JSON-able arguments of the task.
@@ -383,7 +383,7 @@ def _outcome(collected: Collected, limits: Limits) -> dict[str, Any]:
             if "error" in result:
                 raise from_dict(result["error"])
             return result
-    # 75: sandbox_child.EXIT_OUT_OF_MEMORY; C++ code that cannot allocate aborts with bad_alloc
+    # 75: sandbox.child.EXIT_OUT_OF_MEMORY; C++ code that cannot allocate aborts with bad_alloc
     out_of_memory = returncode == 75 or "MemoryError" in stderr or "std::bad_alloc" in stderr
     details = {"exit_code": returncode, "stderr": stderr}
     if -returncode in LIMIT_SIGNALS or out_of_memory:

@@ -119,7 +119,7 @@ def _child(conn: socket.socket, request: dict[str, Any], fds: list[int], keep_cl
         main(root, mode="zygote", pid_namespace=_PID_NAMESPACE)
         code = 0
     except MemoryError:
-        code = 75  # sandbox_child.EXIT_OUT_OF_MEMORY: the limit left no room even for the result
+        code = 75  # sandbox.child.EXIT_OUT_OF_MEMORY: the limit left no room even for the result
     except BaseException:  # anything here is reported by the exit status
         code = 71
     finally:
@@ -155,7 +155,7 @@ def _enter_pid_namespace() -> bool:
 def serve(socket_path: Path) -> None:
     """Listen on ``socket_path``, print ``ready`` and fork a child per connection until stdin closes.
 
-    Every module is imported already (``preload`` ran in ``sandbox_child``'s entry point).
+    Every module is imported already (``preload`` ran in ``sandbox.child``'s entry point).
     """
     global _PID_NAMESPACE
     import gc

@@ -78,9 +78,9 @@ def merge(info: dict[str, Any] | None, sample_schema: dict[str, Any],
 
     Args:
         info: the model's introspection (``core.model.introspect.describe``), or None when there is no model.
-        sample_schema: the schema inferred from the CSV (``csv_infer.infer_csv``).
+        sample_schema: the schema inferred from the CSV (``schema.from_csv.infer_csv``).
         sample_warnings: the inference's warnings, passed through.
-        sample_frame: the parsed sample (``csv_infer.infer_frame``); the copula is refitted on it for the
+        sample_frame: the parsed sample (``schema.from_csv.infer_frame``); the copula is refitted on it for the
             merged categories. Without it the sample's copula is kept for the features whose categories
             the merge left alone.
 
