@@ -18,7 +18,7 @@ accesslog = None  # the app writes one JSON access line per request, with its re
 
 def post_worker_init(worker):
     """Start this worker's runners, janitor and warm sandbox process now, not with the first request."""
-    from modelwatch.core import sandbox
+    from modelwatch.core.sandbox import runner as sandbox
     from modelwatch.services.executor import start_background
 
     start_background(worker.wsgi)

@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/api_load.py [--runs 20] [--trees 100]``.
 A random forest (100 trees, breast cancer) is submitted ``--runs`` times at once to ``gunicorn wsgi:server``
 (2 workers x 2 run threads, a temporary SQLite file, migrated first) with a CI-sized config; each client polls
 ``GET /api/runs/<id>`` every 0.25 s like the CLI does. Submit-to-result time is from the start of the POST to the
-poll that sees the run finished. The reference, in the same run: ``core.sandbox.run_task("suite", ...)`` with the
+poll that sees the run finished. The reference, in the same run: ``core.sandbox.runner.run_task("suite", ...)`` with the
 same schema, config and model, ``--runs`` at once on a pool of 4 threads (the server's 2 x 2). The two bursts
 alternate for ``--rounds`` rounds (the machine is shared: its load drifts). Printed: p50 / p95 of each, runs per
 second, the ratios, and the server overhead (the median of the paired per-round wall-time ratios; goal < 20%).
@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from modelwatch.core.config import resolve_config  # noqa: E402
-from modelwatch.core.sandbox import Limits, run_task  # noqa: E402
-from modelwatch.core.schema import schema_from_model  # noqa: E402
+from modelwatch.core.sandbox.runner import Limits, run_task  # noqa: E402
+from modelwatch.core.schema.from_model import schema_from_model  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PARALLEL = 4  # gunicorn: 2 workers x MODELWATCH_WORKERS=2

@@ -21,10 +21,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from modelwatch.core.checks.context import SuiteContext  # noqa: E402
 from modelwatch.core.config import resolve_config  # noqa: E402
 from modelwatch.core.explain.section import compute  # noqa: E402
-from modelwatch.core.introspect import describe  # noqa: E402
-from modelwatch.core.suite import SuiteContext  # noqa: E402
+from modelwatch.core.model.introspect import describe  # noqa: E402
 
 
 def context(model, data: pd.DataFrame, max_samples: int, background: int = 100) -> SuiteContext:

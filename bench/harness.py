@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modelwatch.core.performance import time_until  # noqa: E402
+from modelwatch.core.checks.performance import time_until  # noqa: E402
 
 GOAL = 1.05
 

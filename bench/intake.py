@@ -28,11 +28,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modelwatch.core import sandbox  # noqa: E402
 from modelwatch.core.intake import scan  # noqa: E402
 from modelwatch.core.intake.allowlist import load_allowlist  # noqa: E402
 from modelwatch.core.intake.unpickler import restricted_loads  # noqa: E402
 from modelwatch.core.intake.validate import validate_model  # noqa: E402
+from modelwatch.core.sandbox import runner as sandbox  # noqa: E402
 
 
 def _median_ms(fn, repeat: int, clock=time.perf_counter) -> float:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modelwatch import create_app  # noqa: E402
 from modelwatch.config import TestConfig  # noqa: E402
-from modelwatch.core.monitoring import build_reference, compare_batch, series_columns  # noqa: E402
+from modelwatch.core.monitoring.batches import build_reference, compare_batch, series_columns  # noqa: E402
 from modelwatch.extensions import db  # noqa: E402
 from modelwatch.figures import monitoring as figures  # noqa: E402
 from modelwatch.models import ModelArtifact  # noqa: E402

@@ -31,10 +31,10 @@ from sklearn.datasets import load_breast_cancer  # noqa: E402
 from sklearn.ensemble import RandomForestClassifier  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from modelwatch.core.performance import time_calls  # noqa: E402
-from modelwatch.core.sandbox import Limits, run_task  # noqa: E402
-from modelwatch.core.schema import schema_from_model  # noqa: E402
-from modelwatch.core.synthetic import generate  # noqa: E402
+from modelwatch.core.checks.performance import time_calls  # noqa: E402
+from modelwatch.core.data.synthetic import generate  # noqa: E402
+from modelwatch.core.sandbox.runner import Limits, run_task  # noqa: E402
+from modelwatch.core.schema.from_model import schema_from_model  # noqa: E402
 
 GOAL = 1.05
 SIZES = (1, 1000)

@@ -17,8 +17,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from modelwatch.core.copula import nearest_correlation  # noqa: E402
-from modelwatch.core.synthetic import generate  # noqa: E402
+from modelwatch.core.data.copula import nearest_correlation  # noqa: E402
+from modelwatch.core.data.synthetic import generate  # noqa: E402
 
 
 def _feature(name: str, ftype: str, kind: str, **extra: Any) -> dict[str, Any]:

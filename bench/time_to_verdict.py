@@ -6,7 +6,7 @@ Two servers run side by side with the same virtualenv: this checkout, and the ``
 detached git worktree under /tmp (removed afterwards unless ``--keep-base``). Each is ``gunicorn wsgi:server``
 with one worker and one run thread on a temporary SQLite file, migrated first. Models, each with its labelled
 sample and no config (a default run): a 100-tree random forest and a 50-tree XGBoost classifier on the 569 rows
-of breast cancer, and the demo churn pipeline (``core.demo_models``) on its 300-row sample. Before timing, each
+of breast cancer, and the demo churn pipeline (``core.data.demo_models``) on its 300-row sample. Before timing, each
 model goes once through each server with a small config, once that server's warm sandbox worker listens (a run
 before it starts cold and pays every import): the artifact is stored and inspected (timed runs submit a model
 already inspected) and the warm worker has run the suite once. Then, for every round and
@@ -40,7 +40,7 @@ from xgboost import XGBClassifier
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from modelwatch.core.demo_models import churn_pipeline  # noqa: E402
+from modelwatch.core.data.demo_models import churn_pipeline  # noqa: E402
 
 BIN = Path(sys.executable).parent
 POLL_S = 0.05

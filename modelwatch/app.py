@@ -12,7 +12,7 @@ from modelwatch.api import register_api
 from modelwatch.auth.gate import init_gate
 from modelwatch.auth.setup import init_auth
 from modelwatch.config import Config, database_url, from_environment
-from modelwatch.core import sandbox
+from modelwatch.core.sandbox import runner as sandbox
 from modelwatch.extensions import db, migrate
 from modelwatch.services.executor import init_executor
 from modelwatch.services.logs import configure_logging, init_request_logging

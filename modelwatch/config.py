@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from modelwatch.core.sandbox import PASSED_ENV
+from modelwatch.core.sandbox.runner import PASSED_ENV
 
 
 def database_url(default: str) -> str:

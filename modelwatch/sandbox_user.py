@@ -1,6 +1,6 @@
 """Create the unprivileged user the sandbox runs models as, when the server runs as root and it is missing.
 
-modelwatch refuses to start as root without it (``core.privileges``). Run before the server or a worker starts
+modelwatch refuses to start as root without it (``core.sandbox.privileges``). Run before the server or a worker starts
 (``make run``, ``make test`` and the Procfile do): ``python -m modelwatch.sandbox_user``. A no-op for a non-root
 server, or when ``MODELWATCH_SANDBOX_USER`` names a ``uid:gid``.
 """
@@ -10,7 +10,7 @@ import os
 import pwd
 import subprocess
 
-from modelwatch.core.sandbox import DEFAULT_USER
+from modelwatch.core.sandbox.runner import DEFAULT_USER
 
 
 def ensure(user: str) -> bool:

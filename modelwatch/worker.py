@@ -77,7 +77,7 @@ def flask_app() -> Flask:
 
 
 def _warm_up() -> None:
-    from modelwatch.core.sandbox import warm_up
+    from modelwatch.core.sandbox.runner import warm_up
 
     flask_app()
     warm_up(wait=False)

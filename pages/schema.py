@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from modelwatch.core.schema_doc import KINDS, TYPES
+from modelwatch.core.schema.document import KINDS, TYPES
 from modelwatch.dashboard import ids
 from modelwatch.dashboard.schema_editor import KIND_HELP, messages, new_row, rows_to_schema, schema_to_rows
 from modelwatch.dashboard.uploads import decode_upload

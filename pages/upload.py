@@ -136,7 +136,7 @@ def store_model(contents: str | None, filename: str | None, name: str | None):
     State(UPLOAD_TARGET_DROPDOWN, "value"),
 )
 def keep_sample(contents: str | None, filename: str | None, store: dict | None = None, target: str | None = None):
-    """Keep the dropped sample; with a model uploaded, say at once whether its columns fit (``core.columns``)."""
+    """Keep the dropped sample; with a model uploaded, say at once whether its columns fit (``core.schema.columns``)."""
     if not contents:
         raise PreventUpdate
     if not store:

@@ -16,20 +16,21 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from modelwatch import create_app
 from modelwatch.config import Config, TestConfig
-from modelwatch.core import sandbox
-from modelwatch.core.privileges import SandboxUnavailable
+from modelwatch.core.sandbox import runner as sandbox
+from modelwatch.core.sandbox.privileges import SandboxUnavailable
 from modelwatch.extensions import db
 from tests.support import dumps, require
 
 POSTGRES_URL = os.environ.get("MODELWATCH_TEST_POSTGRES_URL")
 
-# marker -> why it exists; `make test-fast` deselects all of them (no browser, no servers, nothing slow)
+# marker -> why it exists; `make test-fast` deselects all of them (no sandbox, no browser, no servers, nothing slow)
 MARKERS = {
+    "sandbox": "starts sandboxed tasks (it requests the `sandbox` fixture, directly or through another fixture)",
     "browser": "drives headless Chromium through dash_duo",
     "postgres": "runs against the PostgreSQL server of MODELWATCH_TEST_POSTGRES_URL",
     "redis": "needs the Redis server of MODELWATCH_TEST_REDIS_URL",
     "e2e": "starts the whole app, a gunicorn or a Celery worker on loopback",
-    "slow": "costs several seconds of sandboxed runs on an idle machine",
+    "slow": "set by hand (@pytest.mark.slow): costs several seconds on an idle machine without any sandbox",
 }
 
 
@@ -43,6 +44,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         params = getattr(getattr(item, "callspec", None), "params", {})
+        if "sandbox" in fixtures:
+            item.add_marker("sandbox")
         if fixtures & {"browser", "dash_duo"}:
             item.add_marker("browser")
         if params.get("db_url") == "postgresql":
@@ -69,6 +72,14 @@ def sandbox_environment():
     """What the app forwards to the sandbox (the OpenBLAS/locale variables), for tests that run tasks without one."""
     with contextlib.suppress(SandboxUnavailable):  # root without the sandbox user: the tests that need it say so
         sandbox.configure(passed_env=Config.SANDBOX_ENV)
+
+
+@pytest.fixture(scope="session", name="sandbox")
+def sandbox_runner():
+    """The sandbox's runner, configured as the app configures it. Every test that starts sandboxed tasks, through
+    the app or ``run_task``, requests it (directly or through one of its fixtures): it is then marked ``sandbox``
+    (a warm zygote, seconds a task) and ``make test-fast`` leaves it out."""
+    return sandbox
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

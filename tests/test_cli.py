@@ -34,6 +34,7 @@ def suite(path: Path) -> ET.Element:
     return ET.parse(path).getroot().find("testsuite")
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_gates_pass_exit_0_with_progress_summary_and_reports(live_server, model_file, tmp_path):
     config = tmp_path / "config.json"
     config.write_text(fast_config(thresholds=PASSING_GATES))
@@ -49,6 +50,7 @@ def test_gates_pass_exit_0_with_progress_summary_and_reports(live_server, model_
     assert junit.find("properties/property[@name='run_id']").get("value") == run["id"]
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_gates_fail_exit_1_with_a_junit_failure(live_server, model_file, tmp_path):
     done, out_json, out_xml = cli(live_server[1], model_file, tmp_path, "--config",
                                   fast_config(thresholds={**PASSING_GATES, **FAILING_GATES}), "--quiet")
@@ -61,6 +63,7 @@ def test_gates_fail_exit_1_with_a_junit_failure(live_server, model_file, tmp_pat
     assert json.loads(out_json.read_text())["run"]["gates"]["passed"] is False
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_a_model_that_runs_out_of_time_exits_1(live_server, tmp_path):
     model = tmp_path / "knn.pkl"
     model.write_bytes(slow_model_bytes())
@@ -71,6 +74,7 @@ def test_a_model_that_runs_out_of_time_exits_1(live_server, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["unknown gate", "bad token", "no server"])
+@pytest.mark.usefixtures("sandbox")
 def test_errors_exit_2_with_a_junit_error(live_server, model_file, tmp_path, case):
     server, extra = live_server[1], []
     if case == "unknown gate":

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from modelwatch.core.alerts import OPS
+from modelwatch.core.monitoring.alerts import OPS
 
 SOURCES = ("batch", "run")
 MAX_ID = 2**31 - 1  # the databases' INTEGER: larger ids exist nowhere (and would overflow the query)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from modelwatch.core.relative_gates import RELATIVE_OPS
-from modelwatch.core.schema_doc import SchemaDocument
+from modelwatch.core.results.relative_gates import RELATIVE_OPS
+from modelwatch.core.schema.document import SchemaDocument
 from modelwatch.core.sections import SECTIONS, Registry
 from modelwatch.core.sections.result_schemas import OpenSchema
 

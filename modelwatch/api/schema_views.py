@@ -10,8 +10,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from modelwatch.api.error_docs import error_responses
 from modelwatch.api.schemas import Document
-from modelwatch.core.schema_doc import SchemaDocument
-from modelwatch.core.synthetic import GENERATORS
+from modelwatch.core.data.synthetic import GENERATORS
+from modelwatch.core.schema.document import SchemaDocument
 from modelwatch.services import artifacts, schemas
 
 MULTIPART = "multipart/form-data"

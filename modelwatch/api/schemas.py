@@ -10,9 +10,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from werkzeug.datastructures import FileStorage
 
 from modelwatch.api.result_schemas import GatesSchema, OpenSchema, ResultSchema, VerdictSchema
+from modelwatch.core.data.synthetic import GENERATORS
 from modelwatch.core.drift.scenarios import KINDS as DRIFT_KINDS
-from modelwatch.core.schema_doc import SchemaDocument
-from modelwatch.core.synthetic import GENERATORS
+from modelwatch.core.schema.document import SchemaDocument
 
 RUN_STATUSES = ("queued", "running", "succeeded", "failed")
 MAX_SAMPLES = 100_000

@@ -4,7 +4,7 @@ Quality runs first (it is cheap, so the first figures reach the run early), then
 measured with nothing else running), then robustness, drift and explainability share the cores: threads, one
 per core, each with its BLAS/OpenMP pools held to one thread so they do not oversubscribe, each section started
 once the sections it reads are done. Every finished section is announced with a progress line carrying its
-headline (``core.headlines``).
+headline (``core.results.headlines``).
 """
 from __future__ import annotations
 
@@ -14,48 +14,24 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from modelwatch.core import performance, quality, robustness
+from modelwatch.core.checks import performance, quality, robustness
+from modelwatch.core.checks.context import ProgressFn, SuiteContext
 from modelwatch.core.config import resolve_config
-from modelwatch.core.csv_infer import read_csv_bytes
+from modelwatch.core.data.synthetic import generate
 from modelwatch.core.drift import section as drift_section
 from modelwatch.core.explain import section as explain_section
-from modelwatch.core.headlines import headline
-from modelwatch.core.model_io import to_model_input
+from modelwatch.core.model.predict import to_model_input
+from modelwatch.core.results.headlines import headline
 from modelwatch.core.schema import assumed_features
+from modelwatch.core.schema.from_csv import read_csv_bytes
 from modelwatch.core.sections import SECTIONS, Registry
-from modelwatch.core.synthetic import generate
 from modelwatch.errors import ModelError
-
-ProgressFn = Callable[..., None]  # (stage, fraction) or (stage, fraction, section=..., headline=...)
-
-
-@dataclass
-class SuiteContext:
-    """Everything a section needs; sections read it and return their part of the Result."""
-
-    model: Any
-    info: dict[str, Any]
-    schema: dict[str, Any]
-    config: dict[str, Any]
-    data: pd.DataFrame
-    sample: pd.DataFrame | None
-    current: pd.DataFrame | None
-    target: str | None
-    model_size_bytes: int
-    deadline: float
-    progress: ProgressFn
-    results: dict[str, Any] = field(default_factory=dict)
-
-    def seconds_left(self) -> float:
-        return self.deadline - time.monotonic()
-
 
 Compute = Callable[[SuiteContext], dict[str, Any] | None]
 # each registered section's compute, bound here (not in core.sections) so that only the sandbox imports them

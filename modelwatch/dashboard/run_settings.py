@@ -10,9 +10,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from modelwatch.core.config import DEFAULT_CONFIG
+from modelwatch.core.data.synthetic import GENERATORS
 from modelwatch.core.drift.scenarios import KINDS as DRIFT_KINDS
-from modelwatch.core.gates import valid_paths
-from modelwatch.core.synthetic import GENERATORS
+from modelwatch.core.results.gates import valid_paths
 
 SETTINGS_SEED_INPUT = "upload-seed-input"
 SETTINGS_GENERATOR_SELECT = "upload-generator-select"
@@ -79,7 +79,7 @@ def panel() -> html.Details:
 
 
 def gate_paths(batch_sizes: list[int] | None) -> list[str]:
-    """The metric paths a gate may name for these batch sizes (``core.gates.valid_paths``)."""
+    """The metric paths a gate may name for these batch sizes (``core.results.gates.valid_paths``)."""
     return valid_paths({"batch_sizes": batch_sizes or DEFAULT_CONFIG["batch_sizes"]})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from modelwatch.core.schema_doc import PARAMS
+from modelwatch.core.schema.document import PARAMS
 
 COLUMNS = ("name", "type", "min", "max", "categories", "weights", "kind", "params", "nullable", "missing_rate")
 _PATH = re.compile(r"^features\[(\d+)\]\.?(.*)$")

@@ -10,7 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from modelwatch.core.report import section_of
+from modelwatch.core.results.report import section_of
 from modelwatch.figures.common import empty_figure
 
 LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 60, "b": 60},

@@ -20,7 +20,7 @@ import plotly.io as pio
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from modelwatch.core import report
+from modelwatch.core.results import report
 from modelwatch.core.sections import SECTIONS, Registry
 from modelwatch.figures.sections import SECTION_FIGURES, FigureBuilder
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from modelwatch.core.report import label
+from modelwatch.core.results.report import label
 
 
 def _layout(fig: go.Figure, title: str, y_title: str = "") -> go.Figure:

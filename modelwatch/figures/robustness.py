@@ -1,7 +1,7 @@
 """Robustness figures: a feature-by-case map of each case's outcome, and the case table (for the HTML export).
 
-Outcomes (``core.robustness.OUTCOMES``) use the Okabe-Ito palette, safe for colour-blind readers, and every map cell
-also carries a symbol, so no outcome is told by its colour alone.
+Outcomes (``core.checks.robustness.OUTCOMES``) use the Okabe-Ito palette, safe for colour-blind readers, and
+every map cell also carries a symbol, so no outcome is told by its colour alone.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from modelwatch.core.robustness import OUTCOMES, case_outcome
+from modelwatch.core.checks.robustness import OUTCOMES, case_outcome
 
 # Okabe-Ito: bluish green, blue, orange, vermillion
 OUTCOME_COLOR = {"ok": "#009E73", "rejected": "#0072B2", "degraded": "#E69F00", "crashed": "#D55E00"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelwatch.core import alerts
+from modelwatch.core.monitoring import alerts
 from modelwatch.errors import NotFound
 from modelwatch.extensions import db
 from modelwatch.models import Run

@@ -12,8 +12,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from modelwatch.core import intake
-from modelwatch.core.formats import sniff_format
-from modelwatch.core.sandbox import Limits, run_task
+from modelwatch.core.intake.formats import sniff_format
+from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import BadRequest, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact

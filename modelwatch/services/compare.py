@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelwatch.core.report import compare_metrics
+from modelwatch.core.results.report import compare_metrics
 from modelwatch.errors import BadRequest
 from modelwatch.models import ModelArtifact, Run
 from modelwatch.services.presenters import iso

@@ -1,6 +1,6 @@
 """Try an example: build demo models from scikit-learn's bundled datasets and run the whole suite on each.
 
-The models are trained in a plain subprocess (``python -m modelwatch.core.demo_models``), never in the web
+The models are trained in a plain subprocess (``python -m modelwatch.core.data.demo_models``), never in the web
 process; their files then take the same road as any upload: format check, static scan, sandboxed inspection,
 and a run in the sandbox.
 """
@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from modelwatch.core.demo_models import BUILDERS
+from modelwatch.core.data.demo_models import BUILDERS
 from modelwatch.errors import ServiceUnavailable
 from modelwatch.models import Run
 from modelwatch.services import artifacts, runs
@@ -31,7 +31,7 @@ def build_demo_files(folder: Path, keys: list[str] | None = None) -> list[dict[s
         ServiceUnavailable: the subprocess failed or took too long.
     """
     try:
-        subprocess.run([sys.executable, "-m", "modelwatch.core.demo_models", str(folder), *(keys or [])],
+        subprocess.run([sys.executable, "-m", "modelwatch.core.data.demo_models", str(folder), *(keys or [])],
                        cwd=ROOT, check=True, capture_output=True, timeout=BUILD_TIMEOUT_S)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         stderr = (getattr(exc, "stderr", b"") or b"").decode(errors="replace")[-500:]
@@ -41,7 +41,7 @@ def build_demo_files(folder: Path, keys: list[str] | None = None) -> list[dict[s
 
 def run_examples(keys: list[str] | None = None, config: dict[str, Any] | None = None,
                  source: str = "ui") -> list[Run]:
-    """Build the demo models (all, or ``keys`` of ``core.demo_models.BUILDERS``) and submit a run for each.
+    """Build the demo models (all, or ``keys`` of ``core.data.demo_models.BUILDERS``) and submit a run for each.
 
     Raises:
         BadRequest: an unknown demo key.

@@ -10,9 +10,9 @@ from typing import Any
 
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from modelwatch.core import report
-from modelwatch.core.csv_infer import read_csv_bytes
-from modelwatch.core.synthetic import generate
+from modelwatch.core.data.synthetic import generate
+from modelwatch.core.results import report
+from modelwatch.core.schema.from_csv import read_csv_bytes
 from modelwatch.errors import ModelwatchError
 from modelwatch.figures import html_report
 from modelwatch.services.presenters import run_dict
@@ -63,6 +63,8 @@ def data_csv(run_id: str) -> tuple[str, str]:
     A copula run is fitted again on the run's stored sample when its schema holds no fitted copula, exactly as
     ``core.suite.run_suite`` does.
     """
+
+
     run = get_run(run_id)
     config = run.config or {}
     data = (run.result or {}).get("data") or {}

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from modelwatch.core import sandbox
+from modelwatch.core.sandbox import runner as sandbox
 from modelwatch.extensions import db
 from modelwatch.models import Run, utcnow
 from modelwatch.services.executor import get_executor

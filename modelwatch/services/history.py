@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from modelwatch.core.report import headline_metrics
+from modelwatch.core.results.report import headline_metrics
 from modelwatch.extensions import db
 from modelwatch.models import Run
 from modelwatch.services.presenters import iso

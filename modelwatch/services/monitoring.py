@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelwatch.core import monitoring
-from modelwatch.core.sandbox import run_task
+from modelwatch.core.monitoring import batches as monitoring
+from modelwatch.core.sandbox.runner import run_task
 from modelwatch.errors import BadRequest, ModelwatchError
 from modelwatch.extensions import db
 from modelwatch.models import utcnow

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import has_request_context, request
 
-from modelwatch.core import verdict
+from modelwatch.core.results import verdict
 from modelwatch.models import Run
 from modelwatch.services.artifacts import model_block
 

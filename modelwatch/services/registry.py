@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from modelwatch.core import gates
-from modelwatch.core.report import headline_metrics
+from modelwatch.core.results import gates
+from modelwatch.core.results.report import headline_metrics
 from modelwatch.errors import BadRequest, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run

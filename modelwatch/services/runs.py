@@ -16,10 +16,10 @@ from sqlalchemy import String, cast, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import joinedload, load_only
 
-from modelwatch.core import gates, verdict
 from modelwatch.core.config import resolve_config
-from modelwatch.core.sandbox import run_task
-from modelwatch.core.schema import schema_from_model, validate_for_model
+from modelwatch.core.results import gates, verdict
+from modelwatch.core.sandbox.runner import run_task
+from modelwatch.core.schema.from_model import schema_from_model, validate_for_model
 from modelwatch.errors import BadRequest, DatabaseUnavailable, ModelwatchError, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run, utcnow

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelwatch.core.columns import match_columns
-from modelwatch.core.csv_infer import read_csv_bytes, suggest_target
+from modelwatch.core.schema.columns import match_columns
+from modelwatch.core.schema.from_csv import read_csv_bytes, suggest_target
 from modelwatch.errors import BadRequest
 from modelwatch.models import ModelArtifact
 
 
 def preview(sample_csv: bytes, artifact: ModelArtifact | None) -> dict[str, Any]:
-    """Rows, columns and the column match of a sample (``core.columns``' rules), and its likely label column.
+    """Rows, columns and the column match of a sample (``core.schema.columns``' rules), and its likely label column.
 
     Returns:
         ``{"n_rows", "columns", "features", "matched", "missing", "unexpected", "mapped", "target"}``.

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 from flask import current_app
 
-from modelwatch.core.columns import ColumnMatch, csv_header, match_columns, rename_header, require_match
-from modelwatch.core.csv_infer import infer_frame, read_csv_bytes, warning
-from modelwatch.core.schema import check_against_model, schema_from_model
-from modelwatch.core.schema_doc import schema_errors, validate_schema
-from modelwatch.core.schema_merge import merge
-from modelwatch.core.synthetic import GENERATORS, generate
+from modelwatch.core.data.synthetic import GENERATORS, generate
+from modelwatch.core.schema.columns import ColumnMatch, csv_header, match_columns, rename_header, require_match
+from modelwatch.core.schema.document import schema_errors, validate_schema
+from modelwatch.core.schema.from_csv import infer_frame, read_csv_bytes, warning
+from modelwatch.core.schema.from_model import check_against_model, schema_from_model
+from modelwatch.core.schema.merge import merge
 from modelwatch.errors import BadRequest, ModelwatchError, PayloadTooLarge
 from modelwatch.models import ModelArtifact
 
@@ -66,7 +66,7 @@ def infer_schema(sample: bytes | None, artifact: ModelArtifact | None = None,
 
 def match_csv(data: bytes | None, artifact: ModelArtifact, target: str | None = None,
               what: str = "sample") -> tuple[bytes | None, ColumnMatch | None]:
-    """A run's sample or current CSV with its columns renamed to the model's features (``core.columns``).
+    """A run's sample or current CSV with its columns renamed to the model's features (``core.schema.columns``).
 
     Returns:
         ``(csv, match)``: the CSV as the run stores it, and how its columns matched (None without a CSV).
@@ -200,7 +200,7 @@ def preview_summary(doc: Any, n_samples: int = 500, seed: int = 0, generator: st
 
 def edge_case_rows(doc: Any) -> list[dict[str, Any]]:
     """The robustness checks' edge-case set for a schema, as printable rows for the schema page."""
-    from modelwatch.core.edge_cases import edge_cases
+    from modelwatch.core.data.edge_cases import edge_cases
 
     schema = validate_schema(doc)
     return [{"feature": c["feature"], "kind": c["kind"], "description": c["description"], "value": c["label"],

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 from flask import Flask, current_app
 
-from modelwatch.core import webhooks as core
+from modelwatch.core.monitoring import webhooks as core
 from modelwatch.errors import Forbidden, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import utcnow

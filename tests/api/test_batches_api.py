@@ -5,6 +5,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run, utcnow
@@ -72,6 +73,7 @@ def test_a_run_rule_fires_on_a_failed_verdict(app):
     assert event.rule_id == rule.id and event.run_id == run.id and event.value == "fail"
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_predictions_are_computed_by_the_champion_in_the_sandbox_when_asked(client, forest, forest_bytes, cancer):
     X, y = cancer
     reference = pd.DataFrame(X.to_numpy()[:200], columns=[f"f{i}" for i in range(X.shape[1])])

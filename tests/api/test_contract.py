@@ -105,6 +105,7 @@ def test_docs_page_works_offline(client):
 
 # --- submit, read, list, delete and the verdict ----------------------------------------------------------------
 
+@pytest.mark.usefixtures("sandbox")
 def test_a_run_gets_a_verdict_from_its_gates(client, forest_bytes):
     passing = submit(client, forest_bytes, config=fast_config(thresholds=PASSING_GATES)).get_json()["run"]
     assert passing["status"] == "succeeded"
@@ -129,6 +130,7 @@ def test_a_run_gets_a_verdict_from_its_gates(client, forest_bytes):
     assert client.get(f"/api/runs/{failing['id']}").get_json()["run"]["gates"] == failing["gates"]
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_unknown_gate_paths_are_400_listing_the_valid_ones(client, forest_bytes):
     response = submit(client, forest_bytes, config=fast_config(thresholds={"performance.latency_ms.10.p95":
                                                                            {"max": 5}}))
@@ -183,6 +185,7 @@ def test_missing_model_is_400(client):
     assert "model" in assert_error(response, 400, "bad_request")["details"]["fields"]["files"]
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_config_and_schema_may_be_json_files(client, forest_bytes):
     features = [{"name": f"f{i}", "type": "float", "distribution": {"kind": "normal", "mean": 10, "std": 2}}
                 for i in range(30)]
@@ -202,12 +205,14 @@ def test_model_intake_errors(client, cancer):
     assert client.get("/api/runs").get_json()["total"] == 0
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_schema_mismatch(client, forest_bytes):
     schema = {"schema_version": 1, "features": [{"name": "f0", "type": "float"}, {"name": "zz", "type": "float"}]}
     error = assert_error(submit(client, forest_bytes, schema=json.dumps(schema)), 422, "schema_mismatch")
     assert "f1" in error["details"]["missing"] and error["details"]["unexpected"] == ["zz"]
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_runs_that_fail_carry_their_error_code(client, forest_bytes, frame_logistic, cancer):
     run = submit(client, slow_model_bytes(), config=TIMEOUT_CONFIG).get_json()["run"]
     assert run["status"] == "failed" and run["error"]["code"] == "run_timeout" and run["gates"] is None
@@ -244,6 +249,7 @@ def _create_token(app, name: str) -> str:
     return result.stdout.strip()
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_tokens_guard_every_write_endpoint(app_with, forest_bytes):
     app = app_with(AUTH="required")
     client = app.test_client()

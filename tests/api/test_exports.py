@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from modelwatch import create_app
-from modelwatch.core.csv_infer import read_csv_bytes
-from modelwatch.core.synthetic import generate
+from modelwatch.core.data.synthetic import generate
+from modelwatch.core.schema.from_csv import read_csv_bytes
 from modelwatch.extensions import db
 from modelwatch.figures.html_report import MAX_POINTS
 from modelwatch.models import Run
@@ -61,7 +61,7 @@ def client(export_app):
 
 
 @pytest.fixture(scope="module")
-def finished(client, forest, cancer):
+def finished(client, forest, cancer, sandbox):
     """A 30-feature forest run with a labelled sample, so that every section has something to show."""
     X, y = cancer
     sample = pd.DataFrame(X.to_numpy()[:150], columns=[f"f{i}" for i in range(30)]).assign(label=y[:150].to_numpy())
@@ -142,6 +142,7 @@ def test_data_csv_is_the_generated_data_again(client, finished):
     pd.testing.assert_frame_equal(frame, pd.read_csv(io.StringIO(expected.to_csv(index=False))))
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_data_csv_of_a_copula_run_is_fitted_on_its_stored_sample(client, export_app, churn_frame, churn_pipeline):
     sample = churn_frame.head(200)
     form = {"model": (io.BytesIO(dumps(churn_pipeline)), "churn.pkl"), "target": "churn",
@@ -159,7 +160,7 @@ def test_data_csv_of_a_copula_run_is_fitted_on_its_stored_sample(client, export_
 
 
 @pytest.fixture
-def handmade(export_app, diabetes_regressor):
+def handmade(export_app, diabetes_regressor, sandbox):
     """Runs written straight to the table: one finished with skipped and missing sections, one still queued."""
     artifact = artifacts.store_upload(dumps(diabetes_regressor), "diabetes.pkl")
     schema = {"schema_version": 1, "features": [{"name": "age", "type": "float", "min": 0.0, "max": 1.0}]}

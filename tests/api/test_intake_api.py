@@ -61,6 +61,7 @@ def test_clear_errors_for_files_that_are_not_models(client):
         assert response.get_json()["error"]["message"]
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_benign_compressed_joblib_and_skops_run(client):
     X, y = load_breast_cancer(return_X_y=True)
     model = HistGradientBoostingClassifier(max_iter=5).fit(X, y)

@@ -7,6 +7,7 @@ import json
 import pickle
 
 import pandas as pd
+import pytest
 from sklearn.ensemble import RandomForestClassifier
 
 from modelwatch.services import registry
@@ -23,6 +24,7 @@ def _sample(cancer) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_versions_champion_and_relative_gates(client, forest_bytes, cancer):
     sample = _sample(cancer)
     config = fast_config(thresholds=RELATIVE)

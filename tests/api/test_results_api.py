@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+import pytest
 
 from tests.api.fast import FAST_CONFIG, assert_error, fast_config, submit
 
@@ -17,6 +18,7 @@ def _sample(cancer) -> bytes:
     return out.getvalue().encode()
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_sections_of_a_finished_run_and_its_verdict(client, forest_bytes, cancer):
     response = submit(client, forest_bytes, config=fast_config(), target="label",
                       sample=(io.BytesIO(_sample(cancer)), "sample.csv"))
@@ -42,6 +44,7 @@ def test_sections_of_a_finished_run_and_its_verdict(client, forest_bytes, cancer
     assert "verdict" in doc["components"]["schemas"]["Run"]["properties"]
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_a_run_without_labels_is_at_best_warn(client, forest_bytes):
     run = submit(client, forest_bytes, config=fast_config()).get_json()["run"]
     assert run["verdict"]["status"] in ("warn", "incomplete", "fail")

@@ -1,6 +1,8 @@
 """Each finished section's headline reaches the Run while it executes: child line -> sandbox -> row -> API."""
 from __future__ import annotations
 
+import pytest
+
 from modelwatch.core import suite
 from modelwatch.extensions import db
 from modelwatch.models import Run
@@ -8,6 +10,7 @@ from modelwatch.services import artifacts, recovery, runs
 from tests.api.fast import fast_config, submit
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_a_finished_run_carries_every_sections_headline(client, forest_bytes):
     run = submit(client, forest_bytes, config=fast_config()).get_json()["run"]
     assert run["status"] == "succeeded", run["error"]
@@ -20,6 +23,7 @@ def test_a_finished_run_carries_every_sections_headline(client, forest_bytes):
     assert client.get(f"/api/runs/{run['id']}").get_json()["run"]["headlines"] == headlines
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_a_running_run_shows_the_headlines_landed_so_far(app, client, forest_bytes):
     artifact = artifacts.store_upload(forest_bytes, "forest.pkl")
     run = Run(artifact=artifact, name="running", schema={}, config=runs.resolve_config({}), status="running",

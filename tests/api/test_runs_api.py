@@ -4,6 +4,8 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+
 from tests.api.fast import assert_error, fast_config, submit
 from tests.support import dumps
 
@@ -13,6 +15,7 @@ MODEL_KEYS = {"name", "filename", "sha256", "format", "size_bytes", "type", "tas
               "classes"}
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_submit_runs_the_suite_and_returns_a_contract_run(client, forest_bytes):
     config = fast_config(n_samples=200, batch_sizes=[1, 50])
     response = submit(client, forest_bytes, name="cancer forest", config=config)
@@ -33,6 +36,7 @@ def test_submit_runs_the_suite_and_returns_a_contract_run(client, forest_bytes):
     assert run["links"]["self"].endswith(f"/api/runs/{run['id']}")
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_alias_endpoint_and_reading_listing_deleting(client, forest_bytes, diabetes_regressor):
     first = submit(client, forest_bytes, config=fast_config()).get_json()["run"]
     form = {"model": (io.BytesIO(dumps(diabetes_regressor)), "reg.joblib"), "config": fast_config()}
@@ -52,6 +56,7 @@ def test_alias_endpoint_and_reading_listing_deleting(client, forest_bytes, diabe
     assert client.get("/api/runs").get_json()["total"] == 1
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_the_same_file_is_stored_once(client, app, forest_bytes):
     from modelwatch.models import ModelArtifact
 
@@ -76,12 +81,14 @@ def test_malformed_requests_are_400(client, forest_bytes):
     assert_error(client.get("/api/runs?limit=0"), 400, "bad_request")
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_schema_that_does_not_fit_the_model_is_422(client, forest_bytes):
     schema = {"schema_version": 1, "features": [{"name": "f0", "type": "float"}, {"name": "extra", "type": "float"}]}
     error = assert_error(submit(client, forest_bytes, schema=json.dumps(schema)), 422, "schema_mismatch")
     assert "f1" in error["details"]["missing"] and error["details"]["unexpected"] == ["extra"]
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_a_model_that_raises_on_every_row_gives_a_failed_run(client, frame_logistic, cancer):
     features = [{"name": name, "type": "float", "nullable": True, "missing_rate": 1.0 if i == 0 else 0.0,
                  "distribution": {"kind": "normal", "mean": 0.0, "std": 1.0}}

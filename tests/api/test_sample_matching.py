@@ -6,7 +6,7 @@ import io
 import pytest
 from lightgbm import LGBMClassifier
 
-from modelwatch.core.columns import csv_header
+from modelwatch.core.schema.columns import csv_header
 from modelwatch.models import Run
 from tests.api.fast import assert_error, fast_config, submit
 from tests.support import dumps
@@ -23,6 +23,7 @@ def csv_file(frame) -> tuple[io.BytesIO, str]:
     return io.BytesIO(frame.to_csv(index=False).encode()), "sample.csv"
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_a_lightgbm_model_gets_its_original_sample_renamed_and_measured(client, app, lightgbm_bytes, cancer):
     X, y = cancer
     sample = X.head(120).assign(label=y.head(120))
@@ -41,6 +42,7 @@ def test_a_lightgbm_model_gets_its_original_sample_renamed_and_measured(client, 
     assert csv_header(stored)[:2] == ["mean_radius", "mean_texture"] and csv_header(stored)[-1] == "label"
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_a_sample_sharing_no_column_is_refused_before_any_run_exists(client, lightgbm_bytes, cancer):
     X, y = cancer
     unrelated = X.head(50).set_axis([f"col{i}" for i in range(X.shape[1])], axis=1).assign(label=y.head(50))

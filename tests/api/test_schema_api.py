@@ -5,6 +5,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.support import dumps
 
@@ -30,6 +31,7 @@ def test_infer_from_a_sample_alone(client, churn_frame):
     assert {"code": "target_suggested", "feature": "churn"}.items() <= body["warnings"][0].items()
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_infer_merges_the_model_and_reports_conflicts(client, churn_frame, churn_pipeline):
     sample = churn_frame.drop(columns="monthly").to_csv(index=False).encode()
     response = infer(client, sample, dumps(churn_pipeline))
@@ -86,6 +88,7 @@ def test_copula_generation_from_an_inferred_schema(client):
     assert frame.corr(method="spearman").loc["x", "w"] > 0.9
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_infer_from_the_model_alone_and_the_openapi_document(client, churn_pipeline):
     body = infer(client, None, dumps(churn_pipeline)).get_json()
     plan = body["schema"]["features"][0]

@@ -27,7 +27,7 @@ MAX_EXAMPLES = 8
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory, forest_bytes):
+def api_schema(tmp_path_factory, forest_bytes, sandbox):
     """The served document, on an app whose database holds one real run (so that listings return a Run)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'fuzz.db'}"
     app = create_app(make_config(url))

@@ -12,7 +12,7 @@ from flask import Flask, request
 from werkzeug.serving import make_server
 
 from modelwatch import create_app
-from modelwatch.core.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from modelwatch.core.monitoring.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from modelwatch.extensions import db
 from tests.conftest import make_config
 from tests.monitoring_support import batch_csv, cancer_frame, register_champion

@@ -6,9 +6,9 @@ from typing import Any
 
 import pandas as pd
 
+from modelwatch.core.checks.context import SuiteContext
 from modelwatch.core.config import resolve_config
-from modelwatch.core.introspect import describe
-from modelwatch.core.suite import SuiteContext
+from modelwatch.core.model.introspect import describe
 
 
 def schema_from_frame(frame: pd.DataFrame) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import sklearn.metrics as skm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelwatch.core.bootstrap import LEVEL, bootstrap_classification, classification_stats, count_blocks
+from modelwatch.core.checks.bootstrap import LEVEL, bootstrap_classification, classification_stats, count_blocks
 
 
 @settings(max_examples=40, deadline=None)

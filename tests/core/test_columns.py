@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelwatch.core.columns import csv_header, match_columns, rename_header, require_match
-from modelwatch.core.csv_infer import read_csv_bytes
+from modelwatch.core.schema.columns import csv_header, match_columns, rename_header, require_match
+from modelwatch.core.schema.from_csv import read_csv_bytes
 from modelwatch.errors import SchemaMismatch
 
 LGBM = {"type": "lightgbm.sklearn.LGBMClassifier", "feature_names": ["mean_radius", "worst_area", "a_b_"],

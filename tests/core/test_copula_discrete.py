@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from modelwatch.core.copula import fit_copula
-from modelwatch.core.csv_infer import infer_csv
-from modelwatch.core.schema_doc import validate_schema
-from modelwatch.core.synthetic import generate
+from modelwatch.core.data.copula import fit_copula
+from modelwatch.core.data.synthetic import generate
+from modelwatch.core.schema.document import validate_schema
+from modelwatch.core.schema.from_csv import infer_csv
 
 
 def rated_sample(n: int, levels: int, rho: float, seed: int) -> pd.DataFrame:

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from modelwatch.core.csv_infer import MAX_CATEGORIES, infer_csv, read_csv_bytes, suggest_target
-from modelwatch.core.schema_doc import validate_schema
+from modelwatch.core.schema.document import validate_schema
+from modelwatch.core.schema.from_csv import MAX_CATEGORIES, infer_csv, read_csv_bytes, suggest_target
 from modelwatch.errors import BadRequest
 
 
@@ -145,7 +145,7 @@ def test_target_by_name_or_by_absence_from_the_model():
 
 
 def test_read_csv_bytes_types_like_pandas_but_sniffs_and_strips_the_bom():
-    from modelwatch.core.csv_infer import read_csv_bytes
+    from modelwatch.core.schema.from_csv import read_csv_bytes
 
     frame = read_csv_bytes("\ufeffa;b;c\n1;x;2.5\n;y;3\n".encode())
     assert list(frame.columns) == ["a", "b", "c"]
@@ -157,7 +157,7 @@ def test_read_csv_bytes_types_like_pandas_but_sniffs_and_strips_the_bom():
 @settings(max_examples=15, deadline=None)
 @given(st.integers(0, 10_000))
 def test_inference_recovers_the_types_of_generated_data(seed):
-    from modelwatch.core.synthetic import generate
+    from modelwatch.core.data.synthetic import generate
 
     schema = validate_schema({"features": [
         {"name": "amount", "type": "float", "min": 0, "distribution": {"kind": "lognormal", "mean": 3, "sigma": 0.5}},

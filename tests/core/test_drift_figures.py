@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from sklearn.linear_model import LinearRegression
 
 from modelwatch.core.drift import section
-from modelwatch.core.jsonable import to_jsonable
+from modelwatch.core.results.jsonable import to_jsonable
 from modelwatch.dashboard.sections.drift import render
 from modelwatch.figures.drift import distribution_figure, drift_figures, severity_curves
 from tests.core.suite_context import make_context

@@ -7,7 +7,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 from modelwatch.core.drift import impact, section
-from modelwatch.core.jsonable import to_jsonable
+from modelwatch.core.results.jsonable import to_jsonable
 from tests.core.suite_context import make_context
 
 SCHEMA = {"schema_version": 1, "features": [{"name": "x1", "type": "float"}, {"name": "x2", "type": "float"}],

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from modelwatch.core.drift import scenarios, section
-from modelwatch.core.jsonable import to_jsonable
+from modelwatch.core.results.jsonable import to_jsonable
 from tests.core.suite_context import make_context
 
 SCHEMA = {"schema_version": 1, "features": [

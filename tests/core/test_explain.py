@@ -17,7 +17,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from modelwatch.core.explain.common import Budget, dense
 from modelwatch.core.explain.section import compute
 from modelwatch.core.explain.treeshap import Kernel
-from modelwatch.core.jsonable import to_jsonable
+from modelwatch.core.results.jsonable import to_jsonable
 from tests.core.suite_context import make_context
 
 

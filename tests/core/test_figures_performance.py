@@ -8,8 +8,8 @@ import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression
 
-from modelwatch.core import performance, quality, robustness
-from modelwatch.core.jsonable import to_jsonable
+from modelwatch.core.checks import performance, quality, robustness
+from modelwatch.core.results.jsonable import to_jsonable
 from modelwatch.dashboard.sections import performance as performance_tab
 from modelwatch.dashboard.sections import quality as quality_tab
 from modelwatch.dashboard.sections import robustness as robustness_tab

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelwatch.core import gates
 from modelwatch.core.config import resolve_config
+from modelwatch.core.results import gates
 from modelwatch.errors import BadRequest
 
 RESULT = {

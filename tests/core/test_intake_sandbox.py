@@ -34,10 +34,12 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeRegressor
 
-from modelwatch.core.formats import sniff_format
-from modelwatch.core.sandbox import Limits, run_task
+from modelwatch.core.intake.formats import sniff_format
+from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import ModelError, NotAModel, ResourceLimit, UnsafeModel
 from tests.core.malicious import _Reduce, build_corpus
+
+pytestmark = pytest.mark.usefixtures("sandbox")
 
 LIMITS = Limits(timeout_s=60)
 

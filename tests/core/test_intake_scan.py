@@ -14,9 +14,9 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 
-from modelwatch.core.formats import decompress, sniff_format
 from modelwatch.core.intake import scan
 from modelwatch.core.intake.allowlist import load_allowlist
+from modelwatch.core.intake.formats import decompress, sniff_format
 from modelwatch.core.intake.unpickler import restricted_loads
 from modelwatch.errors import CorruptModel, NotAModel, PayloadTooLarge, UnsafeModel, UnsupportedFormat
 from tests.core.malicious import build_corpus

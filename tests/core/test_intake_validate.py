@@ -11,8 +11,8 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_array
 
 from modelwatch.core.intake.validate import validate_model
-from modelwatch.core.introspect import describe
-from modelwatch.core.jsonable import to_jsonable
+from modelwatch.core.model.introspect import describe
+from modelwatch.core.results.jsonable import to_jsonable
 from modelwatch.errors import CorruptModel
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import StandardScaler
 
-from modelwatch.core.introspect import describe
+from modelwatch.core.model.introspect import describe
 from modelwatch.errors import NotAModel
 
 

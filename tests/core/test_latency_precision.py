@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from modelwatch.core import performance
-from modelwatch.core.jsonable import to_jsonable
+from modelwatch.core.checks import performance
+from modelwatch.core.results.jsonable import to_jsonable
 from tests.core.suite_context import make_context
 
 

@@ -12,10 +12,10 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 
-from modelwatch.core.introspect import describe
-from modelwatch.core.schema import assumed_features, schema_from_model, validate_for_model
+from modelwatch.core.data.synthetic import generate
+from modelwatch.core.model.introspect import describe
+from modelwatch.core.schema.from_model import assumed_features, schema_from_model, validate_for_model
 from modelwatch.core.suite import run_suite
-from modelwatch.core.synthetic import generate
 from tests.api.fast import FAST_CONFIG
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelwatch.core import alerts, monitoring, webhooks
+from modelwatch.core.monitoring import alerts, webhooks
+from modelwatch.core.monitoring import batches as monitoring
 from modelwatch.errors import BadRequest
 
 

@@ -15,10 +15,12 @@ from skl2onnx import to_onnx
 from sklearn.datasets import load_iris
 from sklearn.neural_network import MLPClassifier
 
-from modelwatch.core.formats import sniff_format
-from modelwatch.core.sandbox import Limits, run_task
+from modelwatch.core.intake.formats import sniff_format
+from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import CorruptModel, UnsafeModel, UnsupportedModel
 from tests.support import dumps
+
+pytestmark = pytest.mark.usefixtures("sandbox")
 
 LIMITS = Limits(timeout_s=120)
 

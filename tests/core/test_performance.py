@@ -12,9 +12,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from modelwatch.core import performance
-from modelwatch.core.introspect import describe
-from modelwatch.core.synthetic import generate
+from modelwatch.core.checks import performance
+from modelwatch.core.data.synthetic import generate
+from modelwatch.core.model.introspect import describe
 from tests.core.suite_context import make_context, schema_from_frame
 
 

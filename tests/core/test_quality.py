@@ -14,9 +14,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from modelwatch.core import bootstrap, quality
-from modelwatch.core.introspect import describe
-from modelwatch.core.sandbox import Limits, run_task
+from modelwatch.core.checks import bootstrap, quality
+from modelwatch.core.model.introspect import describe
+from modelwatch.core.sandbox.runner import Limits, run_task
 from tests.core.suite_context import make_context, schema_from_frame
 from tests.support import dumps
 
@@ -206,6 +206,7 @@ def test_compute_without_labels_is_none_and_with_current_has_both(binary):
     assert only_current["evaluated_on"] == "current" and only_current["current"] is None
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_suite_in_the_sandbox_fills_the_three_sections(cancer):
     """One real run: the sections fit in the sandbox and their output is strict JSON."""
     X, y = cancer

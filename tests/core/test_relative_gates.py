@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelwatch.core import gates
-from modelwatch.core.relative_gates import NO_CHAMPION
+from modelwatch.core.results import gates
+from modelwatch.core.results.relative_gates import NO_CHAMPION
 from modelwatch.errors import BadRequest
 
 CONFIG = {"batch_sizes": [1], "thresholds": {

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelwatch.core.report import headline_metrics, label, metric_rows, section_of, skip_reason
+from modelwatch.core.results.report import headline_metrics, label, metric_rows, section_of, skip_reason
 from tests.runs_data import V1
 
 

@@ -13,8 +13,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from modelwatch.core import robustness
-from modelwatch.core.edge_cases import KINDS, edge_cases, feature_edge_cases, feature_range
+from modelwatch.core.checks import robustness
+from modelwatch.core.data.edge_cases import KINDS, edge_cases, feature_edge_cases, feature_range
 from tests.core.suite_context import make_context, schema_from_frame
 
 FEATURES = ["mean radius", "mean texture", "mean area", "worst smoothness"]
@@ -159,7 +159,7 @@ def test_outcome_tells_a_correct_rejection_from_a_crash_and_a_silent_answer():
 
 
 def test_nan_in_a_nullable_feature_is_valid_input_and_crashing_on_it_fails_the_verdict(small_cancer):
-    from modelwatch.core import verdict
+    from modelwatch.core.results import verdict
 
     X, y = small_cancer
     model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)  # raises on NaN

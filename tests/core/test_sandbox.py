@@ -14,10 +14,12 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.tree import DecisionTreeClassifier
 
-from modelwatch.core import sandbox
-from modelwatch.core.sandbox import Limits, run_task
+from modelwatch.core.sandbox import runner as sandbox
+from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import ModelCrashed, ModelError, ResourceLimit, RunTimeout
 from tests.core.malicious import _Reduce
+
+pytestmark = pytest.mark.usefixtures("sandbox")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def test_protections_are_recorded_and_the_environment_is_clean(tree, monkeypatch
     protections = result["info"]["sandbox"]
     assert protections["clean_env"] is True and protections["private_dir"] is True
     assert set(protections["rlimits"]) >= {"RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE"}
-    from modelwatch.core import landlock, seccomp
+    from modelwatch.core.sandbox import landlock, seccomp
 
     assert protections["seccomp"] == ("allowlist" if seccomp.available() else None)
     assert protections["landlock"] is (landlock.abi_version() > 0)
@@ -84,7 +86,7 @@ def test_cancel_stops_the_child_at_once(tree):
 
 def test_filesystem_outside_the_private_directory_is_closed(tmp_path):
     """Even with the allowlist bypassed, the child cannot read the application's files (Landlock)."""
-    from modelwatch.core import landlock
+    from modelwatch.core.sandbox import landlock
 
     if landlock.abi_version() < 1:
         pytest.skip("this kernel has no Landlock")

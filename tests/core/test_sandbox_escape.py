@@ -18,10 +18,13 @@ import time
 import numpy as np
 import pytest
 
-from modelwatch.core import landlock, privileges, sandbox, seccomp
-from modelwatch.core.sandbox import Limits, run_task
+from modelwatch.core.sandbox import landlock, privileges, seccomp
+from modelwatch.core.sandbox import runner as sandbox
+from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import ModelError, ResourceLimit
 from tests.core.malicious import _Reduce
+
+pytestmark = pytest.mark.usefixtures("sandbox")
 
 LIMITS = Limits(timeout_s=60, trusted=True)  # the probes run their own code: the operator's trusted mode
 SYSCALLS = {"x86_64": {"rt_sigqueueinfo": 129, "syslog": 103, "fsopen": 430, "open_tree": 428},
@@ -224,7 +227,7 @@ def test_the_app_refuses_to_start_where_models_would_run_as_root_unless_the_oper
     from sklearn.tree import DecisionTreeClassifier
 
     from modelwatch import create_app
-    from modelwatch.core import sandbox
+    from modelwatch.core.sandbox import runner as sandbox
     from tests.conftest import make_config
 
     with pytest.raises(privileges.SandboxUnavailable, match="does not exist"):

@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from modelwatch.core.csv_infer import infer_frame, read_csv_bytes
-from modelwatch.core.introspect import describe
-from modelwatch.core.schema import check_against_model, schema_from_model, validate_for_model
-from modelwatch.core.schema_merge import merge
-from modelwatch.core.synthetic import generate
+from modelwatch.core.data.synthetic import generate
+from modelwatch.core.model.introspect import describe
+from modelwatch.core.schema.from_csv import infer_frame, read_csv_bytes
+from modelwatch.core.schema.from_model import check_against_model, schema_from_model, validate_for_model
+from modelwatch.core.schema.merge import merge
 from modelwatch.errors import SchemaMismatch
 
 

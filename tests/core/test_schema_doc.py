@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelwatch.core.schema_doc import schema_errors, validate_schema
+from modelwatch.core.schema.document import schema_errors, validate_schema
 from modelwatch.errors import BadRequest
 
 

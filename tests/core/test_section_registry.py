@@ -16,7 +16,8 @@ from plotly.io.json import to_json_plotly
 from sklearn.linear_model import LogisticRegression
 
 from modelwatch.api.result_schemas import ResultSchema, result_schema
-from modelwatch.core import gates, report, suite
+from modelwatch.core import suite
+from modelwatch.core.results import gates, report
 from modelwatch.core.sections import SECTIONS, Registry, RegistryError, Section
 from modelwatch.core.sections.result_schemas import SectionSchema
 from modelwatch.dashboard.tabs import RENDERERS, lazy_tabs, render_section, run_tabs, section_of_tab, tab_id

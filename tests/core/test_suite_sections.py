@@ -10,7 +10,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from threadpoolctl import threadpool_info
 
-from modelwatch.core import headlines, suite
+from modelwatch.core import suite
+from modelwatch.core.results import headlines
 from modelwatch.core.sections import SECTIONS
 from tests.core.suite_context import make_context
 

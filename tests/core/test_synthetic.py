@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from modelwatch.core.copula import fit_copula, nearest_correlation
-from modelwatch.core.schema_doc import validate_schema
-from modelwatch.core.synthetic import generate
+from modelwatch.core.data.copula import fit_copula, nearest_correlation
+from modelwatch.core.data.synthetic import generate
+from modelwatch.core.schema.document import validate_schema
 from modelwatch.errors import BadRequest
 
 N = 2000
@@ -153,7 +153,7 @@ def correlated_sample(n: int = 3000) -> pd.DataFrame:
 
 
 def test_copula_keeps_spearman_correlations_of_a_correlated_sample():
-    from modelwatch.core.csv_infer import infer_csv
+    from modelwatch.core.schema.from_csv import infer_csv
 
     sample = correlated_sample()
     schema, _ = infer_csv(sample.to_csv(index=False).encode())

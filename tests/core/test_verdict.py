@@ -9,8 +9,9 @@ from sklearn.datasets import load_diabetes
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression
 
-from modelwatch.core import gates, quality, verdict
-from modelwatch.core.introspect import describe
+from modelwatch.core.checks import quality
+from modelwatch.core.model.introspect import describe
+from modelwatch.core.results import gates, verdict
 
 GOOD = {
     "schema": {"features": [{"name": "a", "type": "float", "source": "sample"},

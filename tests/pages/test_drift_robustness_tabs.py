@@ -13,9 +13,9 @@ from selenium.webdriver.support.wait import WebDriverWait
 # list once); importing here, at collection time, guarantees that for the shared live server.
 import modelwatch.dashboard.sections.drift as drift_tab
 import modelwatch.dashboard.sections.robustness as robustness_tab
-from modelwatch.core import robustness
+from modelwatch.core.checks import robustness
 from modelwatch.core.drift import section as drift_section
-from modelwatch.core.jsonable import to_jsonable
+from modelwatch.core.results.jsonable import to_jsonable
 from modelwatch.extensions import db
 from modelwatch.figures.drift_overview import column_rows, sort_rows
 from modelwatch.models import ModelArtifact, Run, utcnow

@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 # callback list once); importing here, at collection time, guarantees that for the shared live server.
 import modelwatch.dashboard.sections.explainability as tab
 from modelwatch.core.explain.section import compute
-from modelwatch.core.jsonable import to_jsonable
+from modelwatch.core.results.jsonable import to_jsonable
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run, utcnow
 from tests.core.suite_context import make_context

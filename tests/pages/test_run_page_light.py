@@ -9,7 +9,7 @@ import plotly.io as pio
 import pytest
 from dash.exceptions import PreventUpdate
 
-from modelwatch.core import verdict as core_verdict
+from modelwatch.core.results import verdict as core_verdict
 from modelwatch.dashboard.tabs import RUN_TAB_BODY, TABS, tab_id
 from modelwatch.extensions import db
 from tests.runs_data import V1, add_run

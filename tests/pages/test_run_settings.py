@@ -44,6 +44,7 @@ def sample(cancer) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_every_setting_from_the_ui_is_in_the_stored_config(pages, forest, sample):
     app, upload, _ = pages
     _card, store, _ = upload.store_model(data_url(dumps(forest)), "forest.pkl", None)
@@ -79,6 +80,7 @@ def test_settings_a_person_must_fix_are_said_not_replaced(pages):
     assert "Rows to generate" in text and "severities" in text  # 5 rows is not silently 1000 (review #6)
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_the_sample_is_matched_to_the_model_before_the_run(pages, forest, sample):
     _, upload, _ = pages
     _card, store, _ = upload.store_model(data_url(dumps(forest)), "forest.pkl", None)

@@ -23,6 +23,7 @@ def upload_page(live_server):
         yield next(module for name, module in sys.modules.items() if name.endswith("pages.upload"))
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_a_model_upload_shows_its_summary_and_enables_the_run(upload_page, forest):
     card, store, disabled = upload_page.store_model(data_url(dumps(forest)), "forest.pkl", None)
     assert store["artifact_id"] and disabled is False

@@ -1,10 +1,13 @@
 """The upload page says at once, when the sample is dropped, whether its columns fit the uploaded model."""
 from __future__ import annotations
 
+import pytest
+
 from tests.pages.test_upload_page import data_url, upload_page  # noqa: F401 (the page fixture)
 from tests.support import dumps
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_a_sample_that_does_not_fit_is_refused_on_drop(upload_page, frame_logistic, cancer):  # noqa: F811
     _, store, _ = upload_page.store_model(data_url(dumps(frame_logistic)), "logistic.pkl", None)
     X, y = cancer

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelwatch.core.report import compare_metrics, direction, verdict
+from modelwatch.core.results.report import compare_metrics, direction, verdict
 from modelwatch.errors import BadRequest, NotFound
 from modelwatch.figures.compare import compare_figures
 from modelwatch.services.compare import baseline_for, comparable_runs, compare_runs

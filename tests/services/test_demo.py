@@ -7,6 +7,7 @@ from modelwatch.errors import BadRequest
 from modelwatch.models import ModelArtifact, Run
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_flask_demo_seeds_an_example_and_runs_it(app, runner):
     result = runner.invoke(args=["demo", "--only", "churn_pipeline", "--samples", "60"])
     assert result.exit_code == 0, result.output

@@ -115,7 +115,7 @@ def executor_app(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def models(executor_app, diabetes_regressor, forest):
+def models(executor_app, diabetes_regressor, forest, sandbox):
     """A quick regressor (a run in ~3 s) and a 30-feature forest whose SLOW run takes tens of seconds."""
     return (artifacts.store_upload(dumps(diabetes_regressor), "diabetes.pkl", name="diabetes"),
             artifacts.store_upload(dumps(forest), "forest.pkl", name="forest"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from skl2onnx import to_onnx
 
 from modelwatch.services import artifacts, runs
@@ -15,6 +16,7 @@ def _finished(data: bytes, filename: str, sample: bytes):
     return artifact, runs.get_run(runs.submit_run(artifact, config=CONFIG, sample_csv=sample, target="target").id)
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_an_onnx_forest_runs_every_section_with_the_pickles_outcome(app, forest, forest_bytes, cancer):
     X, y = cancer
     sample = X.set_axis([f"f{i}" for i in range(X.shape[1])], axis=1).assign(target=y).sample(200, random_state=0)

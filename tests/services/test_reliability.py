@@ -21,6 +21,8 @@ from modelwatch.services import artifact_store, artifacts, logs, recovery, reten
 from tests.api.fast import assert_error, fast_config, submit
 from tests.conftest import make_config
 
+pytestmark = pytest.mark.usefixtures("sandbox")
+
 
 @pytest.fixture
 def artifact(app, forest_bytes, tmp_path):

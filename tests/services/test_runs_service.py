@@ -10,6 +10,8 @@ from modelwatch.models import Run
 from modelwatch.services import artifact_store, artifacts, runs
 from tests.support import dumps
 
+pytestmark = pytest.mark.usefixtures("sandbox")
+
 
 @pytest.fixture
 def artifact(app, forest_bytes):

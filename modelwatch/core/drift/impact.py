@@ -32,8 +32,8 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from modelwatch.core.drift.stattests import psi_test
-from modelwatch.core.gates import lookup
-from modelwatch.core.model_io import to_model_input
+from modelwatch.core.model.predict import to_model_input
+from modelwatch.core.results.gates import lookup
 
 DEFAULT_GATES: dict[str, dict[str, float]] = {"drift.scenario.prediction_psi": {"max": 0.25}}
 PSI_BINS = 10

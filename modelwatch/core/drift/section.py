@@ -24,7 +24,7 @@ from modelwatch.core.drift.profile import CATEGORICAL, NUMERIC, NumericReference
 from modelwatch.core.drift.stattests import Selection
 
 if TYPE_CHECKING:
-    from modelwatch.core.suite import SuiteContext
+    from modelwatch.core.checks.context import SuiteContext
 
 N_RESAMPLES = 20
 DISTRIBUTION_BINS = 30
@@ -70,7 +70,7 @@ class _Run:
             return None
         X, y = ctx.sample[self.names].reset_index(drop=True), ctx.sample[ctx.target].to_numpy()
         if ctx.info.get("task") == "classification":
-            from modelwatch.core.quality import align_labels
+            from modelwatch.core.checks.quality import align_labels
 
             y = align_labels(y, ctx.info.get("classes") or [])
             keep = np.array([v is not None for v in y])
@@ -238,7 +238,7 @@ def _quality_drift(run: _Run, cur: pd.DataFrame) -> dict[str, Any]:
     task = ctx.info.get("task", "regression")
     y = cur[ctx.target].to_numpy()
     if task == "classification":
-        from modelwatch.core.quality import align_labels
+        from modelwatch.core.checks.quality import align_labels
 
         y = align_labels(y, ctx.info.get("classes") or [])
         keep = np.array([v is not None for v in y])

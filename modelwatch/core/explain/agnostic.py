@@ -16,7 +16,7 @@ import pandas as pd
 from modelwatch.core.explain.common import Attribution, Budget, as_2d, type_name
 from modelwatch.core.explain.encoding import CodedFrame
 from modelwatch.core.explain.plan import Plan
-from modelwatch.core.model_io import to_model_input
+from modelwatch.core.model.predict import to_model_input
 
 DEFAULT_EVALS = 500  # shap's default max_evals for PermutationExplainer
 WARMUP_S = 12.0  # numba compiles shap's masking the first time in a process (~10 s measured)

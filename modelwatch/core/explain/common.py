@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelwatch.core.model_io import to_model_input
+from modelwatch.core.model.predict import to_model_input
 
 
 @dataclass

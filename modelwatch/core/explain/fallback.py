@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from modelwatch.core.explain.common import Budget
-from modelwatch.core.model_io import to_model_input
+from modelwatch.core.model.predict import to_model_input
 
 
 def permutation_fallback(model: Any, info: dict[str, Any], rows: pd.DataFrame, y: Any | None,

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelwatch.core.model_io import predict_output, to_model_input
+from modelwatch.core.model.predict import predict_output, to_model_input
 
 N_PERTURBATIONS = 2000
 TOP_K = 5

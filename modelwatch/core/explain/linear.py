@@ -12,7 +12,7 @@ import pandas as pd
 
 from modelwatch.core.explain.common import Attribution, as_2d, dense, model_input
 from modelwatch.core.explain.plan import Plan
-from modelwatch.core.model_io import to_model_input
+from modelwatch.core.model.predict import to_model_input
 
 
 class NotLinear(ValueError):

@@ -16,7 +16,7 @@ from modelwatch.core.explain.shift import importance_shift
 from modelwatch.core.explain.summary import build
 
 if TYPE_CHECKING:
-    from modelwatch.core.suite import SuiteContext
+    from modelwatch.core.checks.context import SuiteContext
 
 MAIN_SHARE_WITH_DRIFT = 0.65  # of the explainability budget; the drifted rows get the rest
 

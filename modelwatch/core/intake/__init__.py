@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from modelwatch.core.formats import decompress
 from modelwatch.core.intake.allowlist import allowlist_info, load_allowlist, offenders
+from modelwatch.core.intake.formats import decompress
 from modelwatch.core.intake.opcodes import LEGACY_WRAPPERS, ScanError, ScanLimits, walk_pickle
 from modelwatch.core.intake.skops_reader import load_skops, skops_offenders
 from modelwatch.core.intake.symbols import Global, Obj, SymDict, SymSet

@@ -279,9 +279,9 @@ def verify() -> list[tuple[str, str, str]]:
     import joblib
     import skops.io
 
-    from modelwatch.core.formats import decompress, sniff_format
     from modelwatch.core.intake import scan
     from modelwatch.core.intake.allowlist import load_allowlist
+    from modelwatch.core.intake.formats import decompress, sniff_format
     from modelwatch.core.intake.skops_reader import load_skops
     from modelwatch.core.intake.unpickler import restricted_loads
     from modelwatch.core.intake.validate import validate_model

@@ -7,7 +7,7 @@ gates, the OpenAPI document, the HTML report and the run page all iterate ``SECT
 """
 from __future__ import annotations
 
-from modelwatch.core import headlines
+from modelwatch.core.results import headlines
 from modelwatch.core.sections import metrics
 from modelwatch.core.sections import result_schemas as shapes
 from modelwatch.core.sections.registry import Registry, RegistryError, Section
@@ -19,7 +19,7 @@ CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "precisio
                           "log_loss", "brier")
 REGRESSION_METRICS = ("mae", "rmse", "r2", "mape")
 QUALITY_METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
-# the worst value over the drift scenarios (core.gates); the drift section uses them for its breaking points
+# the worst value over the drift scenarios (core.results.gates); the drift section uses them for its breaking points
 SCENARIO_METRICS = ("prediction_psi", "prediction_shift", "abs_prediction_shift", "flip_rate", "accuracy_drop",
                     "impact")
 
@@ -33,7 +33,7 @@ SECTIONS = Registry([
     ),
     Section(
         "robustness", "Robustness", shapes.RobustnessSchema, headlines.robustness_headline,
-        metric_paths=("passed", "total", "pass_rate"),  # pass_rate = passed / total (core.gates)
+        metric_paths=("passed", "total", "pass_rate"),  # pass_rate = passed / total (core.results.gates)
         start=3, needs=("performance",),  # skips the rows the error scan found failing
         key_metrics=metrics.robustness_metrics, detail_rows=metrics.robustness_rows,
     ),

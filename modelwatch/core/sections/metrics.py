@@ -1,5 +1,6 @@
-"""What each section adds to a Result's flat metrics (``core.report``): the numbers a reader compares first, and the
-per-feature or per-case rows that the generic walk of ``metrics.csv`` skips. Named by the section declarations.
+"""What each section adds to a Result's flat metrics (``core.results.report``): the numbers a reader compares
+first, and the per-feature or per-case rows that the generic walk of ``metrics.csv`` skips. Named by the section
+declarations.
 
 Each function reads a computed section (never skipped or None) and returns keys without the section's prefix.
 """

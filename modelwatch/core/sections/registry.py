@@ -43,7 +43,7 @@ class Section:
         needs: the sections whose result it reads: it starts once they are done.
         absent: why it holds ``null`` when ``compute`` returned None; None when it always computes.
         key_metrics: ``key_metrics(section) -> {metric: number}``, the numbers a reader compares first
-            (``core.report.headline_metrics``: the report's summary, comparisons between runs).
+            (``core.results.report.headline_metrics``: the report's summary, comparisons between runs).
         detail_rows: ``detail_rows(section) -> [(metric, value)]``, per-feature or per-case rows of ``metrics.csv``
             that the generic walk of the section skips.
     """

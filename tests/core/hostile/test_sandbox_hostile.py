@@ -5,10 +5,14 @@ from __future__ import annotations
 import pickle
 import re
 
-from modelwatch.core.formats import sniff_format
-from modelwatch.core.sandbox import Limits, run_task
+import pytest
+
+from modelwatch.core.intake.formats import sniff_format
+from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import ModelwatchError
 from tests.core.hostile.corpus import _fitted_lr
+
+pytestmark = pytest.mark.usefixtures("sandbox")
 
 LIMITS = Limits(timeout_s=60)
 ADDRESS = re.compile(r"0x[0-9a-f]{6,}")

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from modelwatch.core.formats import decompress, sniff_format
 from modelwatch.core.intake import scan
 from modelwatch.core.intake.allowlist import load_allowlist
+from modelwatch.core.intake.formats import decompress, sniff_format
 from modelwatch.core.intake.unpickler import restricted_loads
 from modelwatch.errors import ModelwatchError
 

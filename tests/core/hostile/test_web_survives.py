@@ -5,6 +5,7 @@ import io
 import pickle
 
 import numpy as np
+import pytest
 from sklearn.linear_model import LogisticRegression
 
 CONFIG = '{"n_samples": 50, "batch_sizes": [1]}'
@@ -31,6 +32,7 @@ def test_health_answers_between_hostile_uploads(client, scan_corpus):
     assert client.get("/api/runs").get_json()["total"] == 0
 
 
+@pytest.mark.usefixtures("sandbox")
 def test_a_tiny_file_claiming_thousands_of_features_is_refused_at_upload(client, app):
     """737 bytes claiming 15,000 features once cost 18.6 s of schema validation per run: capped by a setting."""
     model = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from modelwatch.core.synthetic import generate
+from modelwatch.core.data.synthetic import generate
 
 
 def test_integer_uniform_is_discrete_uniform():

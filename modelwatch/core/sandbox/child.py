@@ -1,9 +1,9 @@
 """Entry point inside the sandbox: harden the process, load the untrusted model, run one task, send the result.
 
-The result goes down the pipe the parent opened before the child existed (``sandbox_io.RESULT_FD``), never
-into a file the parent would have to open. Usage: ``python -m modelwatch.core.sandbox_child <workdir> <fd>``
-(a cold start by ``core.sandbox.run_task``), or
-``python -m modelwatch.core.sandbox_child --zygote <socket>`` (the warm pre-forked worker, which forks one
+The result goes down the pipe the parent opened before the child existed (``sandbox.channels.RESULT_FD``), never
+into a file the parent would have to open. Usage: ``python -m modelwatch.core.sandbox.child <workdir> <fd>``
+(a cold start by ``core.sandbox.runner.run_task``), or
+``python -m modelwatch.core.sandbox.child --zygote <socket>`` (the warm pre-forked worker, which forks one
 child per task and calls :func:`main` in it).
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from modelwatch.core.jsonable import to_jsonable
+from modelwatch.core.results.jsonable import to_jsonable
 from modelwatch.errors import BadRequest, ModelError, ModelwatchError, ResourceLimit, ServiceUnavailable
 
 EXIT_OUT_OF_MEMORY = 75  # the child ran out of memory before it could even write its result
@@ -42,12 +42,12 @@ def harden(root: Path, job: dict[str, Any], mode: str, pid_namespace: bool = Fal
     Raises:
         SandboxUnavailable: root could not be dropped and the operator did not allow running as root.
     """
-    from modelwatch.core import landlock, privileges, seccomp
+    from modelwatch.core.sandbox import landlock, privileges, seccomp
 
     limits = job.get("limits") or {}
     _prctl(PR_SET_PDEATHSIG, 9)  # SIGKILL when the process that forked this one dies
     identity = privileges.Identity(**(job.get("identity") or {"uid": None, "gid": None}))
-    rules = landlock.ruleset(root, Path(__file__).resolve().parents[2])  # opens the code's paths: before the drop
+    rules = landlock.ruleset(root, Path(__file__).resolve().parents[3])  # opens the code's paths: before the drop
     privileges.drop(identity)
     dumpable = _prctl(PR_SET_DUMPABLE, 0)  # others of this uid cannot read this one's memory or /proc entries
     landlock_abi = landlock.enforce(*rules)
@@ -135,7 +135,7 @@ TASKS: dict[str, Callable[[Any, dict[str, Any], Path, dict[str, Any]], dict[str,
 def run(root: Path, job: dict[str, Any]) -> dict[str, Any]:
     """Load the model, describe it, and run the task named in ``job``."""
     from modelwatch.core.intake import load_model
-    from modelwatch.core.introspect import describe
+    from modelwatch.core.model.introspect import describe
 
     report_progress("loading model", 0.0)
     started = time.perf_counter()
@@ -165,8 +165,8 @@ def model_error(exc: BaseException) -> ModelError:
 
 def main(root: Path, mode: str = "cold", pid_namespace: bool = False) -> None:
     """Harden this process, run the job in ``root`` and send the result down ``RESULT_FD`` (always, unless killed)."""
-    from modelwatch.core.privileges import SandboxUnavailable
-    from modelwatch.core.sandbox_io import RESULT_FD, encode_result
+    from modelwatch.core.sandbox.channels import RESULT_FD, encode_result
+    from modelwatch.core.sandbox.privileges import SandboxUnavailable
 
     try:
         job = json.loads((root / "job.json").read_text())
@@ -195,16 +195,16 @@ def main(root: Path, mode: str = "cold", pid_namespace: bool = False) -> None:
 
 if __name__ == "__main__":
     # cold start: <workdir> <result fd>; or the warm worker: --zygote <socket>
-    from modelwatch.core.sandbox_zygote import preload
+    from modelwatch.core.sandbox.zygote import preload
 
     # everything the task can import, before the drop makes the interpreter's files unreadable
     preload(explain=sys.argv[1] == "--zygote" and os.environ.get("MODELWATCH_SANDBOX_WARM_EXPLAIN", "1") != "0")
     if sys.argv[1] == "--zygote":
-        from modelwatch.core.sandbox_zygote import serve
+        from modelwatch.core.sandbox.zygote import serve
 
         serve(Path(sys.argv[2]))
     else:
-        from modelwatch.core.sandbox_io import RESULT_FD
+        from modelwatch.core.sandbox.channels import RESULT_FD
 
         os.dup2(int(sys.argv[2]), RESULT_FD)
         try:

@@ -22,13 +22,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from modelwatch.core.sandbox_io import RESULT_FD
+from modelwatch.core.sandbox.channels import RESULT_FD
 
 CLONE_NEWPID = 0x20000000
 _PID_NAMESPACE = False
 PRELOAD = ("numpy", "pandas", "scipy.sparse", "sklearn", "shap", "xgboost", "lightgbm", "onnxruntime", "skops.io",
-           "modelwatch.core.intake", "modelwatch.core.introspect", "modelwatch.core.suite", "modelwatch.core.seccomp",
-           "modelwatch.core.landlock", "modelwatch.core.privileges", "modelwatch.core.sandbox_child")
+           "modelwatch.core.intake", "modelwatch.core.model.introspect", "modelwatch.core.suite",
+           "modelwatch.core.sandbox.seccomp", "modelwatch.core.sandbox.landlock", "modelwatch.core.sandbox.privileges",
+           "modelwatch.core.sandbox.child")
 
 
 def preload(explain: bool = True) -> None:
@@ -55,7 +56,7 @@ def preload(explain: bool = True) -> None:
         except ImportError:  # codecs of another platform (mbcs, oem...)
             pass
     from modelwatch.core.intake.allowlist import allowlist_info, load_allowlist
-    from modelwatch.core.seccomp import available
+    from modelwatch.core.sandbox.seccomp import available
 
     allowlist_info()
     available()  # loads libseccomp before any child needs it
@@ -113,12 +114,12 @@ def _child(conn: socket.socket, request: dict[str, Any], fds: list[int], keep_cl
         os.chdir(root)
         os.environ.clear()
         os.environ.update(request.get("env") or {})
-        from modelwatch.core.sandbox_child import main
+        from modelwatch.core.sandbox.child import main
 
         main(root, mode="zygote", pid_namespace=_PID_NAMESPACE)
         code = 0
     except MemoryError:
-        code = 75  # sandbox_child.EXIT_OUT_OF_MEMORY: the limit left no room even for the result
+        code = 75  # sandbox.child.EXIT_OUT_OF_MEMORY: the limit left no room even for the result
     except BaseException:  # anything here is reported by the exit status
         code = 71
     finally:
@@ -154,7 +155,7 @@ def _enter_pid_namespace() -> bool:
 def serve(socket_path: Path) -> None:
     """Listen on ``socket_path``, print ``ready`` and fork a child per connection until stdin closes.
 
-    Every module is imported already (``preload`` ran in ``sandbox_child``'s entry point).
+    Every module is imported already (``preload`` ran in ``sandbox.child``'s entry point).
     """
     global _PID_NAMESPACE
     import gc

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from modelwatch.core.intake.validate import MAX_FEATURES
-from modelwatch.core.jsonable import to_jsonable, type_name
-from modelwatch.core.model_prior import model_priors
+from modelwatch.core.model.priors import model_priors
+from modelwatch.core.results.jsonable import to_jsonable, type_name
 from modelwatch.errors import CorruptModel, NotAModel
 
 _SCALARS = (str, int, float, bool)

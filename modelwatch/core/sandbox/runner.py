@@ -3,10 +3,10 @@
 The model object never exists in the calling process. The child gets a clean environment, a private
 temporary directory as its working directory, an unprivileged uid with no capabilities, resource limits,
 Landlock, an allow-list seccomp filter, a PID namespace where the kernel allows it, and a wall-clock
-timeout. Its progress, result and stderr come back over pipes opened before it existed (``sandbox_io``):
-this process never opens a file the child could have planted. A warm worker (``sandbox_zygote``) forks
+timeout. Its progress, result and stderr come back over pipes opened before it existed (``sandbox.channels``):
+this process never opens a file the child could have planted. A warm worker (``sandbox.zygote``) forks
 children with the numeric stack already imported; when it is missing or dead a task falls back to a cold
-``python -m modelwatch.core.sandbox_child`` and the worker is restarted.
+``python -m modelwatch.core.sandbox.child`` and the worker is restarted.
 """
 from __future__ import annotations
 
@@ -26,15 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelwatch.core.privileges import Identity, SandboxUnavailable, resolve_identity
-from modelwatch.core.sandbox_io import Collected, collect, decode_result
+from modelwatch.core.sandbox.channels import Collected, collect, decode_result
+from modelwatch.core.sandbox.privileges import Identity, SandboxUnavailable, resolve_identity
 from modelwatch.errors import ModelCrashed, ModelError, ResourceLimit, RunTimeout, ServiceUnavailable, from_dict
 
 # on_progress(stage, fraction) or on_progress(stage, fraction, extra) when the line carries more keys
 ProgressFn = Callable[..., None]
 DEFAULT_USER = "modelwatch-sandbox"
 START_WAIT_S = 300  # the warm worker's first start (imports, numba compilation); not charged to any task
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 # Variables that change how numeric libraries behave on this hardware; everything else is dropped. The app reads
 # them from its environment and hands them to ``configure``: core never reads the environment itself.
 PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "MODELWATCH_SANDBOX_WARM_EXPLAIN")
@@ -107,7 +107,7 @@ class _Zygote:
         stderr = os.open(os.path.join(self.dir, "stderr.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-s", "-P", "-m", "modelwatch.core.sandbox_child", "--zygote", self.socket_path],
+                [sys.executable, "-s", "-P", "-m", "modelwatch.core.sandbox.child", "--zygote", self.socket_path],
                 cwd=self.dir, env=_clean_env(self.dir), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=stderr, start_new_session=True, close_fds=True,
             )
@@ -240,7 +240,7 @@ def _drain(sock: socket.socket, deadline: float) -> None:
 def _run_cold(root: Path, limits: Limits, on_progress: ProgressFn | None, deadline: float,
               cancel: threading.Event | None, pipes: _Pipes) -> Collected:
     proc = subprocess.Popen(
-        [sys.executable, "-s", "-P", "-m", "modelwatch.core.sandbox_child", str(root), str(pipes.result_w)],
+        [sys.executable, "-s", "-P", "-m", "modelwatch.core.sandbox.child", str(root), str(pipes.result_w)],
         cwd=root, env=_clean_env(str(root)), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=pipes.stderr_w, pass_fds=(pipes.result_w,), start_new_session=True, close_fds=True,
     )
@@ -322,7 +322,7 @@ def run_task(
     deadline starts when the task does: waiting for the warm worker's first start is not charged to it.
 
     Args:
-        task: a task name known to ``sandbox_child`` (``inspect``, ``suite``, ``predict``).
+        task: a task name known to ``sandbox.child`` (``inspect``, ``suite``, ``predict``).
         model_bytes: the model file, untouched.
         fmt: its format from ``formats.sniff_format``.
         payload: JSON-able arguments of the task.
@@ -383,7 +383,7 @@ def _outcome(collected: Collected, limits: Limits) -> dict[str, Any]:
             if "error" in result:
                 raise from_dict(result["error"])
             return result
-    # 75: sandbox_child.EXIT_OUT_OF_MEMORY; C++ code that cannot allocate aborts with bad_alloc
+    # 75: sandbox.child.EXIT_OUT_OF_MEMORY; C++ code that cannot allocate aborts with bad_alloc
     out_of_memory = returncode == 75 or "MemoryError" in stderr or "std::bad_alloc" in stderr
     details = {"exit_code": returncode, "stderr": stderr}
     if -returncode in LIMIT_SIGNALS or out_of_memory:

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from modelwatch.core.jsonable import to_jsonable
+from modelwatch.core.results.jsonable import to_jsonable
 
 MAX_METRICS = 6
 TOP_FEATURES = 3

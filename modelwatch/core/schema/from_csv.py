@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from modelwatch.core.copula import fit_copula
-from modelwatch.core.schema_doc import SCHEMA_VERSION
+from modelwatch.core.data.copula import fit_copula
+from modelwatch.core.schema.document import SCHEMA_VERSION
 from modelwatch.errors import BadRequest
 
 MAX_CATEGORIES = 50

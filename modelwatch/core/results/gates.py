@@ -25,7 +25,7 @@ When ``config.thresholds`` is empty the ``DEFAULT_THRESHOLDS`` apply: the model 
 (``performance.error_rate`` at most 0), and one call on the smallest batch size stays under a second at p95.
 
 Gates are the user's explicit thresholds. Whether a model is fit to ship is the verdict's to say
-(``core/verdict.py``): its latency and errors lights are these two defaults, and it adds the rules a pipeline would
+(``results/verdict.py``): its latency and errors lights are these two defaults, and it adds the rules a pipeline would
 not think to write (beat the majority-class / mean baseline, no crash on valid input, data that is not assumed);
 gates from ``config.thresholds`` join it as one check each.
 """
@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from modelwatch.core import relative_gates
+from modelwatch.core.results import relative_gates
 from modelwatch.core.sections import SECTIONS, Registry
 from modelwatch.errors import BadRequest
 

@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
-from modelwatch.core.jsonable import to_jsonable
-from modelwatch.core.model_io import to_model_input
+from modelwatch.core.model.predict import to_model_input
+from modelwatch.core.results.jsonable import to_jsonable
 
 if TYPE_CHECKING:
-    from modelwatch.core.suite import SuiteContext
+    from modelwatch.core.checks.context import SuiteContext
 
 WARMUP_CALLS = 3
 MIN_CALLS = 5

@@ -21,9 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from modelwatch.core.copula import fit_copula
-from modelwatch.core.csv_infer import warning
-from modelwatch.core.schema import encoder_categories, feature_from_encoder, schema_from_model
+from modelwatch.core.data.copula import fit_copula
+from modelwatch.core.schema.from_csv import warning
+from modelwatch.core.schema.from_model import encoder_categories, feature_from_encoder, schema_from_model
 
 UNSEEN_WEIGHT = 0.01  # share given to an encoder category the sample never shows
 
@@ -77,10 +77,10 @@ def merge(info: dict[str, Any] | None, sample_schema: dict[str, Any],
     """Merge the model's introspection with a schema inferred from a sample.
 
     Args:
-        info: the model's introspection (``core.introspect.describe``), or None when there is no model.
-        sample_schema: the schema inferred from the CSV (``csv_infer.infer_csv``).
+        info: the model's introspection (``core.model.introspect.describe``), or None when there is no model.
+        sample_schema: the schema inferred from the CSV (``schema.from_csv.infer_csv``).
         sample_warnings: the inference's warnings, passed through.
-        sample_frame: the parsed sample (``csv_infer.infer_frame``); the copula is refitted on it for the
+        sample_frame: the parsed sample (``schema.from_csv.infer_frame``); the copula is refitted on it for the
             merged categories. Without it the sample's copula is kept for the features whose categories
             the merge left alone.
 

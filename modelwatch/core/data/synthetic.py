@@ -181,7 +181,7 @@ def generate(schema: dict[str, Any], n_samples: int, seed: int = 0, generator: s
     """Generate a frame with one column per schema feature, in schema order.
 
     Args:
-        schema: a Schema document (see ``schema_doc``); assumed valid.
+        schema: a Schema document (see ``schema.document``); assumed valid.
         n_samples: the number of rows.
         seed: the same seed (with the same schema) gives an identical frame.
         generator: ``"independent"`` draws each feature from its own marginal; ``"copula"`` joins the
@@ -202,7 +202,7 @@ def generate(schema: dict[str, Any], n_samples: int, seed: int = 0, generator: s
     features = schema["features"]
     raws: dict[str, np.ndarray] = {}
     if generator == "copula":
-        from modelwatch.core.copula import draw_copula, fit_copula
+        from modelwatch.core.data.copula import draw_copula, fit_copula
 
         copula = fit_copula(schema, sample) if sample is not None else schema.get("copula")
         if not copula:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from modelwatch.core.synthetic import categories_of, from_normal
+from modelwatch.core.data.synthetic import categories_of, from_normal
 
 CHUNK_ROWS = 131_072  # bounds the temporary normal block (chunk x features) whatever n is
 _TRUE_TEXT = {"true", "t", "yes", "y"}

@@ -29,8 +29,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from modelwatch.core.gates import DEFAULT_P95_MS
-from modelwatch.core.robustness import case_outcome
+from modelwatch.core.checks.robustness import case_outcome
+from modelwatch.core.results.gates import DEFAULT_P95_MS
 
 LATENCY_P95_MS = DEFAULT_P95_MS["max"]
 CLASSIFICATION_MARGIN = 0.05  # balanced accuracy points above the majority-class baseline
@@ -205,7 +205,7 @@ def evaluate(result: dict[str, Any], gates: dict[str, Any] | None = None) -> dic
 
     Args:
         result: the run's Result.
-        gates: the gates of ``core.gates.evaluate`` (only ``source: config`` ones are folded in).
+        gates: the gates of ``core.results.gates.evaluate`` (only ``source: config`` ones are folded in).
 
     Returns:
         ``{"status": "pass|warn|fail|incomplete", "checks": [...], "reasons": ["<sentence>"]}``; ``reasons``

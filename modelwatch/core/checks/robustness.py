@@ -28,18 +28,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from modelwatch.core.edge_cases import edge_cases
-from modelwatch.core.model_io import predict_output, wants_frame
+from modelwatch.core.data.edge_cases import edge_cases
+from modelwatch.core.model.predict import predict_output, wants_frame
 
 if TYPE_CHECKING:
-    from modelwatch.core.suite import SuiteContext
+    from modelwatch.core.checks.context import SuiteContext
 
 TOLERANCE = {"probability_tv": 0.25, "label_flip_rate": 0.25, "regression_std": 1.0}
 CASE_KINDS = ["nan", "+inf", "-inf", "above_range", "below_range", "min", "max", "unseen_category",
               "string_in_numeric"]
 BASE_ROWS = 10
 BUDGET_S = 60.0
-# outcome -> what it means; a correct rejection is not held against the model (core/verdict.py)
+# outcome -> what it means; a correct rejection is not held against the model (core/results/verdict.py)
 OUTCOMES: dict[str, str] = {
     "ok": "accepted, output valid and within the tolerance",
     "rejected": "refused invalid input with an error (correct behaviour)",
@@ -67,7 +67,7 @@ def case_outcome(case: dict[str, Any]) -> str | None:
 
 
 def model_input(frame: pd.DataFrame, info: dict[str, Any]) -> pd.DataFrame | np.ndarray:
-    """Like ``model_io.to_model_input``, but a column that is not numeric reaches an array model as it is.
+    """Like ``model.predict.to_model_input``, but a column that is not numeric reaches an array model as it is.
 
     A string in a numeric column must be the model's problem to reject, not ours.
     """

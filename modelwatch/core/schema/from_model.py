@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelwatch.core.schema_doc import SCHEMA_VERSION, validate_schema
+from modelwatch.core.schema.document import SCHEMA_VERSION, validate_schema
 from modelwatch.errors import SchemaMismatch
 
 __all__ = ["SCHEMA_VERSION", "assumed_features", "check_against_model", "encoder_categories", "schema_from_model",
@@ -38,7 +38,7 @@ def feature_from_encoder(name: str, cats: list[Any]) -> dict[str, Any]:
 
 
 def feature_from_prior(name: str, prior: dict[str, Any]) -> dict[str, Any]:
-    """A numeric feature from what the model knows of it (``core.model_prior``): its distribution and range."""
+    """A numeric feature from what the model knows of it (``core.model.priors``): its distribution and range."""
     feature: dict[str, Any] = {"name": name, "type": "float", "distribution": dict(prior["distribution"]),
                                "nullable": False, "missing_rate": 0.0, "source": "model",
                                "description": f"from the model: {prior.get('from', 'its fitted state')}"}

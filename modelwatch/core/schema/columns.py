@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelwatch.core.csv_infer import decode, sniff_delimiter, suggest_target
+from modelwatch.core.schema.from_csv import decode, sniff_delimiter, suggest_target
 from modelwatch.errors import SchemaMismatch
 
 _LIGHTGBM_RENAMED = re.compile(r'[ ",:\[\]{}]')
@@ -110,7 +110,7 @@ def require_match(columns: list[str], info: dict[str, Any], target: str | None =
 
 
 def csv_header(data: bytes) -> list[str]:
-    """The CSV's column names (decoded and split as ``csv_infer.read_csv_bytes`` does, names stripped)."""
+    """The CSV's column names (decoded and split as ``schema.from_csv.read_csv_bytes`` does, names stripped)."""
     text = decode(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text), skipinitialspace=True)
     return [name.strip() for name in next(reader, [])]

@@ -1,6 +1,6 @@
 """Demo models from scikit-learn's bundled datasets, each with a labelled sample (and recent data for drift).
 
-Run as ``python -m modelwatch.core.demo_models <dir>`` (``services.demo`` does, in a plain subprocess, so that
+Run as ``python -m modelwatch.core.data.demo_models <dir>`` (``services.demo`` does, in a plain subprocess, so that
 no training happens in a web process): writes ``<key>.pkl``, ``<key>.sample.csv``, ``<key>.current.csv``
 (when there is one) and ``manifest.json``. Nothing is downloaded: the datasets ship with scikit-learn.
 """

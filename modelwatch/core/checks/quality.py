@@ -2,7 +2,7 @@
 
 Point estimates are scikit-learn's own functions. The 95% intervals are percentile bootstraps: each resample
 is a row of counts ``W`` (how often each row was drawn), so every headline metric is a weighted sum over the
-rows and all resamples are computed at once with matrix products (see ``core/bootstrap.py``).
+rows and all resamples are computed at once with matrix products (see ``core/checks/bootstrap.py``).
 """
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
-from modelwatch.core.bootstrap import bootstrap_classification, bootstrap_regression
-from modelwatch.core.model_io import to_model_input
+from modelwatch.core.checks.bootstrap import bootstrap_classification, bootstrap_regression
+from modelwatch.core.model.predict import to_model_input
 
 if TYPE_CHECKING:
-    from modelwatch.core.suite import SuiteContext
+    from modelwatch.core.checks.context import SuiteContext
 
 MAX_CURVE_POINTS = 200
 MAX_RESIDUALS = 500

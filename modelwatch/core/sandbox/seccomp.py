@@ -13,7 +13,7 @@ import errno
 import os
 from functools import lru_cache
 
-from modelwatch.core import seccomp_policy as policy
+from modelwatch.core.sandbox import seccomp_policy as policy
 
 ACT_ALLOW = 0x7FFF0000
 ATTR_CTL_TSYNC = 4  # scmp_filter_attr: apply the filter to every thread of the process

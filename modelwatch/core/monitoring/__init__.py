@@ -1,0 +1,3 @@
+"""Production batches: compared with a reference (``batches``), alert rules on the series, and signed
+webhooks.
+"""
