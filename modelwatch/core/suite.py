@@ -28,8 +28,8 @@ from modelwatch.core.drift import section as drift_section
 from modelwatch.core.explain import section as explain_section
 from modelwatch.core.model.predict import to_model_input
 from modelwatch.core.results.headlines import headline
-from modelwatch.core.schema import assumed_features
 from modelwatch.core.schema.from_csv import read_csv_bytes
+from modelwatch.core.schema.from_model import assumed_features
 from modelwatch.core.sections import SECTIONS, Registry
 from modelwatch.errors import ModelError
 
