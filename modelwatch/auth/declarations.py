@@ -105,6 +105,8 @@ CALLBACKS: dict[str, str] = {
     "pages.history.tag_selected": WRITE,
     "pages.compare.update": READ,
     "modelwatch.dashboard.sections.explainability.show_sample": READ,
+    "modelwatch.dashboard.sections.quality.apply_cutoff": READ,
+    "modelwatch.dashboard.sections.quality.show_residual_feature": READ,
     "pages.users.refresh": ADMIN,
     "pages.users.create_user": ADMIN,
     "pages.users.change_role": ADMIN,
