@@ -1,9 +1,6 @@
 """The explainability tab in a real browser: click a row of the explained-rows table, the waterfall redraws."""
 from __future__ import annotations
 
-import json
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,9 +11,8 @@ from sklearn.linear_model import LogisticRegression
 import modelwatch.dashboard.sections.explainability as tab
 from modelwatch.core.explain.section import compute
 from modelwatch.core.jsonable import to_jsonable
-from modelwatch.extensions import db
-from modelwatch.models import ModelArtifact, Run, utcnow
 from tests.core.suite_context import make_context
+from tests.pages.run_tabs import open_tab, store_run
 
 
 @pytest.fixture(scope="module")
@@ -31,35 +27,6 @@ def explained_run_result():
                       "performance": {"skipped": "not part of this test"}, "explainability": section}
 
 
-def _store_run(app, info, result) -> str:
-    with app.app_context():
-        artifact = ModelArtifact(sha256="e" * 64, name="explain-waterfall", filename="explain.pkl", format="pickle",
-                                 size=1, data=b"-", info=info)
-        run = Run(artifact=artifact, name="explain-waterfall", status="succeeded", stage="done", progress=1.0,
-                  source="ui", result=json.loads(json.dumps(result)), started_at=utcnow(), finished_at=utcnow())
-        db.session.add_all([artifact, run])
-        db.session.commit()
-        return run.id
-
-
-def _open_explainability_tab(browser) -> None:
-    """Click the tab; the run page's first poll may re-render the tabs just after load, so retry on a stale one."""
-    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-
-    for _ in range(6):
-        try:
-            browser.wait_for_element("#run-result-tabs")
-            tabs = browser.driver.find_elements("css selector", "#run-result-tabs .nav-link")
-            next(t for t in tabs if t.text == "Explainability").click()
-            browser.wait_for_element(f"#{tab.WATERFALL_GRAPH} .main-svg", timeout=5)
-            time.sleep(0.5)  # let a late re-render land before looking again
-            browser.wait_for_element(f"#{tab.WATERFALL_GRAPH} .main-svg", timeout=5)
-            return
-        except (StaleElementReferenceException, TimeoutException, StopIteration):
-            time.sleep(0.5)
-    raise AssertionError("the Explainability tab did not open")
-
-
 def _waterfall_title(browser) -> str:
     return browser.find_element(f"#{tab.WATERFALL_GRAPH} .gtitle").text
 
@@ -67,9 +34,9 @@ def _waterfall_title(browser) -> str:
 def test_clicking_a_row_redraws_the_waterfall(browser, live_server, explained_run_result):
     app, url = live_server
     info, result = explained_run_result
-    run_id = _store_run(app, info, result)
+    run_id = store_run(app, info, result, "explain-waterfall")
     browser.wait_for_page(url=f"{url}/runs/{run_id}")
-    _open_explainability_tab(browser)
+    open_tab(browser, "Explainability", f"#{tab.WATERFALL_GRAPH} .main-svg")
     # plotly draws the title after the svg: wait for the text itself
     browser.wait_for_contains_text(f"#{tab.WATERFALL_GRAPH} .gtitle", "Row 0", timeout=30)
 

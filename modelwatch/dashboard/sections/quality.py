@@ -129,7 +129,8 @@ def _cutoff_panel(block: dict[str, Any]) -> list:
         html.Div("Rows scoring at or above the cut-off are predicted positive. Move it to trade precision for "
                  "recall; the model's own cut-off is marked at the start.", className="small text-muted"),
         dcc.Store(id=CUTOFF_STORE, data=store),
-        dcc.Slider(id=CUTOFF_SLIDER, min=0, max=last, step=1, value=start, marks=marks, included=False),
+        dcc.Slider(id=CUTOFF_SLIDER, min=0, max=last, step=1, value=start, marks=marks, included=False,
+                   allow_direct_input=False),
         html.Div(cutoff_text(block, start), id=CUTOFF_TEXT, className="fw-semibold mb-2"),
         dbc.Row([dbc.Col(_graph(confusion_matrix_figure(block, start), MATRIX_GRAPH), md=6),
                  dbc.Col(_graph(roc_figure(block, start), ROC_GRAPH), md=6)]),
