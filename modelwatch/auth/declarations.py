@@ -41,6 +41,7 @@ ENDPOINTS: dict[str, str] = {
     "schema.infer": WRITE,  # stores the model it is sent
     "schema.generate": READ,  # computes and stores nothing, like the schema page's preview
     "results.result_section": READ,
+    "what_if.what_if": WRITE,  # runs the run's model again in the sandbox (stores nothing)
     "audit.list_events": ADMIN,
     # registered models and monitoring
     "models.list_models": READ,
