@@ -6,7 +6,6 @@ from marshmallow import fields
 
 from modelwatch.api.result_schemas import OpenSchema
 from modelwatch.api.schemas import ErrorEnvelopeSchema, StrictSchema
-from modelwatch.services import audit
 from modelwatch.services import what_if as service
 
 blp = Blueprint("what_if", __name__, description="Change one row and see the new prediction and its explanation")
@@ -51,6 +50,4 @@ class WhatIfSchema(OpenSchema):
                   description="model_error, run_timeout, resource_limit, model_crashed: the model failed")
 def what_if(body: dict, run_id: str):
     """Predict and explain one edited row with the run's model (in the sandbox), with the run's explainer."""
-    result = service.what_if(run_id, body["row"])
-    audit.record("run.what_if", run_id)
-    return result
+    return service.what_if(run_id, body["row"])

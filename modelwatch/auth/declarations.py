@@ -106,6 +106,9 @@ CALLBACKS: dict[str, str] = {
     "pages.history.tag_selected": WRITE,
     "pages.compare.update": READ,
     "modelwatch.dashboard.sections.explainability.show_sample": READ,
+    "modelwatch.dashboard.sections.explainability.load_what_if_row": READ,
+    "modelwatch.dashboard.sections.explainability.show_dependence": READ,
+    "modelwatch.dashboard.sections.explainability.predict_what_if": WRITE,  # runs the model again in the sandbox
     "modelwatch.dashboard.sections.quality.apply_cutoff": READ,
     "modelwatch.dashboard.sections.quality.show_residual_feature": READ,
     "pages.users.refresh": ADMIN,

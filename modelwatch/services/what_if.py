@@ -9,7 +9,7 @@ from modelwatch.core.sandbox import run_task
 from modelwatch.errors import BadRequest, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import Run
-from modelwatch.services import artifact_store
+from modelwatch.services import artifact_store, audit
 from modelwatch.services.artifacts import sandbox_limits
 from modelwatch.services.exports import RunNotFinished
 from modelwatch.services.runs import get_run
@@ -56,5 +56,6 @@ def what_if(run_id: str, row: Any) -> dict[str, Any]:
     db.session.commit()  # no transaction stays open while the sandbox works
     result = run_task("what_if", model_bytes, fmt, payload, {"sample.csv": sample} if sample else {},
                       limits=sandbox_limits(TIMEOUT_S))
+    audit.record("run.what_if", run_id)
     return {"row": clean, "notes": notes, **{k: result.get(k) for k in ("prediction", "probabilities",
                                                                          "explanation")}}

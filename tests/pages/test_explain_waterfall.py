@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 import modelwatch.dashboard.sections.explainability as tab
 from modelwatch.core.explain.section import compute
 from modelwatch.core.jsonable import to_jsonable
+from modelwatch.figures.format import number
 from tests.core.suite_context import make_context
 from tests.pages.run_tabs import open_tab, store_run
 
@@ -47,7 +48,7 @@ def test_clicking_a_row_redraws_the_waterfall(browser, live_server, explained_ru
     # viewport's hit-testing, which makes a simulated mouse click flaky)
     browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", target)
     browser.wait_for_contains_text(f"#{tab.WATERFALL_GRAPH} .gtitle", "Row 5", timeout=30)
-    assert f"{sample['prediction']:.4g}" in _waterfall_title(browser)
+    assert number(sample['prediction']) in _waterfall_title(browser)
     bars = browser.driver.find_elements("css selector", f"#{tab.WATERFALL_GRAPH} .ytick text")
     labels = " ".join(b.text for b in bars)
     assert "base value" in labels and "prediction" in labels
