@@ -9,6 +9,7 @@ import pandas as pd
 
 from modelwatch.core.explain.common import Budget, predicted_index
 from modelwatch.core.explain.fallback import permutation_fallback
+from modelwatch.core.explain.interactions import interactions
 from modelwatch.core.explain.lime import add_lime
 from modelwatch.core.explain.plan import choose
 from modelwatch.core.explain.runner import explain
@@ -120,6 +121,13 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
     section = build(att, index, columns)
     add_lime(section, ctx.model, ctx.info, att.rows, background, index, seed,  # a second local view (#22)
              time.monotonic() + 0.15 * seconds)
+    if plan.kind == "tree":  # which pairs act together, in a tenth of the budget at most
+        try:
+            section["interactions"] = interactions(plan, ctx.info, att.rows, index, columns,
+                                                   [e["feature"] for e in section["feature_importance"]],
+                                                   time.monotonic() + 0.1 * seconds)
+        except Exception as exc:  # an extra: it must not cost the section
+            section["interactions"] = {"skipped": f"{type(exc).__name__}: {exc}"}
     section["sampled"] = "; ".join(notes + att.notes) or None
     section["rows_source"] = {"name": source, "note": SOURCE_NOTE[source]}
     section["features"] = feature_specs(ctx.schema, columns)
