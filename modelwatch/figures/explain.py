@@ -147,11 +147,11 @@ def to_probability(sample: dict[str, Any]) -> dict[str, Any]:
 
 
 def waterfall_figure(sample: dict[str, Any] | None, max_features: int = 12, title: str | None = None,
-                     space: str | None = None) -> go.Figure:
+                     space: str | None = None, empty: str = "pick a row of the table") -> go.Figure:
     """How one row's prediction is built: the base value, the largest contributions, the rest, the output;
     ``space`` names what the values are in (probability, log-odds...)."""
     if not sample or not sample.get("contributions"):
-        return _empty("One prediction, explained", "pick a row of the table")
+        return _empty("One prediction, explained", empty)
     items = sorted(sample["contributions"].items(), key=lambda kv: -abs(kv[1]))
     shown, rest = items[:max_features], items[max_features:]
     row = sample.get("row") or {}
@@ -192,6 +192,24 @@ def lime_figure(sample: dict[str, Any] | None, max_features: int = 12) -> go.Fig
     fig.update_layout(title=f"Row {sample.get('index', '')}{klass}: LIME weights (local R² {lime['score']:.2f})",
                       yaxis={"autorange": "reversed"}, showlegend=False, height=max(320, 30 * len(items) + 140),
                       **{**LAYOUT, "margin": {"l": 220, "r": 80, "t": 60, "b": 50}})
+    return fig
+
+
+def interactions_figure(section: dict[str, Any]) -> go.Figure:
+    """Mean |SHAP interaction value| between the most important features (the diagonal: their main effects)."""
+    found = section.get("interactions") or {}
+    if not found.get("matrix"):
+        return _empty("Interactions", found.get("skipped") or "computed for tree models only")
+    names = found["features"]
+    matrix = np.array(found["matrix"], dtype=float)
+    off = matrix.copy()
+    np.fill_diagonal(off, np.nan)  # main effects dwarf interactions: colour the pairs only
+    fig = go.Figure(go.Heatmap(z=off, x=names, y=names, colorscale="Blues", colorbar={"title": "mean |value|"},
+                               customdata=matrix, hovertemplate="%{y} × %{x}<br>mean |interaction| "
+                                                                "%{customdata:,.3~r}<extra></extra>"))
+    fig.update_layout(title=f"SHAP interactions ({found['n_rows']} rows; diagonal left blank: main effects)",
+                      yaxis_autorange="reversed", height=max(360, 28 * len(names) + 160),
+                      **{**LAYOUT, "margin": {"l": 160, "r": 30, "t": 60, "b": 120}})
     return fig
 
 

@@ -18,6 +18,7 @@ from modelwatch.figures.explain import (
     dependence_from_samples,
     drift_shift_figure,
     importance_figure,
+    interactions_figure,
     lime_figure,
     to_probability,
     waterfall_figure,
@@ -135,7 +136,19 @@ def _dependence(section: dict[str, Any], samples: list[dict[str, Any]], features
         ], className="g-2"),
         dcc.Graph(figure=dependence_from_samples(samples, first, colour, _space(section)), id=DEPENDENCE_GRAPH,
                   config=GRAPH_CONFIG),
-    ]
+    ] + _interactions(section)
+
+
+def _interactions(section: dict[str, Any]) -> list:
+    """The interaction heatmap and its strongest pairs (tree models, when the budget allowed)."""
+    found = section.get("interactions")
+    if not found:
+        return []
+    pairs = "; ".join(f"{a} × {b} ({number(p['mean_abs'])})" for p in found.get("top") or [] for a, b in
+                      [p["features"]])
+    return [dcc.Graph(figure=interactions_figure(section), id="run-explain-interactions-graph", config=GRAPH_CONFIG),
+            html.Div(f"Strongest pairs: {pairs}. Colour the dependence plot by the partner to see the interaction."
+                     if pairs else "", className="small text-muted")]
 
 
 def _space_picker(section: dict[str, Any]) -> list:
@@ -209,7 +222,8 @@ def _what_if_editor(section: dict[str, Any], sample: dict[str, Any], run_id: str
                 id="run-whatif-fields"),
         dbc.Button("Predict", id=WHATIF_BUTTON, color="primary", size="sm", className="mb-2"),
         dcc.Loading(html.Div(id=WHATIF_RESULT, className="fw-semibold")),
-        dcc.Graph(figure=waterfall_figure(None), id=WHATIF_GRAPH, config=GRAPH_CONFIG),
+        dcc.Graph(figure=waterfall_figure(None, empty="edit the values and press Predict"), id=WHATIF_GRAPH,
+                  config=GRAPH_CONFIG),
     ]
 
 

@@ -9,6 +9,9 @@ from sklearn.ensemble import GradientBoostingRegressor, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
 from modelwatch.core.explain.section import compute
+from modelwatch.core.jsonable import to_jsonable
+from modelwatch.dashboard.sections import explainability
+from modelwatch.figures.explain import interactions_figure
 from tests.core.suite_context import make_context
 
 
@@ -40,6 +43,9 @@ def test_interaction_matrix_equals_shap(kind):
     assert found["features"] == [e["feature"] for e in section["feature_importance"]][:len(keep)]
     a, b = found["top"][0]["features"]
     assert found["top"][0]["mean_abs"] == pytest.approx(reference[list(X.columns).index(a), list(X.columns).index(b)])
+    figure = interactions_figure(section)
+    assert list(figure.data[0].x) == found["features"] and np.isnan(figure.data[0].z[0][0])
+    assert "run-explain-interactions-graph" in str(explainability.render(to_jsonable(section), {"id": "r"}))
 
 
 def test_no_interactions_for_models_that_are_not_trees():
