@@ -13,7 +13,8 @@ from tests.api.fast import assert_error, fast_config, submit
 @pytest.fixture
 def finished_run(client, forest_bytes, cancer):
     X, y = cancer
-    frame = pd.DataFrame(X.to_numpy()[::5], columns=[f"f{i}" for i in range(X.shape[1])]).assign(label=y.to_numpy()[::5])
+    frame = pd.DataFrame(X.to_numpy()[::5], columns=[f"f{i}" for i in range(X.shape[1])])
+    frame["label"] = y.to_numpy()[::5]
     out = io.StringIO()
     frame.to_csv(out, index=False)
     run = submit(client, forest_bytes, config=fast_config(), target="label",
