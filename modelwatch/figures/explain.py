@@ -80,7 +80,8 @@ def beeswarm_figure(section: dict[str, Any]) -> go.Figure:
             customdata=[_label(v) for v in raw],
             hovertemplate=f"{feature} = %{{customdata}}<br>SHAP %{{x:,.3~r}}<extra></extra>", showlegend=False))
     fig.add_vline(x=0, line_color="#999", line_width=1)
-    fig.update_layout(title="SHAP values per row (colour: feature value)", xaxis_title="SHAP value",
+    unit = f" ({section['output']})" if section.get("output") else ""
+    fig.update_layout(title="SHAP values per row (colour: feature value)", xaxis_title=f"SHAP value{unit}",
                       yaxis={"tickvals": list(range(len(ranked))), "ticktext": list(reversed(ranked))},
                       height=max(300, 30 * len(ranked) + 100), **LAYOUT)
     return fig

@@ -114,6 +114,8 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
                                        Budget(seconds - (time.monotonic() - started)),
                                        f"{type(exc).__name__}: {exc}", seed)
         section["drift"] = {"skipped": "no SHAP values to compare under drift"}
+        section["rows_source"] = {"name": "sample" if labelled else source,
+                                  "note": SOURCE_NOTE["sample" if labelled else source]}
         return section
     main_s = time.monotonic() - started
     ctx.progress("explaining under drift", 0.97)
