@@ -236,6 +236,15 @@ def warnings_for(block: dict[str, Any], baseline_metrics: dict[str, Any] | None)
     return out
 
 
+def _plot_value(value: Any) -> Any:
+    """A value to plot: None for missing, floats to 4 significant digits, anything else as is."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, float) and not np.isfinite(value):
+        return None
+    return float(f"{value:.4g}") if isinstance(value, float) else value
+
+
 def regression_quality(y: np.ndarray, pred: np.ndarray, n_boot: int = N_BOOT, seed: int = 0,
                        features: pd.DataFrame | None = None) -> dict[str, Any]:
     """MAE, RMSE, R², MAPE, downsampled residuals and bootstrap intervals.
@@ -255,10 +264,9 @@ def regression_quality(y: np.ndarray, pred: np.ndarray, n_boot: int = N_BOOT, se
     keep = np.sort(rng.choice(len(y), MAX_RESIDUALS, replace=False)) if len(y) > MAX_RESIDUALS else np.arange(len(y))
     residuals = {"predicted": pred[keep].tolist(), "actual": y[keep].tolist(), "residual": residual[keep].tolist(),
                  "mean": float(residual.mean()), "std": float(residual.std())}
-    if features is not None:
+    if features is not None:  # for plotting only: numbers to 4 significant digits keep the Result small
         kept = features.iloc[keep, :MAX_RESIDUAL_FEATURES]
-        residuals["features"] = {str(c): [None if pd.isna(v) else (v.item() if isinstance(v, np.generic) else v)
-                                          for v in kept[c].tolist()] for c in kept.columns}
+        residuals["features"] = {str(c): [_plot_value(v) for v in kept[c].tolist()] for c in kept.columns}
     boot = bootstrap_regression(y, pred, n_boot, seed) if n_boot and len(y) > 1 else {"ci": {}}
     return {"metrics": {k: (float(v) if v is not None else None) for k, v in m.items()},
             "residuals": residuals, "ci": boot.pop("ci"), "bootstrap": boot or None}
