@@ -70,6 +70,23 @@ def confusion_matrix_figure(quality: dict[str, Any], cutoff_index: int | None = 
     return _heatmap(cm["matrix"], labels, "Confusion matrix (the model's own predictions)")
 
 
+def cutoff_rates_figure(quality: dict[str, Any], cutoff_index: int | None = None) -> go.Figure:
+    """Precision, recall and F1 of the positive class at every cut-off of the table, the chosen one marked."""
+    table = quality.get("cutoffs")
+    if not table:
+        return _empty("Precision and recall by cut-off", "binary classifiers with scores only")
+    rows = [at_cutoff(table, i) for i in range(len(table["threshold"]))]
+    fig = go.Figure([go.Scatter(x=table["threshold"], y=[r[key] for r in rows], mode="lines", name=key,
+                                line={"color": colour},
+                                hovertemplate=f"cut-off %{{x:{HOVER_NUMBER}}}<br>{key} %{{y:.3f}}<extra></extra>")
+                     for key, colour in (("precision", "#0072b2"), ("recall", "#e69f00"), ("f1", "#009e73"))])
+    if cutoff_index is not None:
+        fig.add_vline(x=table["threshold"][cutoff_index], line_dash="dash", line_color="#d55e00")
+    fig.update_layout(title="Precision and recall by cut-off", xaxis_title=f"cut-off ({table['score']})",
+                      yaxis_title="value", yaxis_range=[0, 1.02], **LAYOUT)
+    return fig
+
+
 def roc_figure(quality: dict[str, Any], cutoff_index: int | None = None) -> go.Figure:
     """ROC curve of each class shown (the positive class when binary), the chance diagonal, and the cut-off."""
     roc = (quality.get("curves") or {}).get("roc") or {}

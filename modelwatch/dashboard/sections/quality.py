@@ -18,6 +18,7 @@ from modelwatch.figures.quality import (
     calibration_figure,
     class_label,
     confusion_matrix_figure,
+    cutoff_rates_figure,
     default_cutoff_index,
     gains_figure,
     pr_figure,
@@ -34,6 +35,7 @@ CUTOFF_TEXT = "run-quality-cutoff-text"
 CUTOFF_STORE = "run-quality-cutoff-store"
 MATRIX_GRAPH = "run-quality-confusion-matrix-graph"
 ROC_GRAPH = "run-quality-roc-graph"
+RATES_GRAPH = "run-quality-cutoff-rates-graph"
 RESIDUAL_FEATURE = "run-quality-residual-feature"
 RESIDUAL_STORE = "run-quality-residual-store"
 RESIDUAL_FEATURE_GRAPH = "run-quality-residuals-by-feature-graph"
@@ -133,6 +135,7 @@ def _cutoff_panel(block: dict[str, Any]) -> list:
                    allow_direct_input=False),
         html.Div(cutoff_text(block, start), id=CUTOFF_TEXT, className="fw-semibold mb-2"),
         dbc.Row([dbc.Col(_graph(confusion_matrix_figure(block, start), MATRIX_GRAPH), md=6),
+                 dbc.Col(_graph(cutoff_rates_figure(block, start), RATES_GRAPH), md=6),
                  dbc.Col(_graph(roc_figure(block, start), ROC_GRAPH), md=6)]),
     ]
 
@@ -185,6 +188,7 @@ def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
 @callback(
     Output(MATRIX_GRAPH, "figure"),
     Output(ROC_GRAPH, "figure"),
+    Output(RATES_GRAPH, "figure"),
     Output(CUTOFF_TEXT, "children"),
     Input(CUTOFF_SLIDER, "value"),
     State(CUTOFF_STORE, "data"),
@@ -195,7 +199,8 @@ def apply_cutoff(index: int | None, block: dict[str, Any] | None):
     if index is None or not block or not block.get("cutoffs"):
         raise PreventUpdate
     index = max(0, min(int(index), len(block["cutoffs"]["threshold"]) - 1))
-    return confusion_matrix_figure(block, index), roc_figure(block, index), cutoff_text(block, index)
+    return (confusion_matrix_figure(block, index), roc_figure(block, index), cutoff_rates_figure(block, index),
+            cutoff_text(block, index))
 
 
 @callback(
