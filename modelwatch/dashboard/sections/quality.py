@@ -135,16 +135,16 @@ def _cutoff_panel(block: dict[str, Any]) -> list:
                    allow_direct_input=False),
         html.Div(cutoff_text(block, start), id=CUTOFF_TEXT, className="fw-semibold mb-2"),
         dbc.Row([dbc.Col(_graph(confusion_matrix_figure(block, start), MATRIX_GRAPH), md=6),
-                 dbc.Col(_graph(cutoff_rates_figure(block, start), RATES_GRAPH), md=6),
-                 dbc.Col(_graph(roc_figure(block, start), ROC_GRAPH), md=6)]),
+                 dbc.Col(_graph(cutoff_rates_figure(block, start), RATES_GRAPH), md=6)]),
     ]
 
 
 def _classification_graphs(block: dict[str, Any]) -> list:
     panel = _cutoff_panel(block)
-    first = [] if panel else [dbc.Col(_graph(confusion_matrix_figure(block), MATRIX_GRAPH), md=6),
-                              dbc.Col(_graph(roc_figure(block), ROC_GRAPH), md=6)]
-    rest = [dbc.Col(_graph(pr_figure(block), "run-quality-pr-graph"), md=6),
+    start = default_cutoff_index(block["cutoffs"]) if panel else None
+    first = [] if panel else [dbc.Col(_graph(confusion_matrix_figure(block), MATRIX_GRAPH), md=6)]
+    rest = [dbc.Col(_graph(roc_figure(block, start), ROC_GRAPH), md=6),
+            dbc.Col(_graph(pr_figure(block), "run-quality-pr-graph"), md=6),
             dbc.Col(_graph(gains_figure(block), "run-quality-gains-graph"), md=6),
             dbc.Col(_graph(calibration_figure(block), "run-quality-calibration-graph"), md=6)]
     return panel + [dbc.Row(first + rest)]
