@@ -62,3 +62,16 @@ def test_a_regressor_no_better_than_the_mean_is_called_out():
     assert _codes(quality.warnings_for(noise, base)) == [("near_baseline", "r2")]
     good = quality.regression_quality(y, y + 0.1 * rng.normal(size=200), n_boot=0)
     assert quality.warnings_for(good, base) == []
+
+
+def test_the_tab_leads_with_the_warnings():
+    from modelwatch.dashboard.sections import quality as tab
+
+    block, base = _churn_block()
+    section = {**block, "task": "classification", "n_rows": 600, "baseline": base,
+               "warnings": quality.warnings_for(block, base["metrics"])}
+    parts = tab.render(section, {"id": "r"})
+    alerts = [p for p in parts if getattr(p, "id", "").startswith("run-quality-warning-")]
+    assert [a.id for a in alerts] == ["run-quality-warning-minority_class", "run-quality-warning-low_recall",
+                                      "run-quality-warning-near_baseline"]
+    assert parts.index(alerts[0]) < next(i for i, p in enumerate(parts) if getattr(p, "id", "") == "run-quality-table")
