@@ -44,6 +44,7 @@ def test_clicking_a_row_redraws_the_waterfall(browser, live_server, explained_ru
     sample = result["explainability"]["samples"][5]
     cell = f"#{tab.SAMPLES_GRID} .ag-center-cols-container .ag-row[row-id='5'] .ag-cell[col-id='prediction']"
     target = browser.wait_for_element(cell, timeout=30)
+    assert target.text == number(sample["prediction"])  # 3 significant digits, as everywhere
     # a DOM click on the cell: AG Grid turns it into cellClicked (the shell's layout can put the cell outside the
     # viewport's hit-testing, which makes a simulated mouse click flaky)
     browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", target)

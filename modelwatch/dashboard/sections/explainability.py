@@ -55,9 +55,10 @@ def _grid(samples: list[dict[str, Any]], features: list[str]) -> dag.AgGrid:
     rows = []
     for i, sample in enumerate(samples):
         top = max(sample["contributions"].items(), key=lambda kv: abs(kv[1]), default=("", 0.0))
-        rows.append({"index": str(i), "prediction": number(sample["prediction"]), "class": sample.get("class"),
+        rows.append({"index": str(i), "prediction": sample["prediction"], "class": sample.get("class"),
                      "top": f"{top[0]} ({number(top[1])})", **{f: sample["row"].get(f) for f in features}})
-    columns = [{"field": "index", "headerName": "#", "width": 70}, {"field": "prediction"},
+    columns = [{"field": "index", "headerName": "#", "width": 70},
+               {"field": "prediction", "valueFormatter": {"function": "d3.format(',.3~r')(params.value)"}},
                {"field": "top", "headerName": "largest contribution"}]
     if any(s.get("class") is not None for s in samples):
         columns.insert(2, {"field": "class"})
