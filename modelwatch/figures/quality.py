@@ -110,8 +110,8 @@ def roc_figure(quality: dict[str, Any], cutoff_index: int | None = None) -> go.F
     return fig
 
 
-def pr_figure(quality: dict[str, Any]) -> go.Figure:
-    """Precision against recall for each class shown."""
+def pr_figure(quality: dict[str, Any], cutoff_index: int | None = None) -> go.Figure:
+    """Precision against recall for each class shown, and the cut-off's point."""
     pr = (quality.get("curves") or {}).get("pr") or {}
     if not pr:
         return _empty("Precision-recall curve", "needs scores and both outcomes in the labels")
@@ -120,6 +120,11 @@ def pr_figure(quality: dict[str, Any]) -> go.Figure:
     for label, curve in pr.items():
         fig.add_trace(go.Scatter(x=curve["recall"], y=curve["precision"], mode="lines",
                                  name=f"{class_label(label, names)} (AP {number(curve['average_precision'])})"))
+    table = quality.get("cutoffs")
+    if table and cutoff_index is not None and at_cutoff(table, cutoff_index)["precision"] is not None:
+        row = at_cutoff(table, cutoff_index)
+        fig.add_trace(go.Scatter(x=[row["recall"]], y=[row["precision"]], mode="markers", name="cut-off",
+                                 marker={"size": 11, "color": "#d55e00", "symbol": "x"}))
     fig.update_layout(title="Precision-recall curve", xaxis_title="recall", yaxis_title="precision", showlegend=True,
                       **UNIT_RANGE, **LAYOUT)
     return fig

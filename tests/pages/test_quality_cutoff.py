@@ -27,7 +27,9 @@ def test_the_cutoff_redraws_the_confusion_matrix_and_rates(churn_quality):
     table = section["cutoffs"]
     start = tab.default_cutoff_index(table)
     assert table["threshold"][start] == 0.5
-    matrix, roc, rates, text = tab.apply_cutoff(90, section)
+    matrix, roc, rates, pr, text = tab.apply_cutoff(90, section)
+    assert pr.data[-1].name == "cut-off" and pr.data[-1].x[0] == pytest.approx(table["tp"][90] / (
+        table["tp"][90] + table["fn"][90]))
     assert rates.layout.shapes[0].x0 == 0.9 and [t.name for t in rates.data] == ["precision", "recall", "f1"]
     tn, fp, fn, tp = (table[k][90] for k in ("tn", "fp", "fn", "tp"))
     assert [list(r) for r in matrix.data[0].z] == [[tn, fp], [fn, tp]]

@@ -36,6 +36,7 @@ CUTOFF_STORE = "run-quality-cutoff-store"
 MATRIX_GRAPH = "run-quality-confusion-matrix-graph"
 ROC_GRAPH = "run-quality-roc-graph"
 RATES_GRAPH = "run-quality-cutoff-rates-graph"
+PR_GRAPH = "run-quality-pr-graph"
 RESIDUAL_FEATURE = "run-quality-residual-feature"
 RESIDUAL_STORE = "run-quality-residual-store"
 RESIDUAL_FEATURE_GRAPH = "run-quality-residuals-by-feature-graph"
@@ -125,7 +126,7 @@ def _cutoff_panel(block: dict[str, Any]) -> list:
     last = len(table["threshold"]) - 1
     marks = {i: number(table["threshold"][i], 2) for i in sorted({0, last // 4, last // 2, 3 * last // 4, last})}
     store = {k: block.get(k) for k in ("cutoffs", "confusion_matrix", "class_names")}
-    store["curves"] = {"roc": (block.get("curves") or {}).get("roc") or {}}
+    store["curves"] = {k: (block.get("curves") or {}).get(k) or {} for k in ("roc", "pr")}
     return [
         html.H6("Cut-off", className="mt-3"),
         html.Div("Rows scoring at or above the cut-off are predicted positive. Move it to trade precision for "
@@ -144,7 +145,7 @@ def _classification_graphs(block: dict[str, Any]) -> list:
     start = default_cutoff_index(block["cutoffs"]) if panel else None
     first = [] if panel else [dbc.Col(_graph(confusion_matrix_figure(block), MATRIX_GRAPH), md=6)]
     rest = [dbc.Col(_graph(roc_figure(block, start), ROC_GRAPH), md=6),
-            dbc.Col(_graph(pr_figure(block), "run-quality-pr-graph"), md=6),
+            dbc.Col(_graph(pr_figure(block, start), PR_GRAPH), md=6),
             dbc.Col(_graph(gains_figure(block), "run-quality-gains-graph"), md=6),
             dbc.Col(_graph(calibration_figure(block), "run-quality-calibration-graph"), md=6)]
     return panel + [dbc.Row(first + rest)]
@@ -189,6 +190,7 @@ def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
     Output(MATRIX_GRAPH, "figure"),
     Output(ROC_GRAPH, "figure"),
     Output(RATES_GRAPH, "figure"),
+    Output(PR_GRAPH, "figure"),
     Output(CUTOFF_TEXT, "children"),
     Input(CUTOFF_SLIDER, "value"),
     State(CUTOFF_STORE, "data"),
@@ -200,7 +202,7 @@ def apply_cutoff(index: int | None, block: dict[str, Any] | None):
         raise PreventUpdate
     index = max(0, min(int(index), len(block["cutoffs"]["threshold"]) - 1))
     return (confusion_matrix_figure(block, index), roc_figure(block, index), cutoff_rates_figure(block, index),
-            cutoff_text(block, index))
+            pr_figure(block, index), cutoff_text(block, index))
 
 
 @callback(
