@@ -86,8 +86,8 @@ def _source(section: dict[str, Any]) -> list:
         return [dbc.Alert(f"Explained {n} synthetic rows: {source['note']}. Features were drawn independently, so "
                           "dependence plots may show combinations real data never has.", color="warning",
                           className="small mb-2", id="run-explain-source")]
-    return [dbc.Alert(f"Explained {n} real rows: {source['note']}.", color="info", className="small mb-2",
-                      id="run-explain-source")]
+    return [dbc.Alert(f"Explained {n} real rows: {source['note']} (config.explain.rows picks current, sample or "
+                      "synthetic rows).", color="info", className="small mb-2", id="run-explain-source")]
 
 
 def _summary(section: dict[str, Any]) -> list:
