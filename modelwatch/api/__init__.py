@@ -10,7 +10,7 @@ from flask_smorest import Api
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from modelwatch.api import audit, exports, health, models_api, results, runs, schema_views, webhooks_api
+from modelwatch.api import audit, exports, health, models_api, results, runs, schema_views, webhooks_api, what_if
 from modelwatch.api.schemas import ErrorEnvelopeSchema
 from modelwatch.auth.declarations import ENDPOINTS
 from modelwatch.auth.permissions import PUBLIC
@@ -101,7 +101,7 @@ def register_api(app: Flask) -> ContractApi:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "a token from `flask tokens create`"})
     for blueprint in (runs.blp, health.blp, schema_views.blp, exports.blp, results.blp, models_api.blp,
-                      webhooks_api.blp, audit.blp):
+                      webhooks_api.blp, audit.blp, what_if.blp):
         api.register_blueprint(blueprint)
     _document_auth_and_outages(app, api)
     app.register_error_handler(ModelwatchError, handle_modelwatch_error)

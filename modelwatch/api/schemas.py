@@ -86,6 +86,8 @@ class DriftConfigSchema(StrictSchema):
 class ExplainConfigSchema(StrictSchema):
     max_samples = _int(1, 10_000, metadata={"description": "rows explained"})
     background = _int(1, 10_000, metadata={"description": "background rows for the explainer"})
+    rows = fields.String(validate=validate.OneOf(("auto", "current", "sample", "synthetic")), metadata={
+        "description": "rows explained: auto (current, else sample, else generated; default) or one of them"})
 
 
 class PerformanceConfigSchema(StrictSchema):
@@ -101,6 +103,9 @@ class RobustnessConfigSchema(StrictSchema):
 
 class QualityConfigSchema(StrictSchema):
     n_boot = _int(0, 10_000, metadata={"description": "bootstrap resamples for confidence intervals"})
+    class_names = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=100)),
+                              validate=validate.Length(max=1000),
+                              metadata={"description": 'readable class names, e.g. {"0": "malignant", "1": "benign"}'})
 
 
 class ThresholdSchema(StrictSchema):

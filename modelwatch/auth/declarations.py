@@ -41,6 +41,7 @@ ENDPOINTS: dict[str, str] = {
     "schema.infer": WRITE,  # stores the model it is sent
     "schema.generate": READ,  # computes and stores nothing, like the schema page's preview
     "results.result_section": READ,
+    "what_if.what_if": WRITE,  # runs the run's model again in the sandbox (stores nothing)
     "audit.list_events": ADMIN,
     # registered models and monitoring
     "models.list_models": READ,
@@ -107,6 +108,11 @@ CALLBACKS: dict[str, str] = {
     "modelwatch.dashboard.sections.explainability.show_sample": READ,
     "modelwatch.dashboard.sections.drift.sort_columns": READ,  # re-orders rows already on the page
     "modelwatch.dashboard.sections.drift.show_column": READ,  # draws from the page's own store
+    "modelwatch.dashboard.sections.explainability.load_what_if_row": READ,
+    "modelwatch.dashboard.sections.explainability.show_dependence": READ,
+    "modelwatch.dashboard.sections.explainability.predict_what_if": WRITE,  # runs the model again in the sandbox
+    "modelwatch.dashboard.sections.quality.apply_cutoff": READ,
+    "modelwatch.dashboard.sections.quality.show_residual_feature": READ,
     "pages.users.refresh": ADMIN,
     "pages.users.create_user": ADMIN,
     "pages.users.change_role": ADMIN,

@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from modelwatch.figures.common import empty_figure
+from modelwatch.figures.format import number, signed
 
 LAYOUT = {"template": "plotly_white", "margin": {"l": 160, "r": 30, "t": 50, "b": 50}}
 MAX_FEATURES = 20
@@ -43,9 +44,7 @@ def _scaled(values: list[Any]) -> np.ndarray:
 
 
 def _label(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    return number(value) if isinstance(value, float) else str(value)
 
 
 def importance_figure(section: dict[str, Any]) -> go.Figure:
@@ -56,7 +55,7 @@ def importance_figure(section: dict[str, Any]) -> go.Figure:
     label = "permutation importance" if "permutation importance" in str(section.get("explainer")) else "mean |SHAP|"
     fig = go.Figure(go.Bar(x=[e["mean_abs_shap"] for e in ranked][::-1], y=[e["feature"] for e in ranked][::-1],
                            orientation="h", marker_color="#1f77b4",
-                           hovertemplate="%{y}<br>%{x:.4g}<extra></extra>"))
+                           hovertemplate="%{y}<br>%{x:,.3~r}<extra></extra>"))
     fig.update_layout(title=f"Feature importance ({label})", xaxis_title=label,
                       height=max(260, 26 * len(ranked) + 100), **LAYOUT)
     return fig
@@ -79,9 +78,10 @@ def beeswarm_figure(section: dict[str, Any]) -> go.Figure:
                     "colorbar": {"title": "feature value", "tickvals": [0, 1], "ticktext": ["low", "high"]}
                     if position == 0 else None, "showscale": position == 0},
             customdata=[_label(v) for v in raw],
-            hovertemplate=f"{feature} = %{{customdata}}<br>SHAP %{{x:.4g}}<extra></extra>", showlegend=False))
+            hovertemplate=f"{feature} = %{{customdata}}<br>SHAP %{{x:,.3~r}}<extra></extra>", showlegend=False))
     fig.add_vline(x=0, line_color="#999", line_width=1)
-    fig.update_layout(title="SHAP values per row (colour: feature value)", xaxis_title="SHAP value",
+    unit = f" ({section['output']})" if section.get("output") else ""
+    fig.update_layout(title="SHAP values per row (colour: feature value)", xaxis_title=f"SHAP value{unit}",
                       yaxis={"tickvals": list(range(len(ranked))), "ticktext": list(reversed(ranked))},
                       height=max(300, 30 * len(ranked) + 100), **LAYOUT)
     return fig
@@ -110,7 +110,7 @@ def dependence_figure(section: dict[str, Any], feature: str | None = None) -> go
             marker.update(color=colour_numbers, colorscale="RdBu_r", showscale=True, colorbar={"title": other})
         fig.add_trace(go.Scatter(x=x, y=entry["shap"], mode="markers", marker=marker, showlegend=False,
                                  customdata=[_label(c) for c in colour] if colour else None,
-                                 hovertemplate=f"{entry['feature']} = %{{x}}<br>SHAP %{{y:.4g}}"
+                                 hovertemplate=f"{entry['feature']} = %{{x}}<br>SHAP %{{y:,.3~r}}"
                                                + (f"<br>{other} = %{{customdata}}" if colour else "")
                                                + "<extra></extra>"))
     fig.add_hline(y=0, line_color="#999", line_width=1)
@@ -120,10 +120,39 @@ def dependence_figure(section: dict[str, Any], feature: str | None = None) -> go
     return fig
 
 
-def waterfall_figure(sample: dict[str, Any] | None, max_features: int = 12, title: str | None = None) -> go.Figure:
-    """How one row's prediction is built: the base value, the largest contributions, the rest, the output."""
+def dependence_from_samples(samples: list[dict[str, Any]], feature: str, colour: str | None = None,
+                            space: str | None = None) -> go.Figure:
+    """Any feature's value against its SHAP value over the explained rows, coloured by any other feature."""
+    if not samples or feature not in (samples[0].get("contributions") or {}):
+        return _empty("Dependence", "no explained rows for this feature")
+    values = [s["row"].get(feature) for s in samples]
+    shap_values = [s["contributions"][feature] for s in samples]
+    colours = [s["row"].get(colour) for s in samples] if colour else []
+    entry = {"feature": feature, "values": values, "shap": shap_values, "interaction_feature": colour,
+             "interaction_values": colours}
+    fig = dependence_figure({"dependence": [entry]}, feature)
+    if space:
+        fig.update_layout(yaxis_title=f"SHAP value of {feature} ({space})")
+    return fig
+
+
+def to_probability(sample: dict[str, Any]) -> dict[str, Any]:
+    """A binary row explained in log-odds, restated in probability: base and output through the logistic
+    function, each contribution scaled by the same factor so that they still add up (an approximation: SHAP values
+    are exact in log-odds only)."""
+    base, output = float(sample["base_value"]), float(sample["prediction"])
+    p_base, p_out = 1 / (1 + np.exp(-base)), 1 / (1 + np.exp(-output))
+    scale = (p_out - p_base) / (output - base) if abs(output - base) > 1e-12 else p_base * (1 - p_base)
+    return {**sample, "base_value": float(p_base), "prediction": float(p_out),
+            "contributions": {k: float(v) * scale for k, v in sample["contributions"].items()}}
+
+
+def waterfall_figure(sample: dict[str, Any] | None, max_features: int = 12, title: str | None = None,
+                     space: str | None = None, empty: str = "pick a row of the table") -> go.Figure:
+    """How one row's prediction is built: the base value, the largest contributions, the rest, the output;
+    ``space`` names what the values are in (probability, log-odds...)."""
     if not sample or not sample.get("contributions"):
-        return _empty("One prediction, explained", "pick a row of the table")
+        return _empty("One prediction, explained", empty)
     items = sorted(sample["contributions"].items(), key=lambda kv: -abs(kv[1]))
     shown, rest = items[:max_features], items[max_features:]
     row = sample.get("row") or {}
@@ -138,12 +167,14 @@ def waterfall_figure(sample: dict[str, Any] | None, max_features: int = 12, titl
         y=["base value"] + labels + ["prediction"], x=[base] + values + [float(sample.get("prediction", 0.0))],
         base=0, increasing={"marker": {"color": "#d62728"}}, decreasing={"marker": {"color": "#1f77b4"}},
         totals={"marker": {"color": "#7f7f7f"}}, textposition="outside",
-        text=[f"{base:.4g}"] + [f"{v:+.4g}" for v in values] + [f"{float(sample.get('prediction', 0.0)):.4g}"]))
+        text=[number(base)] + [signed(v) for v in values] + [number(float(sample.get("prediction", 0.0)))],
+        cliponaxis=False))
     klass = f" · class {sample['class']}" if sample.get("class") is not None else ""
-    heading = f"Row {sample.get('index', '')}{klass}: prediction {float(sample.get('prediction', 0.0)):.4g}"
-    fig.update_layout(title=title or heading,
+    unit = f" ({space})" if space else ""
+    heading = f"Row {sample.get('index', '')}{klass}: prediction {number(float(sample.get('prediction', 0.0)))}{unit}"
+    fig.update_layout(title=title or heading, xaxis_title=f"contribution{unit}",
                       yaxis={"autorange": "reversed"}, showlegend=False, height=max(320, 30 * len(values) + 140),
-                      **{**LAYOUT, "margin": {"l": 220, "r": 60, "t": 50, "b": 40}})
+                      **{**LAYOUT, "margin": {"l": 220, "r": 80, "t": 60, "b": 50}})
     return fig
 
 
@@ -157,11 +188,29 @@ def lime_figure(sample: dict[str, Any] | None, max_features: int = 12) -> go.Fig
     labels = [f"{name} = {_label(row[name])}" if name in row else name for name, _ in items]
     fig = go.Figure(go.Bar(orientation="h", y=labels, x=[v for _, v in items],
                            marker_color=["#d62728" if v > 0 else "#1f77b4" for _, v in items],
-                           text=[f"{v:+.4g}" for _, v in items], textposition="outside"))
+                           text=[signed(v) for _, v in items], textposition="outside", cliponaxis=False))
     klass = f" · class {sample['class']}" if sample.get("class") is not None else ""
     fig.update_layout(title=f"Row {sample.get('index', '')}{klass}: LIME weights (local R² {lime['score']:.2f})",
                       yaxis={"autorange": "reversed"}, showlegend=False, height=max(320, 30 * len(items) + 140),
-                      **{**LAYOUT, "margin": {"l": 220, "r": 60, "t": 50, "b": 40}})
+                      **{**LAYOUT, "margin": {"l": 220, "r": 80, "t": 60, "b": 50}})
+    return fig
+
+
+def interactions_figure(section: dict[str, Any]) -> go.Figure:
+    """Mean |SHAP interaction value| between the most important features (the diagonal: their main effects)."""
+    found = section.get("interactions") or {}
+    if not found.get("matrix"):
+        return _empty("Interactions", found.get("skipped") or "computed for tree models only")
+    names = found["features"]
+    matrix = np.array(found["matrix"], dtype=float)
+    off = matrix.copy()
+    np.fill_diagonal(off, np.nan)  # main effects dwarf interactions: colour the pairs only
+    fig = go.Figure(go.Heatmap(z=off, x=names, y=names, colorscale="Blues", colorbar={"title": "mean |value|"},
+                               customdata=matrix, hovertemplate="%{y} × %{x}<br>mean |interaction| "
+                                                                "%{customdata:,.3~r}<extra></extra>"))
+    fig.update_layout(title=f"SHAP interactions ({found['n_rows']} rows; diagonal left blank: main effects)",
+                      yaxis_autorange="reversed", height=max(360, 28 * len(names) + 160),
+                      **{**LAYOUT, "margin": {"l": 160, "r": 30, "t": 60, "b": 120}})
     return fig
 
 

@@ -58,8 +58,11 @@ def run_examples(keys: list[str] | None = None, config: dict[str, Any] | None = 
         for entry in build_demo_files(folder, keys):
             artifact = artifacts.store_upload((folder / entry["model"]).read_bytes(), entry["model"], entry["name"])
             current = (folder / entry["current"]).read_bytes() if entry.get("current") else None
+            chosen = config or DEMO_CONFIG
+            if entry.get("class_names"):  # the classes' names on the Quality tab (0/1 means little)
+                chosen = {**chosen, "quality": {**chosen.get("quality", {}), "class_names": entry["class_names"]}}
             submitted.append(runs.submit_run(
-                artifact, config=config or DEMO_CONFIG, sample_csv=(folder / entry["sample"]).read_bytes(),
+                artifact, config=chosen, sample_csv=(folder / entry["sample"]).read_bytes(),
                 current_csv=current, target=entry["target"], name=entry["name"], source=source,
             ))
     return submitted

@@ -127,7 +127,7 @@ def _background_of(ctx, section) -> pd.DataFrame:
     """The background the section drew (same seed, same rule)."""
     from modelwatch.core.explain.section import _frames
 
-    _, background, _ = _frames(ctx, list(ctx.info["feature_names"]), 30, 50, np.random.default_rng(0))
+    _, background, _, _ = _frames(ctx, list(ctx.info["feature_names"]), 30, 50, np.random.default_rng(0))
     return background
 
 

@@ -116,3 +116,4 @@ def test_labels_only_model_falls_back_to_permutation_importance():
     assert "fallback" in section["explainer"]
     assert section["feature_importance"][0]["feature"] == "f0"  # fitted on an array: positional names
     assert section["samples"] == [] and section["base_value"] is None
+    assert section["rows_source"]["name"] == "synthetic"  # no labelled sample: ranked on the generated rows

@@ -60,9 +60,9 @@ def test_tab_renders_and_clicking_a_row_draws_its_waterfall(section):
     assert explainability.SAMPLES_GRID in text and explainability.WATERFALL_GRAPH in text
     store = next(c for c in _walk(components) if getattr(c, "id", None) == explainability.SAMPLES_STORE)
     cell = {"rowId": "7", "rowIndex": 0, "colId": "prediction"}
-    figure, agreement = explainability.show_sample(cell, "shap", store.data)
+    figure, agreement = explainability.show_sample(cell, "shap", None, store.data)
     assert figure.layout.title.text.startswith("Row 7") and "top 3 features" in agreement
-    lime, _ = explainability.show_sample(cell, "lime", store.data)
+    lime, _ = explainability.show_sample(cell, "lime", None, store.data)
     assert "LIME weights" in lime.layout.title.text and len(lime.data[0].x) == 3
     assert section["lime"]["n_rows"] == 10 and "agreement" in section["samples"][7]["lime"]
     assert explainability.render({"skipped": "no time"}, {})[0].color == "warning"

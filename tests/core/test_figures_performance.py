@@ -69,12 +69,15 @@ def test_robustness_figures(classifier_result):
 def test_quality_figures(classifier_result, regression_quality):
     section = classifier_result["quality"]
     figures = dict(qf.quality_figures(section))
-    assert set(figures) == {"confusion_matrix", "roc", "pr", "calibration"}
+    assert set(figures) == {"confusion_matrix", "roc", "pr", "gains", "calibration"}
     assert figures["confusion_matrix"].data[0].z is not None
     assert len(figures["roc"].data) == 2 and "AUC" in figures["roc"].data[1].name
+    assert [t.name for t in figures["gains"].data] == ["random order", "1", "perfect"]
     regression = dict(qf.quality_figures(regression_quality))
-    assert set(regression) == {"residuals"}
+    assert set(regression) == {"predicted_actual", "residuals", "residual_histogram", "residuals_by_feature"}
     assert len(regression["residuals"].data[0].x) == regression_quality["n_rows"] == 442  # under the cap
+    by_feature = qf.residuals_by_feature_figure(regression_quality, "bmi")
+    assert "bmi" in by_feature.layout.title.text and len(by_feature.data[0].x) == 442
     assert qf.roc_figure(regression_quality).layout.annotations  # the "not applicable" note
 
 

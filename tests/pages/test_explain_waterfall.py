@@ -1,9 +1,6 @@
 """The explainability tab in a real browser: click a row of the explained-rows table, the waterfall redraws."""
 from __future__ import annotations
 
-import json
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,9 +11,9 @@ from sklearn.linear_model import LogisticRegression
 import modelwatch.dashboard.sections.explainability as tab
 from modelwatch.core.explain.section import compute
 from modelwatch.core.results.jsonable import to_jsonable
-from modelwatch.extensions import db
-from modelwatch.models import ModelArtifact, Run, utcnow
+from modelwatch.figures.format import number
 from tests.core.suite_context import make_context
+from tests.pages.run_tabs import open_tab, store_run
 
 
 @pytest.fixture(scope="module")
@@ -31,35 +28,6 @@ def explained_run_result():
                       "performance": {"skipped": "not part of this test"}, "explainability": section}
 
 
-def _store_run(app, info, result) -> str:
-    with app.app_context():
-        artifact = ModelArtifact(sha256="e" * 64, name="explain-waterfall", filename="explain.pkl", format="pickle",
-                                 size=1, data=b"-", info=info)
-        run = Run(artifact=artifact, name="explain-waterfall", status="succeeded", stage="done", progress=1.0,
-                  source="ui", result=json.loads(json.dumps(result)), started_at=utcnow(), finished_at=utcnow())
-        db.session.add_all([artifact, run])
-        db.session.commit()
-        return run.id
-
-
-def _open_explainability_tab(browser) -> None:
-    """Click the tab; the run page's first poll may re-render the tabs just after load, so retry on a stale one."""
-    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-
-    for _ in range(6):
-        try:
-            browser.wait_for_element("#run-result-tabs")
-            tabs = browser.driver.find_elements("css selector", "#run-result-tabs .nav-link")
-            next(t for t in tabs if t.text == "Explainability").click()
-            browser.wait_for_element(f"#{tab.WATERFALL_GRAPH} .main-svg", timeout=5)
-            time.sleep(0.5)  # let a late re-render land before looking again
-            browser.wait_for_element(f"#{tab.WATERFALL_GRAPH} .main-svg", timeout=5)
-            return
-        except (StaleElementReferenceException, TimeoutException, StopIteration):
-            time.sleep(0.5)
-    raise AssertionError("the Explainability tab did not open")
-
-
 def _waterfall_title(browser) -> str:
     return browser.find_element(f"#{tab.WATERFALL_GRAPH} .gtitle").text
 
@@ -67,20 +35,21 @@ def _waterfall_title(browser) -> str:
 def test_clicking_a_row_redraws_the_waterfall(browser, live_server, explained_run_result):
     app, url = live_server
     info, result = explained_run_result
-    run_id = _store_run(app, info, result)
+    run_id = store_run(app, info, result, "explain-waterfall")
     browser.wait_for_page(url=f"{url}/runs/{run_id}")
-    _open_explainability_tab(browser)
+    open_tab(browser, "Explainability", f"#{tab.WATERFALL_GRAPH} .main-svg")
     # plotly draws the title after the svg: wait for the text itself
     browser.wait_for_contains_text(f"#{tab.WATERFALL_GRAPH} .gtitle", "Row 0", timeout=30)
 
     sample = result["explainability"]["samples"][5]
     cell = f"#{tab.SAMPLES_GRID} .ag-center-cols-container .ag-row[row-id='5'] .ag-cell[col-id='prediction']"
     target = browser.wait_for_element(cell, timeout=30)
+    assert target.text == number(sample["prediction"])  # 3 significant digits, as everywhere
     # a DOM click on the cell: AG Grid turns it into cellClicked (the shell's layout can put the cell outside the
     # viewport's hit-testing, which makes a simulated mouse click flaky)
     browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", target)
     browser.wait_for_contains_text(f"#{tab.WATERFALL_GRAPH} .gtitle", "Row 5", timeout=30)
-    assert f"{sample['prediction']:.4g}" in _waterfall_title(browser)
+    assert number(sample['prediction']) in _waterfall_title(browser)
     bars = browser.driver.find_elements("css selector", f"#{tab.WATERFALL_GRAPH} .ytick text")
     labels = " ".join(b.text for b in bars)
     assert "base value" in labels and "prediction" in labels

@@ -15,6 +15,7 @@ def test_flask_demo_seeds_an_example_and_runs_it(app, runner):
     run = Run.query.one()
     assert run.status == "succeeded" and run.target == "churned" and run.sample_csv and run.current_csv
     assert run.result["quality"]["metrics"]["accuracy"] > 0.5  # measured on the example's labelled sample
+    assert run.result["quality"]["class_names"] == {"0": "stays", "1": "churns"}  # named on the Quality tab
     assert run.result["drift"]["current"]["columns"]  # its "current" data is compared with the sample
     features = {f["name"]: f for f in run.schema["features"]}
     assert features["plan"]["type"] == "categorical" and set(features["plan"]["categories"]) == {"basic", "plus",

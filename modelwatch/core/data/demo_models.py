@@ -34,7 +34,8 @@ def cancer_forest() -> dict[str, Any]:
     current["mean radius"] = current["mean radius"] * 1.25
     current["worst area"] = current["worst area"] * rng.uniform(1.1, 1.6, len(current))
     return {"name": "demo: breast-cancer forest", "model": model, "target": "diagnosis",
-            "sample": X.sample(300, random_state=0).assign(diagnosis=y), "current": current}
+            "sample": X.sample(300, random_state=0).assign(diagnosis=y), "current": current,
+            "class_names": {str(k): str(name) for k, name in enumerate(data.target_names)}}
 
 
 def diabetes_regressor() -> dict[str, Any]:
@@ -69,7 +70,8 @@ def churn_pipeline() -> dict[str, Any]:
                                remainder=StandardScaler())
     model = make_pipeline(encode, LogisticRegression(max_iter=1000)).fit(X, y)
     return {"name": "demo: churn pipeline", "model": model, "target": "churned", "sample": frame.head(300),
-            "current": churn_frame(200, seed=1).assign(monthly_fee=lambda f: f["monthly_fee"] + 15)}
+            "current": churn_frame(200, seed=1).assign(monthly_fee=lambda f: f["monthly_fee"] + 15),
+            "class_names": {"0": "stays", "1": "churns"}}
 
 
 BUILDERS = {"cancer_forest": cancer_forest, "diabetes_regressor": diabetes_regressor,
@@ -84,7 +86,7 @@ def write_demos(folder: Path, keys: list[str] | None = None) -> list[dict[str, A
         (folder / f"{key}.pkl").write_bytes(pickle.dumps(demo["model"], protocol=pickle.HIGHEST_PROTOCOL))
         demo["sample"].to_csv(folder / f"{key}.sample.csv", index=False)
         entry = {"key": key, "name": demo["name"], "target": demo["target"], "model": f"{key}.pkl",
-                 "sample": f"{key}.sample.csv", "current": None}
+                 "sample": f"{key}.sample.csv", "current": None, "class_names": demo.get("class_names")}
         if demo.get("current") is not None:
             demo["current"].to_csv(folder / f"{key}.current.csv", index=False)
             entry["current"] = f"{key}.current.csv"

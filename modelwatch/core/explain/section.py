@@ -9,11 +9,13 @@ import pandas as pd
 
 from modelwatch.core.explain.common import Budget, predicted_index
 from modelwatch.core.explain.fallback import permutation_fallback
+from modelwatch.core.explain.interactions import interactions
 from modelwatch.core.explain.lime import add_lime
 from modelwatch.core.explain.plan import choose
 from modelwatch.core.explain.runner import explain
 from modelwatch.core.explain.shift import importance_shift
 from modelwatch.core.explain.summary import build
+from modelwatch.core.explain.what_if import feature_specs
 
 if TYPE_CHECKING:
     from modelwatch.core.checks.context import SuiteContext
@@ -27,24 +29,48 @@ def _budget_seconds(ctx: SuiteContext) -> float:
     return left - min(5.0, 0.05 * max(left, 0.0)) - 1.0
 
 
-def _frames(ctx: SuiteContext, columns: list[str], max_samples: int, n_background: int,
-            rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """The rows to explain (generated data, sampled to ``max_samples``) and the background (reference rows)."""
-    data = ctx.data[columns].reset_index(drop=True)
+ROWS = ("auto", "current", "sample", "synthetic")  # config.explain.rows: which rows to explain
+SOURCE_NOTE = {"current": "the current data sent with the run", "sample": "the sample sent with the run",
+               "synthetic": "rows generated from the schema (no sample or current data covers the model's features)"}
+
+
+def _real(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame | None:
+    """The frame's feature columns when it has them all and at least one row."""
+    if frame is None or not len(frame) or not set(columns) <= set(frame.columns):
+        return None
+    return frame[columns].reset_index(drop=True)
+
+
+def _frames(ctx: SuiteContext, columns: list[str], max_samples: int, n_background: int, rng: np.random.Generator,
+            wanted: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame, str, list[str]]:
+    """The rows to explain, the background, where the rows come from and notes.
+
+    Real rows come first: ``current`` (what the model meets in production), else ``sample``; generated rows only
+    when neither covers the model's features, or when ``wanted`` asks for them. The background is the sample
+    (the reference) when there is one, else generated rows not explained.
+    """
+    sources = {"current": _real(ctx.current, columns), "sample": _real(ctx.sample, columns),
+               "synthetic": ctx.data[columns].reset_index(drop=True)}
+    order = ["current", "sample", "synthetic"] if wanted == "auto" else [wanted, "synthetic"]
+    source = next(name for name in order if sources[name] is not None)
+    data = sources[source]
     notes = []
+    if wanted not in ("auto", source):
+        notes.append(f"config.explain.rows asked for {wanted}, which does not cover the model's features")
     chosen = np.arange(len(data))
     if len(data) > max_samples:
         chosen = np.sort(rng.choice(len(data), max_samples, replace=False))
-        notes.append(f"explained a random {max_samples} of the {len(data)} generated rows "
+        notes.append(f"explained a random {max_samples} of the {len(data)} rows of {source} "
                      "(config.explain.max_samples)")
     rows = data.iloc[chosen].reset_index(drop=True)
-    if ctx.sample is not None and set(columns) <= set(ctx.sample.columns) and len(ctx.sample):
-        reference = ctx.sample[columns].reset_index(drop=True)
-    else:
+    sample = sources["sample"]
+    if source != "current" and (source == "sample" or sample is None):  # the explained rows' own pool: the rest
         rest = np.setdiff1d(np.arange(len(data)), chosen)
         reference = data.iloc[rest] if len(rest) >= min(n_background, 10) else data
+    else:
+        reference = sample if sample is not None else sources["synthetic"]
     take = np.sort(rng.choice(len(reference), min(n_background, len(reference)), replace=False))
-    return rows, reference.iloc[take].reset_index(drop=True), notes
+    return rows, reference.iloc[take].reset_index(drop=True), source, notes
 
 
 def _labels(ctx: SuiteContext, columns: list[str]) -> tuple[pd.DataFrame, Any] | None:
@@ -71,8 +97,8 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
     seed = int(ctx.config.get("seed", 0))
     columns = list(ctx.info["feature_names"])
     rng = np.random.default_rng(seed)
-    rows, background, notes = _frames(ctx, columns, int(config.get("max_samples", 200)),
-                                      int(config.get("background", 100)), rng)
+    rows, background, source, notes = _frames(ctx, columns, int(config.get("max_samples", 200)),
+                                              int(config.get("background", 100)), rng, config.get("rows", "auto"))
     strongest = (ctx.results.get("drift") or {}).get("strongest") if isinstance(ctx.results.get("drift"), dict) \
         else None
     budget = Budget(seconds * (MAIN_SHARE_WITH_DRIFT if strongest else 1.0))
@@ -88,6 +114,8 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
                                        Budget(seconds - (time.monotonic() - started)),
                                        f"{type(exc).__name__}: {exc}", seed)
         section["drift"] = {"skipped": "no SHAP values to compare under drift"}
+        section["rows_source"] = {"name": "sample" if labelled else source,
+                                  "note": SOURCE_NOTE["sample" if labelled else source]}
         return section
     main_s = time.monotonic() - started
     ctx.progress("explaining under drift", 0.97)
@@ -95,7 +123,16 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
     section = build(att, index, columns)
     add_lime(section, ctx.model, ctx.info, att.rows, background, index, seed,  # a second local view (#22)
              time.monotonic() + 0.15 * seconds)
+    if plan.kind == "tree":  # which pairs act together, in a tenth of the budget at most
+        try:
+            section["interactions"] = interactions(plan, ctx.info, att.rows, index, columns,
+                                                   [e["feature"] for e in section["feature_importance"]],
+                                                   time.monotonic() + 0.1 * seconds)
+        except Exception as exc:  # an extra: it must not cost the section
+            section["interactions"] = {"skipped": f"{type(exc).__name__}: {exc}"}
     section["sampled"] = "; ".join(notes + att.notes) or None
+    section["rows_source"] = {"name": source, "note": SOURCE_NOTE[source]}
+    section["features"] = feature_specs(ctx.schema, columns)
     section["n_background"] = len(background) if att.explainer != "TreeExplainer" else None
     try:
         section["drift"] = importance_shift(ctx.model, plan, ctx.info, ctx.schema, att, index, background,

@@ -125,10 +125,20 @@ def _predict(model: Any, info: dict[str, Any], root: Path, payload: dict[str, An
     return {"info": info, "predict_ms": elapsed, "arrays": {"output": output}}
 
 
+def _what_if(model: Any, info: dict[str, Any], root: Path, payload: dict[str, Any]) -> dict[str, Any]:
+    """Predict and explain one edited row (``core.explain.what_if``), against the run's sample when it had one."""
+    from modelwatch.core.explain.what_if import what_if
+    from modelwatch.core.schema.from_csv import read_csv_bytes
+
+    sample = root / "sample.csv"
+    return what_if(model, info, payload, read_csv_bytes(sample.read_bytes()) if sample.exists() else None)
+
+
 TASKS: dict[str, Callable[[Any, dict[str, Any], Path, dict[str, Any]], dict[str, Any]]] = {
     "inspect": _inspect,
     "suite": _suite,
     "predict": _predict,
+    "what_if": _what_if,
 }
 
 

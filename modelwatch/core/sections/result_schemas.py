@@ -102,6 +102,14 @@ class QualitySchema(SectionSchema):
                           metadata={"description": "accuracy, f1_macro, roc_auc, ... or mae, rmse, r2, ..."})
     baseline = fields.Nested(BaselineSchema, metadata={
         "description": "a DummyClassifier (prior) / DummyRegressor (mean) fitted and scored on the same rows"})
+    warnings = fields.List(fields.Dict(), metadata={
+        "description": "{code, message, ...}: minority_class (< 20% of rows), low_recall (a class's recall under half "
+                       "the best class's), near_baseline (balanced accuracy or R² within 0.05 of the baseline's)"})
+    class_names = fields.Dict(keys=fields.String(), values=fields.String(),
+                              metadata={"description": "config.quality.class_names of the model's classes"})
+    cutoffs = fields.Dict(allow_none=True, metadata={
+        "description": "binary classifiers: {threshold, tp, fp, tn, fn} lists (~101 cut-offs; score >= threshold "
+                       "is positive), default (0.5 or 0) and score (probability or decision score)"})
 
 
 class ScenarioSchema(OpenSchema):
@@ -153,3 +161,7 @@ class ExplainabilitySchema(SectionSchema):
     additivity_max_error = _number()
     feature_importance = fields.List(fields.Nested(ImportanceSchema), metadata={"description": "largest first"})
     samples = fields.List(fields.Nested(ExplainedSampleSchema))
+    rows_source = fields.Dict(metadata={"description": "{name: current | sample | synthetic, note}: which rows "
+                                                       "were explained"})
+    features = fields.List(fields.Dict(), metadata={"description": "{name, type, categories, min, max, nullable} "
+                                                                   "per feature: what the what-if editor accepts"})
