@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 KINDS = ("mean_shift", "scale", "category_shift", "missing", "out_of_range")
+SHARE_KINDS = ("category_shift", "missing", "out_of_range")  # change a fixed share of the rows, the rest stays
 SHARE_PER_SEVERITY = 0.2
 UNSEEN_CATEGORY = "__unseen__"
 NUMERIC_TYPES = ("float", "int")
@@ -126,6 +127,19 @@ def _categorical(column: pd.Series, spec: dict[str, Any] | None, kind: str, seve
     if is_bool and not out.isna().any():
         return out.astype(bool)
     return out
+
+
+def changed_rows(before: pd.Series, after: pd.Series) -> np.ndarray:
+    """Positions of the rows whose value a scenario changed (missing before and after is no change)."""
+    a, b = before.to_numpy(), after.to_numpy()
+    if a.dtype.kind in "biuf" and b.dtype.kind in "biuf":
+        same = a == b
+        if a.dtype.kind == "f" and b.dtype.kind == "f":
+            same |= np.isnan(a) & np.isnan(b)
+    else:
+        left, right = pd.Series(a.astype(object)), pd.Series(b.astype(object))
+        same = ((left == right) | (left.isna() & right.isna())).to_numpy(dtype=bool)
+    return np.flatnonzero(~same)
 
 
 def apply_column(column: pd.Series, spec: dict[str, Any] | None, kind: str, severity: float,
