@@ -3,25 +3,29 @@
 Power is estimated by resampling rows the section already has (``resampled_power``, what the Result reports): the
 scenario is applied once, to the reference rows (the frame whose predictions give the impact), and each resample
 draws a reference sample from the reference rows and a current sample from the drifted rows, both of the
-reference's size, with replacement (all columns of a row together). Each column is encoded once as integer codes
-over the values of both frames (numbers in order, categories in the tests' key order, one code for missing), so a
-resample is a row of counts and every statistic comes from counts: KS and Wasserstein from the two cumulative
-counts, vectorised over the resamples; count tests (chi-square, Z, Jensen-Shannon, PSI) call the registered
-function on the counts of the keys present. The test, its threshold and the missing-share test are the ones
-detection applies (``detect.detect_column``); the flags are the same as detection's on the same samples.
+reference's size, with replacement (all columns of a row together). Share-based kinds (``scenarios.SHARE_KINDS``)
+set a fixed number of a sample's rows: their current samples hold exactly that many drifted values, the rest
+drawn from the reference rows, which is the scenario applied to a bootstrap sample. Each column is encoded once as
+integer codes over the values of both frames (numbers in order, categories in the tests' key order, one code for
+missing), so a resample is a row of counts and every statistic comes from counts: KS and Wasserstein from the two
+cumulative counts, vectorised over the resamples; count tests (chi-square, Z, Jensen-Shannon, PSI) call the
+registered function on the counts of the keys present. The test, its threshold and the missing-share test are
+detection's (``detect.detect_column``), and so are the flags on the same samples.
 
 ``detection_power`` is the definition the resampled estimate is checked against: it regenerates the scenario on
 every resample (the scenario applied to a bootstrap sample of the reference) and runs ``detect_column`` on it.
-The two differ only where a scenario's effect depends on the sample it is applied to (the rows a share-based kind
-picks are a fixed share of each regenerated sample, a binomial share of each resample of the drifted rows; the
-shift's std is the sample's own): within Monte-Carlo error on the tests' scenarios. At severity 0 both are the
-same procedure, and the share of flagged resamples is the false-positive rate.
+The two differ where a scenario's parameters come from the sample it is applied to: regenerated, a shift or a
+scale uses each sample's own std and mean, and a category shift each sample's rarest category; resampled, those
+of the reference rows, as a current sample drawn from a drifted population would. The tests bound the difference
+by the Monte-Carlo error on their scenarios. At severity 0 both are the same procedure, and the share of flagged
+resamples is the false-positive rate.
 """
 from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -44,7 +48,7 @@ MAX_CELLS = 2_000_000  # resamples x rows (or x distinct values) held at once; m
 
 
 @dataclass
-class _Column:
+class ResampledColumn:
     """One column of the reference and of the drifted rows as codes into ``values`` (``len(values)``: missing)."""
 
     name: str
@@ -60,7 +64,8 @@ class _Column:
         return self.values.size + 1
 
 
-def _encode(name: str, kind: str, reference: pd.Series, drifted: pd.Series) -> _Column:
+def encode_column(name: str, kind: str, reference: pd.Series, drifted: pd.Series) -> ResampledColumn:
+    """One column of the reference and of the drifted rows as codes into their pooled values, once per scenario."""
     if kind == NUMERIC:
         pooled = np.concatenate([reference.to_numpy(dtype=np.float64, na_value=np.nan),
                                  drifted.to_numpy(dtype=np.float64, na_value=np.nan)])
@@ -79,8 +84,8 @@ def _encode(name: str, kind: str, reference: pd.Series, drifted: pd.Series) -> _
         values = np.empty(len(keys), dtype=object)
         values[:] = [keys[i] for i in order]
         mixed = _unsortable(list(keys))
-    return _Column(name, kind, values, codes[:len(reference)], codes[len(reference):],
-                   pd.api.types.is_integer_dtype(reference), mixed)
+    return ResampledColumn(name, kind, values, codes[:len(reference)], codes[len(reference):],
+                           pd.api.types.is_integer_dtype(reference), mixed)
 
 
 def _unsortable(keys: list[Any]) -> bool:
@@ -108,7 +113,7 @@ def _missing_flags(n_ref: np.ndarray, rows_ref: int, n_cur: np.ndarray, rows_cur
     return flagged[inverse]
 
 
-def _ks_flags(col: _Column, rc: np.ndarray, cc: np.ndarray, n_r: np.ndarray, n_c: np.ndarray,
+def _ks_flags(col: ResampledColumn, rc: np.ndarray, cc: np.ndarray, n_r: np.ndarray, n_c: np.ndarray,
               test: stattests.StatTest, threshold: float) -> np.ndarray:
     gap = np.abs(np.cumsum(rc, axis=1) / n_r[:, None] - np.cumsum(cc, axis=1) / n_c[:, None])
     lcm = np.lcm(n_r, n_c)
@@ -135,7 +140,7 @@ def _ks_critical(test: stattests.StatTest, threshold: float, n_ref: int, n_cur: 
     return low
 
 
-def _wasserstein_flags(col: _Column, rc: np.ndarray, cc: np.ndarray, n_r: np.ndarray, n_c: np.ndarray,
+def _wasserstein_flags(col: ResampledColumn, rc: np.ndarray, cc: np.ndarray, n_r: np.ndarray, n_c: np.ndarray,
                        test: stattests.StatTest, threshold: float) -> np.ndarray:
     values = col.values.astype(np.float64)
     gap = np.abs(np.cumsum(rc, axis=1) / n_r[:, None] - np.cumsum(cc, axis=1) / n_c[:, None])
@@ -146,7 +151,7 @@ def _wasserstein_flags(col: _Column, rc: np.ndarray, cc: np.ndarray, n_r: np.nda
     return np.isfinite(statistic) & (statistic >= threshold)  # ``test.drifted`` of a distance
 
 
-def _sturges(col: _Column, rc: np.ndarray, cc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sturges(col: ResampledColumn, rc: np.ndarray, cc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``detect._sturges_counts`` on one resample's counts: bins over both samples' range, Sturges' number."""
     present = np.flatnonzero(rc + cc)
     first, last = float(col.values[present[0]]), float(col.values[present[-1]])
@@ -161,7 +166,7 @@ def _sturges(col: _Column, rc: np.ndarray, cc: np.ndarray) -> tuple[np.ndarray, 
             np.histogram(col.values, edges, weights=cc)[0].astype(np.int64))
 
 
-def _count_test_flags(col: _Column, rc: np.ndarray, cc: np.ndarray, test: stattests.StatTest,
+def _count_test_flags(col: ResampledColumn, rc: np.ndarray, cc: np.ndarray, test: stattests.StatTest,
                       threshold: float) -> np.ndarray:
     """Count tests, one resample at a time, on the counts detection would pass them."""
     flags = np.zeros(rc.shape[0], dtype=bool)
@@ -181,9 +186,20 @@ def _count_test_flags(col: _Column, rc: np.ndarray, cc: np.ndarray, test: statte
 VECTORISED = {"ks": _ks_flags, "wasserstein": _wasserstein_flags}
 
 
-def _column_flags(col: _Column, ref_rows: np.ndarray, cur_rows: np.ndarray,
-                  selection: Selection | None) -> tuple[np.ndarray, str | None]:
-    """Detection's verdict on each resample of one column, and the test it used (the last one when several)."""
+def column_flags(col: ResampledColumn, ref_rows: np.ndarray, cur_rows: np.ndarray,
+                 selection: Selection | None) -> tuple[np.ndarray, str | None]:
+    """Detection's verdict on each resample of one column, and the test it used (the last one when several).
+
+    Args:
+        col: the column's codes (``encode_column``).
+        ref_rows: one resample per row: positions in the reference rows.
+        cur_rows: one resample per row: positions in the drifted rows.
+        selection: the tests and thresholds, as in detection.
+
+    Returns:
+        ``detect_column(...)["drift_detected"]`` of each resample (reference sample against current sample),
+        computed from counts, and the test's name (None when no resample had values on both sides).
+    """
     counts_ref, counts_cur = _counts(col.ref_codes, ref_rows, col.size), _counts(col.cur_codes, cur_rows, col.size)
     rc, cc = counts_ref[:, :-1], counts_cur[:, :-1]
     n_r, n_c = rc.sum(axis=1), cc.sum(axis=1)
@@ -202,7 +218,7 @@ def _column_flags(col: _Column, ref_rows: np.ndarray, cur_rows: np.ndarray,
     return flags, test_name
 
 
-def _choices(col: _Column, rc: np.ndarray, cc: np.ndarray, n_r: np.ndarray, rows: np.ndarray,
+def _choices(col: ResampledColumn, rc: np.ndarray, cc: np.ndarray, n_r: np.ndarray, rows: np.ndarray,
              selection: Selection | None) -> list[tuple[tuple[stattests.StatTest, float, str], np.ndarray]]:
     """Each distinct test and threshold detection chooses on these resamples, with the resamples (``rows``)."""
     if selection is not None and selection.pins(col.name, col.kind):  # the section's case: one test per column
@@ -221,49 +237,57 @@ def _choices(col: _Column, rc: np.ndarray, cc: np.ndarray, n_r: np.ndarray, rows
     return [(choice, np.concatenate(parts)) for choice, parts in groups.values()]
 
 
-def _stratified(uniform: np.ndarray, changed: np.ndarray, m: int) -> np.ndarray:
-    """Rows of each resample: as many changed rows as the drifted frame has (drawn among them), the rest unchanged.
+def _with_set_rows(col: ResampledColumn, changed: np.ndarray) -> ResampledColumn:
+    """The column whose current rows are the drifted rows that changed, then every reference row."""
+    return replace(col, cur_codes=np.concatenate([col.cur_codes[changed], col.ref_codes]))
 
-    A share-based scenario changes a fixed number of each sample's rows; a plain bootstrap of the drifted rows
-    would make that number binomial and the power of a small share larger than the scenario's.
+
+def _set_rows(uniform: np.ndarray, n_changed: int, rows_set: int, n: int) -> np.ndarray:
+    """Rows of each current sample in ``_with_set_rows``'s order: ``rows_set`` drifted values, the rest reference rows.
+
+    This is the scenario regenerated on a bootstrap sample of the reference: a share-based kind sets a fixed number
+    of the sample's rows to its values, whatever they were (a plain bootstrap of the drifted rows would make that
+    number binomial, and the power of a small share larger than the scenario's).
     """
-    k = changed.size
-    if k in (0, m):
-        return np.floor(uniform * m).astype(np.int64)
-    kept = np.setdiff1d(np.arange(m), changed)
+    k = rows_set if n_changed else 0  # no value changed (all were set already): the reference rows alone
     rows = np.empty(uniform.shape, dtype=np.int64)
-    rows[:, :k] = changed[np.floor(uniform[:, :k] * k).astype(np.int64)]
-    rows[:, k:] = kept[np.floor(uniform[:, k:] * (m - k)).astype(np.int64)]
+    rows[:, :k] = np.floor(uniform[:, :k] * n_changed)
+    rows[:, k:] = n_changed + np.floor(uniform[:, k:] * n)
     return rows
 
 
-def resampled_power(reference: pd.DataFrame, drifted: pd.DataFrame, kinds: dict[str, str], feature: str | None,
+Columns = Mapping[str, pd.Series] | pd.DataFrame
+
+
+def resampled_power(reference: Columns, drifted: Columns, kinds: dict[str, str], feature: str | None,
                     n_resamples: int, seed: int = 0, selection: Selection | None = None,
-                    share_kind: bool = False) -> dict[str, Any]:
+                    rows_set: int | None = None) -> dict[str, Any]:
     """Share of resamples, of the reference against the drifted rows, in which detection flags the scenario.
 
     Args:
-        reference: the reference rows (features only).
-        drifted: the scenario applied to those rows (same rows, same columns).
+        reference: the reference rows (features only), as a frame or its columns by name.
+        drifted: the scenario applied to those rows (same rows; at least the drifted columns).
         kinds: ``numeric`` / ``categorical`` per column.
         feature: the drifted column, or None for all columns (flagged when the dataset drifts: the share of
             drifted columns reaches ``stattests.DATASET_DRIFT_SHARE``).
         n_resamples: how many resamples.
         seed: makes the resamples reproducible.
         selection: the tests and thresholds, as in detection (the section pins one test per column).
-        share_kind: the scenario changes a fixed share of the rows (``scenarios.SHARE_KINDS``): each column's
-            current samples then hold exactly as many changed rows as the drifted frame.
+        rows_set: for share-based kinds, how many rows the scenario sets (``scenarios.rows_set``): each current
+            sample then holds that many of the drifted values and reference rows for the rest.
 
     Returns:
         ``{"power", "n_resamples", "test"}`` (``test`` is ``dataset`` for all columns); ``power`` is None when
         no resample ran.
     """
-    names = [feature] if feature is not None else list(reference.columns)
-    n = len(reference)
-    if n_resamples <= 0 or not n or not names:
+    names = [feature] if feature is not None else list(reference)
+    n = len(reference[names[0]]) if names else 0
+    if n_resamples <= 0 or not n:
         return {"power": None, "n_resamples": 0, "test": None}
-    columns = [_encode(c, kinds.get(c) or column_kind(reference[c]), reference[c], drifted[c]) for c in names]
-    changed = [scenarios.changed_rows(reference[c], drifted[c]) for c in names] if share_kind else None
+    columns = [encode_column(c, kinds.get(c) or column_kind(reference[c]), reference[c], drifted[c]) for c in names]
+    changed = [scenarios.changed_rows(reference[c], drifted[c]) for c in names] if rows_set is not None else None
+    if changed is not None:
+        columns = [_with_set_rows(col, rows) for col, rows in zip(columns, changed)]
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_resamples, MAX_CELLS // max([n, *(c.size for c in columns)])))
     hits, test = 0, None
@@ -275,8 +299,8 @@ def resampled_power(reference: pd.DataFrame, drifted: pd.DataFrame, kinds: dict[
         flagged = np.zeros((len(columns), size), dtype=bool)
         for i, col in enumerate(columns):
             if changed is not None:
-                cur_rows = _stratified(uniform, changed[i], n)
-            flagged[i], test = _column_flags(col, ref_rows, cur_rows, selection)
+                cur_rows = _set_rows(uniform, changed[i].size, rows_set, n)
+            flagged[i], test = column_flags(col, ref_rows, cur_rows, selection)
         if feature is not None:
             hits += int(flagged[0].sum())
         else:

@@ -69,9 +69,14 @@ def _sigma(values: np.ndarray) -> float:
     return sigma if sigma > 0 else max(abs(float(finite.mean())) if finite.size else 1.0, 1.0)
 
 
+def rows_set(kind: str, severity: float, n: int) -> int | None:
+    """How many of ``n`` rows a share-based kind (``SHARE_KINDS``) sets; None for the kinds that move every row."""
+    return int(round(min(1.0, SHARE_PER_SEVERITY * severity) * n)) if kind in SHARE_KINDS else None
+
+
 def _rows(n: int, severity: float, rng: np.random.Generator) -> np.ndarray:
-    share = min(1.0, SHARE_PER_SEVERITY * severity)
-    return rng.choice(n, size=int(round(share * n)), replace=False) if share > 0 else np.empty(0, dtype=int)
+    size = rows_set("missing", severity, n)
+    return rng.choice(n, size=size, replace=False) if size else np.empty(0, dtype=int)
 
 
 def _numeric(column: pd.Series, spec: dict[str, Any] | None, kind: str, severity: float,

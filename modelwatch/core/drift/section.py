@@ -34,7 +34,7 @@ BATCH_ROWS = 200_000  # rows per model call when scenario frames are predicted t
 MAX_GROUP = 32  # scenarios per group, so that the time budget is still checked often
 SCENARIO_SHARE = 0.8  # of the budget, for the scenarios; past it the remaining ones are left out (``truncated``)
 POWER_METHOD = ("resampled: reference rows against the drifted reference rows, both drawn with replacement at the "
-                "reference's size; share-based kinds keep the drifted frame's number of changed rows")
+                "reference's size; share-based kinds set their number of rows in each sample")
 
 
 class _Run:
@@ -50,7 +50,8 @@ class _Run:
         self.source = "sample" if has_all else "generated"
         self.names = [n for n in specs if n in base.columns and n != ctx.target]
         self.specs = specs
-        self.reference = base[self.names].reset_index(drop=True)
+        self.reference = base[self.names].reset_index(drop=True).copy()  # one block per dtype: fast row slices
+        self.n = len(self.reference)
         self.columns = {n: self.reference[n] for n in self.names}  # looked up once: every scenario reads them
         self.ftypes = {n: scenarios.feature_type(specs[n], self.reference[n]) for n in self.names}
         self.kinds = {n: NUMERIC if t in scenarios.NUMERIC_TYPES else CATEGORICAL for n, t in self.ftypes.items()}
@@ -120,7 +121,7 @@ def _drifted(run: _Run, frame: pd.DataFrame, kind: str, feature: str | None, sev
 
 
 def _changed(run: _Run, kind: str, feature: str | None, severity: float,
-             seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+             seed: int) -> tuple[dict[str, pd.Series] | pd.DataFrame, np.ndarray, pd.DataFrame]:
     """The scenario on the reference: its drifted columns, the rows it changed, and those rows drifted.
 
     Only the changed rows need the model: every other row's outputs are the reference's (``Outputs.with_rows``),
@@ -134,7 +135,7 @@ def _changed(run: _Run, kind: str, feature: str | None, severity: float,
     changed = scenarios.changed_rows(run.columns[feature], column)
     rows = run.reference.iloc[changed]
     rows[feature] = column.iloc[changed]
-    return column.to_frame(), changed, rows
+    return {feature: column}, changed, rows
 
 
 def _detection(run: _Run, kind: str, feature: str | None, severity: float, seed: int) -> dict[str, Any]:
@@ -222,9 +223,9 @@ def _scenarios(run: _Run, plan: list[tuple[int, str | None, str, float]]) -> lis
         if separate_labels else after if run.labelled is not None else [None] * len(parts)
     for out, columns, outputs, labelled in zip(applied, drifted, after, labelled_after):
         feature = out["feature"]
-        power = resampled_power(run.reference, columns, run.kinds, feature,
+        power = resampled_power(run.columns, columns, run.kinds, feature,
                                 run.resamples if feature is not None else run.resamples_all, out["seed"] + 2,
-                                run.scenario_selection, share_kind=out["kind"] in scenarios.SHARE_KINDS)
+                                run.scenario_selection, scenarios.rows_set(out["kind"], out["severity"], run.n))
         out["power"], out["power_resamples"] = power["power"], power["n_resamples"]
         # the model refusing drifted input (NaN, unseen category) is itself a finding
         failure = next((o for o in (outputs, labelled) if isinstance(o, Exception)), None)
