@@ -5,7 +5,9 @@ Config (``config.drift``): ``features`` ("all" or names), ``kinds``, ``severitie
 optional ``resamples`` (power resamples per scenario, default ``N_RESAMPLES``), ``tests`` / ``test_thresholds``
 (see ``stattests.Selection``) and ``max_seconds`` (the section's time budget, default ``MAX_SECONDS``).
 Detection of a scenario compares the reference with the scenario applied to a bootstrap resample of it; impact
-applies it to the reference rows themselves, so predictions are compared row by row.
+applies it to the reference rows themselves, so predictions are compared row by row (only the rows it changed go
+to the model); power resamples those drifted rows against the reference rows (``power.resampled_power``).
+``budget`` in the Result states the time budget, the scenarios planned and run, and the power resamples.
 """
 from __future__ import annotations
 
@@ -60,8 +62,6 @@ class _Run:
         self.scenario_selection = _pinned(self.profile, self.reference, self.kinds, self.selection)
         self.seed = int(ctx.config.get("seed", 0))
         self.resamples = int(dc.get("resamples", N_RESAMPLES))
-        # the all-features scenarios test every column per resample: fewer resamples keep them affordable
-        self.resamples_all = max(5, self.resamples // 4)
         self.before = impact.model_outputs(ctx.model, ctx.info, self.reference)
         # one model call per scenario instead of two when predict() is the argmax of predict_proba() here
         self.fast_labels = impact.argmax_matches_predict(ctx.model, self.before)
@@ -224,7 +224,7 @@ def _scenarios(run: _Run, plan: list[tuple[int, str | None, str, float]]) -> lis
     for out, columns, outputs, labelled in zip(applied, drifted, after, labelled_after):
         feature = out["feature"]
         power = resampled_power(run.columns, columns, run.kinds, feature,
-                                run.resamples if feature is not None else run.resamples_all, out["seed"] + 2,
+                                run.resamples, out["seed"] + 2,
                                 run.scenario_selection, scenarios.rows_set(out["kind"], out["severity"], run.n))
         out["power"], out["power_resamples"] = power["power"], power["n_resamples"]
         # the model refusing drifted input (NaN, unseen category) is itself a finding
@@ -361,6 +361,6 @@ def _compute(ctx: SuiteContext) -> dict[str, Any]:
         "impact_measure": "flip_rate" if run.before.labels is not None else "abs(prediction_shift) / std(prediction)",
         "budget": {"max_seconds": budget, "scenarios_planned": len(plan), "scenarios_run": len(results),
                    "scenarios_seconds": scenarios_seconds, "power_resamples": run.resamples,
-                   "power_resamples_all_features": run.resamples_all, "power_method": POWER_METHOD},
+                   "power_method": POWER_METHOD},
         "seconds": time.monotonic() - started,
     }
