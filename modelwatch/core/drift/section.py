@@ -12,6 +12,8 @@ to the model); power resamples those drifted rows against the reference rows (``
 from __future__ import annotations
 
 import time
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -182,51 +184,78 @@ def _distributions(run: _Run, drifted: dict[tuple[str, str], tuple[float, pd.Ser
     return out
 
 
-def _scenarios(run: _Run, plan: list[tuple[int, str | None, str, float]]) -> list[dict[str, Any]]:
+@dataclass
+class _Applied:
+    """One scenario on the reference rows: its drifted columns, the rows it changed, and those rows drifted."""
+
+    columns: dict[str, pd.Series] | pd.DataFrame
+    changed: np.ndarray
+    part: pd.DataFrame
+    labelled: pd.DataFrame | None  # the drifted labelled rows, when they are not the reference rows
+
+
+def _apply(run: _Run, plan: list[tuple[int, str | None, str, float]]) -> list[_Applied | Exception]:
+    separate_labels = run.labelled is not None and not run.labelled_is_reference
+    applied: list[_Applied | Exception] = []
+    for seed, feature, kind, severity in plan:
+        try:
+            columns, changed, part = _changed(run, kind, feature, severity, seed)
+            labelled = _drifted(run, run.labelled[0], kind, feature, severity, seed) if separate_labels else None
+        except Exception as exc:
+            applied.append(exc)
+            continue
+        if feature is not None and severity >= run.drifted.get((feature, kind), (-1.0, None))[0]:
+            run.drifted[(feature, kind)] = (severity, columns[feature])
+        applied.append(_Applied(columns, changed, part, labelled))
+    return applied
+
+
+def _predict(run: _Run, applied: list[_Applied]) -> tuple[list[Any], list[Any]]:
+    """The model's outputs on each scenario's rows and on its labelled rows (an exception where it refused)."""
+    ctx = run.ctx
+    rows = int((ctx.config.get("drift") or {}).get("batch_rows", BATCH_ROWS))
+    with threadpool_limits(limits=1, user_api="openmp"):  # OpenMP's thread count is per calling thread
+        predicted = [i for i, a in enumerate(applied) if len(a.part)]
+        after: list[Any] = [run.before] * len(applied)
+        outputs = impact.model_outputs_many(ctx.model, ctx.info, [applied[i].part for i in predicted],
+                                            run.fast_labels, rows)
+        for i, out in zip(predicted, outputs):
+            after[i] = out if isinstance(out, Exception) else run.before.with_rows(applied[i].changed, out)
+        if run.labelled is None:
+            return after, [None] * len(applied)
+        if run.labelled_is_reference:
+            return after, after
+        return after, impact.model_outputs_many(ctx.model, ctx.info, [a.labelled for a in applied],
+                                                run.fast_labels, rows)
+
+
+def _scenarios(run: _Run, plan: list[tuple[int, str | None, str, float]], predictor: Executor) -> list[dict[str, Any]]:
     """Detection, impact and power of a group of scenarios; their changed rows are predicted together.
 
     ``plan`` holds ``(seed, feature, kind, severity)``. The figures are the same as with one model call per
     scenario on its whole drifted frame: ``impact.model_outputs_many`` only concatenates frames of identical
     dtypes and retries a refused batch frame by frame, and rows a scenario left alone keep the reference's
-    outputs. Power resamples the drifted rows the impact was measured on (``power``).
+    outputs. The model runs on ``predictor``'s thread while detection and power (``power.resampled_power``, on
+    the drifted rows the impact is measured on) are computed here: the model's native code releases the GIL.
     """
-    ctx = run.ctx
-    task = ctx.info.get("task", "regression")
-    outs, drifted, changed, parts, labelled_frames, applied = [], [], [], [], [], []
-    separate_labels = run.labelled is not None and not run.labelled_is_reference
-    for seed, feature, kind, severity in plan:
+    task = run.ctx.info.get("task", "regression")
+    applied = _apply(run, plan)
+    predictions = predictor.submit(_predict, run, [a for a in applied if isinstance(a, _Applied)])
+    outs, measured = [], []
+    for (seed, feature, kind, severity), scenario in zip(plan, applied):
         out = {"feature": feature, "kind": kind, "severity": severity, "seed": seed,
                **_detection(run, kind, feature, severity, seed + 1),
                "prediction_shift": None, "prediction_psi": None, "flip_rate": None, "impact": None,
                "accuracy_drop": None, "error": None, "failed_gates": [], "power": None, "power_resamples": 0}
         outs.append(out)
-        try:
-            columns, moved, part = _changed(run, kind, feature, severity, seed)
-            labelled = _drifted(run, run.labelled[0], kind, feature, severity, seed) if separate_labels else None
-        except Exception as exc:
-            out["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+        if isinstance(scenario, Exception):
+            out["error"] = f"{type(scenario).__name__}: {str(scenario)[:300]}"
             continue
-        if feature is not None and severity >= run.drifted.get((feature, kind), (-1.0, None))[0]:
-            run.drifted[(feature, kind)] = (severity, columns[feature])
-        applied.append(out)
-        drifted.append(columns)
-        changed.append(moved)
-        parts.append(part)
-        labelled_frames.append(labelled)
-    rows = int((ctx.config.get("drift") or {}).get("batch_rows", BATCH_ROWS))
-    predicted = [i for i, part in enumerate(parts) if len(part)]
-    after: list[impact.Outputs | Exception] = [run.before] * len(parts)
-    for i, outputs in zip(predicted, impact.model_outputs_many(ctx.model, ctx.info, [parts[i] for i in predicted],
-                                                               run.fast_labels, rows)):
-        after[i] = outputs if isinstance(outputs, Exception) else run.before.with_rows(changed[i], outputs)
-    labelled_after = impact.model_outputs_many(ctx.model, ctx.info, labelled_frames, run.fast_labels, rows) \
-        if separate_labels else after if run.labelled is not None else [None] * len(parts)
-    for out, columns, outputs, labelled in zip(applied, drifted, after, labelled_after):
-        feature = out["feature"]
-        power = resampled_power(run.columns, columns, run.kinds, feature,
-                                run.resamples, out["seed"] + 2,
-                                run.scenario_selection, scenarios.rows_set(out["kind"], out["severity"], run.n))
+        power = resampled_power(run.columns, scenario.columns, run.kinds, feature, run.resamples, seed + 2,
+                                run.scenario_selection, scenarios.rows_set(kind, severity, run.n))
         out["power"], out["power_resamples"] = power["power"], power["n_resamples"]
+        measured.append(out)
+    for out, outputs, labelled in zip(measured, *predictions.result()):
         # the model refusing drifted input (NaN, unseen category) is itself a finding
         failure = next((o for o in (outputs, labelled) if isinstance(o, Exception)), None)
         if failure is not None:
@@ -307,9 +336,9 @@ def _quality_drift(run: _Run, cur: pd.DataFrame) -> dict[str, Any]:
 def compute(ctx: SuiteContext) -> dict[str, Any]:
     """The drift section (see the module docstring and ``impact`` for every field's definition).
 
-    The model is called hundreds of times on about a thousand rows; with OpenMP models (HistGradientBoosting,
+    The model is called dozens of times on thousands of rows; with OpenMP models (HistGradientBoosting,
     LightGBM, XGBoost) waking a thread pool per call costs more than it saves, 7x on a busy 2-core machine, so the
-    section runs single-threaded.
+    section's pools are held to one thread (the model's calls run on one helper thread beside the statistics).
     """
     with threadpool_limits(1):
         return _compute(ctx)
@@ -325,10 +354,11 @@ def _compute(ctx: SuiteContext) -> dict[str, Any]:
     # scenarios go in groups predicted together; the budget is checked between groups, with room left for the
     # false-positive rates, the real current data and the domain classifier
     group = max(1, min(MAX_GROUP, BATCH_ROWS // max(len(run.reference), 1)))
-    for start in range(0, len(plan), group):
-        if time.monotonic() - started > budget * SCENARIO_SHARE:
-            break
-        results += _scenarios(run, plan[start:start + group])
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drift-model") as predictor:
+        for start in range(0, len(plan), group):
+            if time.monotonic() - started > budget * SCENARIO_SHARE:
+                break
+            results += _scenarios(run, plan[start:start + group], predictor)
     truncated = len(results) < len(plan)
     scenarios_seconds = time.monotonic() - started
     fpr = {f: resampled_power(run.reference, run.reference, run.kinds, f, run.resamples, run.seed + 7,
