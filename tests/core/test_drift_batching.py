@@ -62,17 +62,20 @@ def test_batched_scenarios_equal_one_call_each(data, kind):
 
 
 @pytest.mark.parametrize("kind", ["linear", "forest"])
-def test_changed_rows_alone_give_the_whole_frames_figures(data, kind):
+@pytest.mark.parametrize("columns", [["x1", "x2", "n"], ["x1", "x2"]])  # mixed dtypes; one dtype (one matrix)
+def test_changed_rows_alone_give_the_whole_frames_figures(data, kind, columns):
     X, y = data
+    X = X[columns]
+    schema = {**SCHEMA, "features": [f for f in SCHEMA["features"] if f["name"] in columns]}
     model = LinearRegression().fit(X, y) if kind == "linear" else \
         RandomForestClassifier(n_estimators=20, random_state=0).fit(X, (y > y.median()).astype(int))
-    ctx = make_context(model, X, schema=SCHEMA, drift=DRIFT)
+    ctx = make_context(model, X, schema=schema, drift=DRIFT)
     out = section.compute(ctx)
     before = impact.model_outputs(model, ctx.info, X)
     std = float(np.std(before.score))
     compared = 0
     for s in out["scenarios"]:
-        whole = scenarios.apply(X, SCHEMA, s["kind"], s["feature"], s["severity"], s["seed"])
+        whole = scenarios.apply(X, schema, s["kind"], s["feature"], s["severity"], s["seed"])
         try:  # one model call on the whole drifted frame, as before rows were left out
             expected = impact.scenario_impact(before, impact.model_outputs(model, ctx.info, whole), std)
         except ValueError:

@@ -196,7 +196,7 @@ def apply(frame: pd.DataFrame, schema: dict[str, Any], kind: str, feature: str |
     if severity == 0:
         return out
     rng = np.random.default_rng(seed)
-    touched = 0
+    drifted: dict[Any, pd.Series] = {}
     for name in names:
         spec = specs.get(name)
         ftype = feature_type(spec, frame[name])
@@ -204,11 +204,15 @@ def apply(frame: pd.DataFrame, schema: dict[str, Any], kind: str, feature: str |
             if feature is not None:
                 raise ValueError(f"Drift kind {kind!r} does not apply to {ftype} feature {name!r}.")
             continue
-        touched += 1
         if ftype in NUMERIC_TYPES:
-            out[name] = _numeric(frame[name], spec, kind, severity, rng)
+            drifted[name] = _numeric(frame[name], spec, kind, severity, rng)
         else:
-            out[name] = _categorical(frame[name], spec, kind, severity, rng, ftype == "bool")
-    if feature is None and touched == 0:
+            drifted[name] = _categorical(frame[name], spec, kind, severity, rng, ftype == "bool")
+    if feature is None and not drifted:
         raise ValueError(f"Drift kind {kind!r} applies to none of the features.")
-    return out
+    if len(drifted) == 1 or frame.columns.has_duplicates:
+        for name, column in drifted.items():
+            out[name] = column
+        return out
+    # many columns: one new frame instead of a block split per replaced column
+    return pd.DataFrame({name: drifted.get(name, out[name]) for name in frame.columns}, index=frame.index)

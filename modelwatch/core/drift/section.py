@@ -56,7 +56,11 @@ class _Run:
         self.specs = specs
         self.reference = base[self.names].reset_index(drop=True).copy()  # one block per dtype: fast row slices
         self.n = len(self.reference)
-        self.columns = {n: self.reference[n] for n in self.names}  # looked up once: every scenario reads them
+        self.columns = {n: self.reference[n] for n in self.names}
+        dtypes = set(self.reference.dtypes)
+        # one numpy dtype for every column: scenario rows are sliced from one matrix (no pandas block splits)
+        self.matrix = self.reference.to_numpy() if len(dtypes) == 1 and isinstance(next(iter(dtypes)), np.dtype) \
+            else None  # looked up once: every scenario reads them
         self.ftypes = {n: scenarios.feature_type(specs[n], self.reference[n]) for n in self.names}
         self.kinds = {n: NUMERIC if t in scenarios.NUMERIC_TYPES else CATEGORICAL for n, t in self.ftypes.items()}
         self.profile: ReferenceProfile = profile(self.reference, self.kinds)
@@ -135,6 +139,10 @@ def _changed(run: _Run, kind: str, feature: str | None, severity: float,
         return drifted, changed, drifted.iloc[changed]
     column = scenarios.apply_column(run.columns[feature], run.specs.get(feature), kind, severity, seed)
     changed = scenarios.changed_rows(run.columns[feature], column)
+    if run.matrix is not None and column.dtype == run.matrix.dtype:
+        block = run.matrix[changed]
+        block[:, run.names.index(feature)] = column.to_numpy()[changed]
+        return {feature: column}, changed, pd.DataFrame(block, columns=run.reference.columns)
     rows = run.reference.iloc[changed]
     rows[feature] = column.iloc[changed]
     return {feature: column}, changed, rows
