@@ -84,3 +84,10 @@ def test_changed_rows_alone_give_the_whole_frames_figures(data, kind, columns):
         assert {k: s[k] for k in expected} == expected
         compared += 1
     assert compared > len(out["scenarios"]) / 2
+
+
+def test_a_class_first_predicted_on_drifted_rows_keeps_its_name():
+    before = impact.Outputs(np.array(["no", "no", "no"]), np.array(["no", "no", "no"]), "labels")
+    after = before.with_rows(np.array([1]), impact.Outputs(np.array(["maybe"]), np.array(["maybe"]), "labels"))
+    assert after.labels.tolist() == ["no", "maybe", "no"] and before.labels.tolist() == ["no", "no", "no"]
+    assert impact.flip_rate(before, after) == pytest.approx(1 / 3)

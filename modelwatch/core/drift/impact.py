@@ -55,13 +55,15 @@ class Outputs:
 
     def with_rows(self, rows: np.ndarray, part: Outputs) -> Outputs:
         """These outputs with ``rows`` replaced by ``part``, the outputs of those rows alone."""
-        score = self.score.copy()
-        score[rows] = part.score
-        if self.labels is None:
-            return Outputs(score, None, self.kind)
-        labels = self.labels.copy()
-        labels[rows] = part.labels
-        return Outputs(score, labels, self.kind)
+        labels = None if self.labels is None else _replaced(self.labels, rows, part.labels)
+        return Outputs(_replaced(self.score, rows, part.score), labels, self.kind)
+
+
+def _replaced(values: np.ndarray, rows: np.ndarray, new: np.ndarray) -> np.ndarray:
+    # a dtype that holds both: a class label longer than any predicted before must not be cut short
+    out = values.astype(np.result_type(values, new), copy=True)
+    out[rows] = new
+    return out
 
 
 def model_outputs(model: Any, info: dict[str, Any], frame: pd.DataFrame, labels_from_proba: bool = False) -> Outputs:
