@@ -30,7 +30,8 @@ def frame() -> pd.DataFrame:
 
 @pytest.mark.parametrize("feature, kind, severity, tests", [
     ("x", "mean_shift", 0.15, {}), ("x", "missing", 0.3, {"x": "wasserstein"}), ("plan", "category_shift", 0.4, {}),
-    ("plan", "out_of_range", 0.1, {"plan": "jensenshannon"}), ("level", "out_of_range", 0.02, {"level": "jensenshannon"}), ("level", "missing", 0.1, {}),
+    ("plan", "out_of_range", 0.1, {"plan": "jensenshannon"}),
+    ("level", "out_of_range", 0.02, {"level": "jensenshannon"}), ("level", "missing", 0.1, {}),
     ("flag", "category_shift", 0.5, {}), ("wide", "scale", 0.1, {"wide": "psi"}),
     ("wide", "mean_shift", 0.05, {"wide": "chi2_contingency"})])
 def test_flags_from_counts_are_detections_on_the_same_samples(frame, feature, kind, severity, tests):

@@ -56,11 +56,11 @@ class _Run:
         self.specs = specs
         self.reference = base[self.names].reset_index(drop=True).copy()  # one block per dtype: fast row slices
         self.n = len(self.reference)
-        self.columns = {n: self.reference[n] for n in self.names}
+        self.columns = {n: self.reference[n] for n in self.names}  # looked up once: every scenario reads them
         dtypes = set(self.reference.dtypes)
         # one numpy dtype for every column: scenario rows are sliced from one matrix (no pandas block splits)
         self.matrix = self.reference.to_numpy() if len(dtypes) == 1 and isinstance(next(iter(dtypes)), np.dtype) \
-            else None  # looked up once: every scenario reads them
+            else None
         self.ftypes = {n: scenarios.feature_type(specs[n], self.reference[n]) for n in self.names}
         self.kinds = {n: NUMERIC if t in scenarios.NUMERIC_TYPES else CATEGORICAL for n, t in self.ftypes.items()}
         self.profile: ReferenceProfile = profile(self.reference, self.kinds)
