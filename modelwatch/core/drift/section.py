@@ -222,19 +222,23 @@ def _predict(run: _Run, applied: list[_Applied]) -> tuple[list[Any], list[Any]]:
     """The model's outputs on each scenario's rows and on its labelled rows (an exception where it refused)."""
     ctx = run.ctx
     rows = int((ctx.config.get("drift") or {}).get("batch_rows", BATCH_ROWS))
-    with threadpool_limits(limits=1, user_api="openmp"):  # OpenMP's thread count is per calling thread
-        predicted = [i for i, a in enumerate(applied) if len(a.part)]
-        after: list[Any] = [run.before] * len(applied)
-        outputs = impact.model_outputs_many(ctx.model, ctx.info, [applied[i].part for i in predicted],
-                                            run.fast_labels, rows)
-        for i, out in zip(predicted, outputs):
-            after[i] = out if isinstance(out, Exception) else run.before.with_rows(applied[i].changed, out)
-        if run.labelled is None:
-            return after, [None] * len(applied)
-        if run.labelled_is_reference:
-            return after, after
-        return after, impact.model_outputs_many(ctx.model, ctx.info, [a.labelled for a in applied],
-                                                run.fast_labels, rows)
+    predicted = [i for i, a in enumerate(applied) if len(a.part)]
+    after: list[Any] = [run.before] * len(applied)
+    outputs = impact.model_outputs_many(ctx.model, ctx.info, [applied[i].part for i in predicted],
+                                        run.fast_labels, rows)
+    for i, out in zip(predicted, outputs):
+        after[i] = out if isinstance(out, Exception) else run.before.with_rows(applied[i].changed, out)
+    if run.labelled is None:
+        return after, [None] * len(applied)
+    if run.labelled_is_reference:
+        return after, after
+    return after, impact.model_outputs_many(ctx.model, ctx.info, [a.labelled for a in applied], run.fast_labels,
+                                            rows)
+
+
+def _one_openmp_thread() -> None:
+    """The model thread's OpenMP pool held to one thread for its life (OpenMP's thread count is per thread)."""
+    threadpool_limits(limits=1, user_api="openmp")
 
 
 def _scenarios(run: _Run, plan: list[tuple[int, str | None, str, float]], predictor: Executor) -> list[dict[str, Any]]:
@@ -362,7 +366,7 @@ def _compute(ctx: SuiteContext) -> dict[str, Any]:
     # scenarios go in groups predicted together; the budget is checked between groups, with room left for the
     # false-positive rates, the real current data and the domain classifier
     group = max(1, min(MAX_GROUP, BATCH_ROWS // max(len(run.reference), 1)))
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drift-model") as predictor:
+    with ThreadPoolExecutor(1, thread_name_prefix="drift-model", initializer=_one_openmp_thread) as predictor:
         for start in range(0, len(plan), group):
             if time.monotonic() - started > budget * SCENARIO_SHARE:
                 break
