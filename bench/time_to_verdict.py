@@ -1,6 +1,6 @@
 """Time to verdict: a default run through the HTTP API, POST to ``succeeded``, against the previous code path.
 
-Run: ``.venv/bin/python bench/time_to_verdict.py [--base bc1533d] [--rounds 1]``.
+Run: ``.venv/bin/python bench/time_to_verdict.py [--base 9cdfe3f] [--rounds 1]``.
 
 Two servers run side by side with the same virtualenv: this checkout, and the ``--base`` commit checked out as a
 detached git worktree under /tmp (removed afterwards unless ``--keep-base``). Each is ``gunicorn wsgi:server``
@@ -13,8 +13,9 @@ already inspected) and the warm worker has run the suite once. Then, for every r
 model, the two servers take turns (the first one alternates: the shared machine's load drifts), one run at a
 time. Timed from the start of the POST to the poll (every 50 ms) that sees ``succeeded``; "first figures" is the
 first poll whose ``headlines`` are not empty (the base commit has none: its first figures are the result).
-Printed: per model the median seconds of each side, the ratio base / this, the first figures, the goals on an
-idle machine (forest <= 5 s, XGBoost <= 3 s, first figures <= 1.5 s) and the load average before and after.
+Printed: per model the median seconds of each side, the ratio base / this, the first figures, the drift section's
+own seconds on each side (from the Result), the goals on an idle machine (forest <= 5 s, XGBoost <= 3 s, first
+figures <= 1.5 s) and the load average before and after.
 """
 from __future__ import annotations
 
@@ -145,13 +146,14 @@ def timed_run(url: str, model: tuple[bytes, bytes, str], config: dict[str, Any] 
         raise SystemExit(f"{url}: run {run['id']} failed: {run['error']}")
     performance = run["result"]["performance"]
     return {"total": total, "first": first if first is not None else total,
+            "drift_s": (run["result"].get("drift") or {}).get("seconds"),
             "latency_s": (performance.get("latency_budget") or {}).get("seconds"),
             "stopped_by": [s.get("stopped_by") for s in performance["latency_ms"].values()]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", default="bc1533d", help="the commit of today's code path")
+    parser.add_argument("--base", default="9cdfe3f", help="the commit of the previous code path")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--keep-base", action="store_true", help="leave the base worktree for the next run")
     args = parser.parse_args()
@@ -194,13 +196,14 @@ def report(fitted: dict, results: dict, load_before: tuple, load_after: tuple, a
           f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, after "
           f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} ({os.cpu_count()} CPUs)")
     print(f"{'model':<20} {'base s':>8} {'this s':>8} {'base/this':>9} {'first figures s':>16} "
-          f"{'latency s':>10} {'goal (idle)':>12}  latency stopped by")
+          f"{'drift base/this s':>18} {'latency s':>10} {'goal (idle)':>12}  latency stopped by")
     for name in fitted:
         base, this = median("base", name, "total"), median("this", name, "total")
         goal = GOALS.get(name)
         stopped = results["this", name][-1]["stopped_by"]
+        drift = f"{median('base', name, 'drift_s'):.2f}/{median('this', name, 'drift_s'):.2f}"
         print(f"{name:<20} {base:>8.2f} {this:>8.2f} {base / this:>9.2f} {median('this', name, 'first'):>16.2f} "
-              f"{median('this', name, 'latency_s'):>10.2f} {(f'<= {goal:g} s' if goal else '-'):>12}  "
+              f"{drift:>18} {median('this', name, 'latency_s'):>10.2f} {(f'<= {goal:g} s' if goal else '-'):>12}  "
               f"{', '.join(stopped)}")
     print(f"first figures goal (idle): <= {FIRST_FIGURES_GOAL} s after the POST; the base commit shows none "
           "before its result")

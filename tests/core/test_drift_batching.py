@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from modelwatch.core.drift import section
+from modelwatch.core.drift import impact, scenarios, section
 from tests.core.suite_context import make_context
 
 SCHEMA = {"schema_version": 1, "features": [
@@ -58,3 +59,35 @@ def test_batched_scenarios_equal_one_call_each(data, kind):
     assert batched["breaking_points"] == single["breaking_points"]
     assert any(s["error"] for s in batched["scenarios"]) and any(s["impact"] for s in batched["scenarios"])
     assert batched_calls < single_calls / 2
+
+
+@pytest.mark.parametrize("kind", ["linear", "forest"])
+@pytest.mark.parametrize("columns", [["x1", "x2", "n"], ["x1", "x2"]])  # mixed dtypes; one dtype (one matrix)
+def test_changed_rows_alone_give_the_whole_frames_figures(data, kind, columns):
+    X, y = data
+    X = X[columns]
+    schema = {**SCHEMA, "features": [f for f in SCHEMA["features"] if f["name"] in columns]}
+    model = LinearRegression().fit(X, y) if kind == "linear" else \
+        RandomForestClassifier(n_estimators=20, random_state=0).fit(X, (y > y.median()).astype(int))
+    ctx = make_context(model, X, schema=schema, drift=DRIFT)
+    out = section.compute(ctx)
+    before = impact.model_outputs(model, ctx.info, X)
+    std = float(np.std(before.score))
+    compared = 0
+    for s in out["scenarios"]:
+        whole = scenarios.apply(X, schema, s["kind"], s["feature"], s["severity"], s["seed"])
+        try:  # one model call on the whole drifted frame, as before rows were left out
+            expected = impact.scenario_impact(before, impact.model_outputs(model, ctx.info, whole), std)
+        except ValueError:
+            assert s["error"] and "ValueError" in s["error"]
+            continue
+        assert {k: s[k] for k in expected} == expected
+        compared += 1
+    assert compared > len(out["scenarios"]) / 2
+
+
+def test_a_class_first_predicted_on_drifted_rows_keeps_its_name():
+    before = impact.Outputs(np.array(["no", "no", "no"]), np.array(["no", "no", "no"]), "labels")
+    after = before.with_rows(np.array([1]), impact.Outputs(np.array(["maybe"]), np.array(["maybe"]), "labels"))
+    assert after.labels.tolist() == ["no", "maybe", "no"] and before.labels.tolist() == ["no", "no", "no"]
+    assert impact.flip_rate(before, after) == pytest.approx(1 / 3)

@@ -77,3 +77,18 @@ def test_section_on_generated_data_without_current(churn_frame, churn_pipeline):
     assert [(s["feature"], s["kind"]) for s in out["scenarios"]] == [("tenure", "scale"), ("tenure", "out_of_range")]
     assert all(s["accuracy_drop"] is None for s in out["scenarios"])
     assert out["breaking_points"][0]["gates"] == "default"
+
+
+def test_the_budget_caps_the_scenarios_and_the_result_states_it(churn_frame, churn_pipeline):
+    drift = {"kinds": ["mean_shift", "category_shift"], "severities": [1.0, 2.0], "resamples": 7}
+    full = section.compute(make_context(churn_pipeline, churn_frame.drop(columns="churn"), schema=SCHEMA,
+                                        sample=churn_frame, target="churn", drift=drift))
+    budget = full["budget"]
+    assert budget["scenarios_planned"] == budget["scenarios_run"] == len(full["scenarios"]) and not full["truncated"]
+    assert budget["power_resamples"] == 7 and {s["power_resamples"] for s in full["scenarios"]} == {7}
+    assert budget["power_method"].startswith("resampled")
+    capped = section.compute(make_context(churn_pipeline, churn_frame.drop(columns="churn"), schema=SCHEMA,
+                                          sample=churn_frame, target="churn", drift={**drift, "max_seconds": 1e-6}))
+    assert capped["truncated"] and capped["budget"]["scenarios_run"] == len(capped["scenarios"]) == 0
+    assert capped["budget"]["scenarios_planned"] == budget["scenarios_planned"]
+    assert capped["budget"]["max_seconds"] == 1e-6

@@ -29,7 +29,8 @@ EXACT_MAX_ROWS = 50_000
 MAX_BINNED_UNIQUE = 20  # Evidently's get_binned_data: numeric columns with more distinct values use Sturges bins
 
 
-def _key_order(keys: list[Any]) -> list[int]:
+def key_order(keys: list[Any]) -> list[int]:
+    """The positions of ``keys`` in the order the count tests see them: sorted, or by their text when mixed."""
     try:
         return sorted(range(len(keys)), key=lambda i: keys[i])
     except TypeError:  # mixed types: order by their text, deterministically
@@ -58,7 +59,7 @@ def _aligned_categorical(ref: CategoricalReference, series: pd.Series) -> tuple[
     present = np.flatnonzero((ref_counts + cur) > 0)
     keys = [keys[i] for i in present]
     ref_counts, cur = ref_counts[present], cur[present]
-    order = _key_order(keys)
+    order = key_order(keys)
     return [keys[i] for i in order], ref_counts[order], cur[order]
 
 

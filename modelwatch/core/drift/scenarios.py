@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 KINDS = ("mean_shift", "scale", "category_shift", "missing", "out_of_range")
+SHARE_KINDS = ("category_shift", "missing", "out_of_range")  # change a fixed share of the rows, the rest stays
 SHARE_PER_SEVERITY = 0.2
 UNSEEN_CATEGORY = "__unseen__"
 NUMERIC_TYPES = ("float", "int")
@@ -68,9 +69,14 @@ def _sigma(values: np.ndarray) -> float:
     return sigma if sigma > 0 else max(abs(float(finite.mean())) if finite.size else 1.0, 1.0)
 
 
+def rows_set(kind: str, severity: float, n: int) -> int | None:
+    """How many of ``n`` rows a share-based kind (``SHARE_KINDS``) sets; None for the kinds that move every row."""
+    return int(round(min(1.0, SHARE_PER_SEVERITY * severity) * n)) if kind in SHARE_KINDS else None
+
+
 def _rows(n: int, severity: float, rng: np.random.Generator) -> np.ndarray:
-    share = min(1.0, SHARE_PER_SEVERITY * severity)
-    return rng.choice(n, size=int(round(share * n)), replace=False) if share > 0 else np.empty(0, dtype=int)
+    size = rows_set("missing", severity, n)
+    return rng.choice(n, size=size, replace=False) if size else np.empty(0, dtype=int)
 
 
 def _numeric(column: pd.Series, spec: dict[str, Any] | None, kind: str, severity: float,
@@ -128,6 +134,19 @@ def _categorical(column: pd.Series, spec: dict[str, Any] | None, kind: str, seve
     return out
 
 
+def changed_rows(before: pd.Series, after: pd.Series) -> np.ndarray:
+    """Positions of the rows whose value a scenario changed (missing before and after is no change)."""
+    a, b = before.to_numpy(), after.to_numpy()
+    if a.dtype.kind in "biuf" and b.dtype.kind in "biuf":
+        same = a == b
+        if a.dtype.kind == "f" and b.dtype.kind == "f":
+            same |= np.isnan(a) & np.isnan(b)
+    else:
+        left, right = pd.Series(a.astype(object)), pd.Series(b.astype(object))
+        same = ((left == right) | (left.isna() & right.isna())).to_numpy(dtype=bool)
+    return np.flatnonzero(~same)
+
+
 def apply_column(column: pd.Series, spec: dict[str, Any] | None, kind: str, severity: float,
                  seed: int) -> pd.Series:
     """Drift one column; ``apply(frame, schema, kind, name, severity, seed)[name]`` gives the same values.
@@ -177,7 +196,7 @@ def apply(frame: pd.DataFrame, schema: dict[str, Any], kind: str, feature: str |
     if severity == 0:
         return out
     rng = np.random.default_rng(seed)
-    touched = 0
+    drifted: dict[Any, pd.Series] = {}
     for name in names:
         spec = specs.get(name)
         ftype = feature_type(spec, frame[name])
@@ -185,11 +204,15 @@ def apply(frame: pd.DataFrame, schema: dict[str, Any], kind: str, feature: str |
             if feature is not None:
                 raise ValueError(f"Drift kind {kind!r} does not apply to {ftype} feature {name!r}.")
             continue
-        touched += 1
         if ftype in NUMERIC_TYPES:
-            out[name] = _numeric(frame[name], spec, kind, severity, rng)
+            drifted[name] = _numeric(frame[name], spec, kind, severity, rng)
         else:
-            out[name] = _categorical(frame[name], spec, kind, severity, rng, ftype == "bool")
-    if feature is None and touched == 0:
+            drifted[name] = _categorical(frame[name], spec, kind, severity, rng, ftype == "bool")
+    if feature is None and not drifted:
         raise ValueError(f"Drift kind {kind!r} applies to none of the features.")
-    return out
+    if len(drifted) == 1 or frame.columns.has_duplicates:
+        for name, column in drifted.items():
+            out[name] = column
+        return out
+    # many columns: one new frame instead of a block split per replaced column
+    return pd.DataFrame({name: drifted.get(name, out[name]) for name in frame.columns}, index=frame.index)

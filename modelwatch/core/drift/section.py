@@ -5,11 +5,15 @@ Config (``config.drift``): ``features`` ("all" or names), ``kinds``, ``severitie
 optional ``resamples`` (power resamples per scenario, default ``N_RESAMPLES``), ``tests`` / ``test_thresholds``
 (see ``stattests.Selection``) and ``max_seconds`` (the section's time budget, default ``MAX_SECONDS``).
 Detection of a scenario compares the reference with the scenario applied to a bootstrap resample of it; impact
-applies it to the reference rows themselves, so predictions are compared row by row.
+applies it to the reference rows themselves, so predictions are compared row by row (only the rows it changed go
+to the model); power resamples those drifted rows against the reference rows (``power.resampled_power``).
+``budget`` in the Result states the time budget, the scenarios planned and run, and the power resamples.
 """
 from __future__ import annotations
 
 import time
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +23,7 @@ from threadpoolctl import threadpool_limits
 from modelwatch.core.drift import impact, scenarios
 from modelwatch.core.drift.detect import detect_column, detect_frame
 from modelwatch.core.drift.multivariate import domain_classifier
-from modelwatch.core.drift.power import detection_power
+from modelwatch.core.drift.power import resampled_power
 from modelwatch.core.drift.profile import CATEGORICAL, NUMERIC, NumericReference, ReferenceProfile, profile
 from modelwatch.core.drift.stattests import Selection
 
@@ -32,7 +36,9 @@ MAX_CATEGORIES = 30
 MAX_SECONDS = 60.0
 BATCH_ROWS = 200_000  # rows per model call when scenario frames are predicted together (config drift.batch_rows)
 MAX_GROUP = 32  # scenarios per group, so that the time budget is still checked often
-FPR_KIND = "missing"  # applies to every type; at severity 0 every kind leaves the data unchanged
+SCENARIO_SHARE = 0.8  # of the budget, for the scenarios; past it the remaining ones are left out (``truncated``)
+POWER_METHOD = ("resampled: reference rows against the drifted reference rows, both drawn with replacement at the "
+                "reference's size; share-based kinds set their number of rows in each sample")
 
 
 class _Run:
@@ -47,13 +53,21 @@ class _Run:
         base = ctx.sample if has_all else ctx.data
         self.source = "sample" if has_all else "generated"
         self.names = [n for n in specs if n in base.columns and n != ctx.target]
-        self.reference = base[self.names].reset_index(drop=True)
+        self.specs = specs
+        self.reference = base[self.names].reset_index(drop=True).copy()  # one block per dtype: fast row slices
+        self.n = len(self.reference)
+        self.columns = {n: self.reference[n] for n in self.names}  # looked up once: every scenario reads them
+        dtypes = set(self.reference.dtypes)
+        # one numpy dtype for every column: scenario rows are sliced from one matrix (no pandas block splits)
+        self.matrix = self.reference.to_numpy() if len(dtypes) == 1 and isinstance(next(iter(dtypes)), np.dtype) \
+            else None
         self.ftypes = {n: scenarios.feature_type(specs[n], self.reference[n]) for n in self.names}
         self.kinds = {n: NUMERIC if t in scenarios.NUMERIC_TYPES else CATEGORICAL for n, t in self.ftypes.items()}
         self.profile: ReferenceProfile = profile(self.reference, self.kinds)
         self.selection = Selection.from_config(dc)
         self.scenario_selection = _pinned(self.profile, self.reference, self.kinds, self.selection)
         self.seed = int(ctx.config.get("seed", 0))
+        self.resamples = int(dc.get("resamples", N_RESAMPLES))
         self.before = impact.model_outputs(ctx.model, ctx.info, self.reference)
         # one model call per scenario instead of two when predict() is the argmax of predict_proba() here
         self.fast_labels = impact.argmax_matches_predict(ctx.model, self.before)
@@ -61,6 +75,8 @@ class _Run:
             self.before.kind != "labels" else 0.0
         self.gates, self.gate_source = impact.applicable_gates(ctx.config.get("thresholds"))
         self.labelled = self._labelled()
+        # labels on every reference row: the drifted labelled rows are the drifted reference, predicted once
+        self.labelled_is_reference = self.labelled is not None and self.labelled[0].equals(self.reference)
         self.drifted: dict[tuple[str, str], tuple[float, pd.Series]] = {}
 
     def _labelled(self) -> tuple[pd.DataFrame, np.ndarray, dict[str, float]] | None:
@@ -80,8 +96,8 @@ class _Run:
         X, y = X[keep].reset_index(drop=True), np.asarray(y[keep].tolist())
         if not len(y):
             return None
-        return X, y, impact.quality_metrics(ctx.info.get("task", "regression"), y,
-                                            impact.model_outputs(ctx.model, ctx.info, X))
+        outputs = self.before if X.equals(self.reference) else impact.model_outputs(ctx.model, ctx.info, X)
+        return X, y, impact.quality_metrics(ctx.info.get("task", "regression"), y, outputs)
 
 
 def _pinned(prof: ReferenceProfile, reference: pd.DataFrame, kinds: dict[str, str],
@@ -100,17 +116,51 @@ def _pinned(prof: ReferenceProfile, reference: pd.DataFrame, kinds: dict[str, st
     return Selection(tests=tests, thresholds=dict(selection.thresholds))
 
 
+def _drifted(run: _Run, frame: pd.DataFrame, kind: str, feature: str | None, severity: float,
+             seed: int) -> pd.DataFrame:
+    """``scenarios.apply`` of ``frame``; for one feature, a shallow copy with that column replaced (same values)."""
+    if feature is None:
+        return scenarios.apply(frame, run.ctx.schema, kind, None, severity, seed)
+    out = frame.copy(deep=False)
+    out[feature] = scenarios.apply_column(frame[feature], run.specs.get(feature), kind, severity, seed)
+    return out
+
+
+def _changed(run: _Run, kind: str, feature: str | None, severity: float,
+             seed: int) -> tuple[dict[str, pd.Series] | pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """The scenario on the reference: its drifted columns, the rows it changed, and those rows drifted.
+
+    Only the changed rows need the model: every other row's outputs are the reference's (``Outputs.with_rows``),
+    as they are when frames are predicted together. One feature drifts without copying the other columns.
+    """
+    if feature is None:
+        drifted = scenarios.apply(run.reference, run.ctx.schema, kind, None, severity, seed)
+        changed = np.unique(np.concatenate([scenarios.changed_rows(run.columns[n], drifted[n]) for n in run.names]))
+        return drifted, changed, drifted.iloc[changed]
+    column = scenarios.apply_column(run.columns[feature], run.specs.get(feature), kind, severity, seed)
+    changed = scenarios.changed_rows(run.columns[feature], column)
+    if run.matrix is not None and column.dtype == run.matrix.dtype:
+        block = run.matrix[changed]
+        block[:, run.names.index(feature)] = column.to_numpy()[changed]
+        return {feature: column}, changed, pd.DataFrame(block, columns=run.reference.columns)
+    rows = run.reference.iloc[changed]
+    rows[feature] = column.iloc[changed]
+    return {feature: column}, changed, rows
+
+
 def _detection(run: _Run, kind: str, feature: str | None, severity: float, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
-    base = run.reference.iloc[rng.integers(0, len(run.reference), len(run.reference))].reset_index(drop=True)
-    drifted = scenarios.apply(base, run.ctx.schema, kind, feature, severity, seed)
+    rows = rng.integers(0, len(run.reference), len(run.reference))
     if feature is not None:
-        r = detect_column(run.profile.columns[feature], drifted[feature], run.scenario_selection,
-                          kind=run.kinds[feature])
+        column = run.columns[feature].iloc[rows].reset_index(drop=True)
+        drifted = scenarios.apply_column(column, run.specs.get(feature), kind, severity, seed)
+        r = detect_column(run.profile.columns[feature], drifted, run.scenario_selection, kind=run.kinds[feature])
         return {"test": r["test"], "test_reason": r.get("reason"), "statistic": r["statistic"],
                 "p_value": r["p_value"], "threshold": r.get("threshold"), "drift_detected": r["drift_detected"],
                 "missing_share_current": r.get("missing_share_current"), "missing_test": r.get("missing_test")}
-    r = detect_frame(run.profile, drifted, run.scenario_selection)
+    drifted_rows = scenarios.apply(run.reference.iloc[rows].reset_index(drop=True), run.ctx.schema, kind, None,
+                                   severity, seed)
+    r = detect_frame(run.profile, drifted_rows, run.scenario_selection)
     return {"test": "dataset", "test_reason": "share of drifted columns >= 0.5", "statistic": r["share_drifted"],
             "p_value": None, "threshold": 0.5, "drift_detected": r["dataset_drift"]}
 
@@ -142,39 +192,82 @@ def _distributions(run: _Run, drifted: dict[tuple[str, str], tuple[float, pd.Ser
     return out
 
 
-def _scenarios(run: _Run, plan: list[tuple[int, str | None, str, float]]) -> list[dict[str, Any]]:
-    """Detection and impact of a group of scenarios; their drifted frames are predicted together.
+@dataclass
+class _Applied:
+    """One scenario on the reference rows: its drifted columns, the rows it changed, and those rows drifted."""
+
+    columns: dict[str, pd.Series] | pd.DataFrame
+    changed: np.ndarray
+    part: pd.DataFrame
+    labelled: pd.DataFrame | None  # the drifted labelled rows, when they are not the reference rows
+
+
+def _apply(run: _Run, plan: list[tuple[int, str | None, str, float]]) -> list[_Applied | Exception]:
+    separate_labels = run.labelled is not None and not run.labelled_is_reference
+    applied: list[_Applied | Exception] = []
+    for seed, feature, kind, severity in plan:
+        try:
+            columns, changed, part = _changed(run, kind, feature, severity, seed)
+            labelled = _drifted(run, run.labelled[0], kind, feature, severity, seed) if separate_labels else None
+        except Exception as exc:
+            applied.append(exc)
+            continue
+        if feature is not None and severity >= run.drifted.get((feature, kind), (-1.0, None))[0]:
+            run.drifted[(feature, kind)] = (severity, columns[feature])
+        applied.append(_Applied(columns, changed, part, labelled))
+    return applied
+
+
+def _predict(run: _Run, applied: list[_Applied]) -> tuple[list[Any], list[Any]]:
+    """The model's outputs on each scenario's rows and on its labelled rows (an exception where it refused)."""
+    ctx = run.ctx
+    rows = int((ctx.config.get("drift") or {}).get("batch_rows", BATCH_ROWS))
+    predicted = [i for i, a in enumerate(applied) if len(a.part)]
+    after: list[Any] = [run.before] * len(applied)
+    outputs = impact.model_outputs_many(ctx.model, ctx.info, [applied[i].part for i in predicted],
+                                        run.fast_labels, rows)
+    for i, out in zip(predicted, outputs):
+        after[i] = out if isinstance(out, Exception) else run.before.with_rows(applied[i].changed, out)
+    if run.labelled is None:
+        return after, [None] * len(applied)
+    if run.labelled_is_reference:
+        return after, after
+    return after, impact.model_outputs_many(ctx.model, ctx.info, [a.labelled for a in applied], run.fast_labels,
+                                            rows)
+
+
+def _one_openmp_thread() -> None:
+    """The model thread's OpenMP pool held to one thread for its life (OpenMP's thread count is per thread)."""
+    threadpool_limits(limits=1, user_api="openmp")
+
+
+def _scenarios(run: _Run, plan: list[tuple[int, str | None, str, float]], predictor: Executor) -> list[dict[str, Any]]:
+    """Detection, impact and power of a group of scenarios; their changed rows are predicted together.
 
     ``plan`` holds ``(seed, feature, kind, severity)``. The figures are the same as with one model call per
-    scenario: ``impact.model_outputs_many`` only concatenates frames of identical dtypes and retries a refused
-    batch frame by frame.
+    scenario on its whole drifted frame: ``impact.model_outputs_many`` only concatenates frames of identical
+    dtypes and retries a refused batch frame by frame, and rows a scenario left alone keep the reference's
+    outputs. The model runs on ``predictor``'s thread while detection and power (``power.resampled_power``, on
+    the drifted rows the impact is measured on) are computed here: the model's native code releases the GIL.
     """
-    ctx = run.ctx
-    task = ctx.info.get("task", "regression")
-    outs, frames, labelled_frames, applied = [], [], [], []
-    for seed, feature, kind, severity in plan:
+    task = run.ctx.info.get("task", "regression")
+    applied = _apply(run, plan)
+    predictions = predictor.submit(_predict, run, [a for a in applied if isinstance(a, _Applied)])
+    outs, measured = [], []
+    for (seed, feature, kind, severity), scenario in zip(plan, applied):
         out = {"feature": feature, "kind": kind, "severity": severity, "seed": seed,
                **_detection(run, kind, feature, severity, seed + 1),
                "prediction_shift": None, "prediction_psi": None, "flip_rate": None, "impact": None,
-               "accuracy_drop": None, "error": None, "failed_gates": []}
+               "accuracy_drop": None, "error": None, "failed_gates": [], "power": None, "power_resamples": 0}
         outs.append(out)
-        try:
-            drifted = scenarios.apply(run.reference, ctx.schema, kind, feature, severity, seed)
-            labelled = None if run.labelled is None else \
-                scenarios.apply(run.labelled[0], ctx.schema, kind, feature, severity, seed)
-        except Exception as exc:
-            out["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+        if isinstance(scenario, Exception):
+            out["error"] = f"{type(scenario).__name__}: {str(scenario)[:300]}"
             continue
-        if feature is not None and severity >= run.drifted.get((feature, kind), (-1.0, None))[0]:
-            run.drifted[(feature, kind)] = (severity, drifted[feature])
-        applied.append(out)
-        frames.append(drifted)
-        labelled_frames.append(labelled)
-    rows = int((ctx.config.get("drift") or {}).get("batch_rows", BATCH_ROWS))
-    after = impact.model_outputs_many(ctx.model, ctx.info, frames, run.fast_labels, rows)
-    labelled_after = [None] * len(frames) if run.labelled is None else \
-        impact.model_outputs_many(ctx.model, ctx.info, labelled_frames, run.fast_labels, rows)
-    for out, outputs, labelled in zip(applied, after, labelled_after):
+        power = resampled_power(run.columns, scenario.columns, run.kinds, feature, run.resamples, seed + 2,
+                                run.scenario_selection, scenarios.rows_set(kind, severity, run.n))
+        out["power"], out["power_resamples"] = power["power"], power["n_resamples"]
+        measured.append(out)
+    for out, outputs, labelled in zip(measured, *predictions.result()):
         # the model refusing drifted input (NaN, unseen category) is itself a finding
         failure = next((o for o in (outputs, labelled) if isinstance(o, Exception)), None)
         if failure is not None:
@@ -255,9 +348,9 @@ def _quality_drift(run: _Run, cur: pd.DataFrame) -> dict[str, Any]:
 def compute(ctx: SuiteContext) -> dict[str, Any]:
     """The drift section (see the module docstring and ``impact`` for every field's definition).
 
-    The model is called hundreds of times on about a thousand rows; with OpenMP models (HistGradientBoosting,
+    The model is called dozens of times on thousands of rows; with OpenMP models (HistGradientBoosting,
     LightGBM, XGBoost) waking a thread pool per call costs more than it saves, 7x on a busy 2-core machine, so the
-    section runs single-threaded.
+    section's pools are held to one thread (the model's calls run on one helper thread beside the statistics).
     """
     with threadpool_limits(1):
         return _compute(ctx)
@@ -270,29 +363,23 @@ def _compute(ctx: SuiteContext) -> dict[str, Any]:
     run = _Run(ctx)
     results: list[dict[str, Any]] = []
     plan = [(run.seed + 1000 * i, *step) for i, step in enumerate(_plan(run))]
-    # scenarios go in groups predicted together; the budget is checked between groups
+    # scenarios go in groups predicted together; the budget is checked between groups, with room left for the
+    # false-positive rates, the real current data and the domain classifier
     group = max(1, min(MAX_GROUP, BATCH_ROWS // max(len(run.reference), 1)))
-    for start in range(0, len(plan), group):
-        if time.monotonic() - started > budget * 0.5:
-            break
-        results += _scenarios(run, plan[start:start + group])
+    with ThreadPoolExecutor(1, thread_name_prefix="drift-model", initializer=_one_openmp_thread) as predictor:
+        for start in range(0, len(plan), group):
+            if time.monotonic() - started > budget * SCENARIO_SHARE:
+                break
+            results += _scenarios(run, plan[start:start + group], predictor)
     truncated = len(results) < len(plan)
+    scenarios_seconds = time.monotonic() - started
+    fpr = {f: resampled_power(run.reference, run.reference, run.kinds, f, run.resamples, run.seed + 7,
+                              run.scenario_selection)
+           for f in sorted({s["feature"] for s in results if s["feature"]})}
     current = _current(run)
     multivariate: dict[str, Any] | None = None
     if current is not None and not current["missing_columns"]:
         multivariate = domain_classifier(run.reference, ctx.current[run.names], run.kinds, seed=run.seed)
-    # power last: it is the most expensive part and the one that degrades gracefully with fewer resamples
-    n_resamples = int(dc.get("resamples", N_RESAMPLES))
-    deadline = started + budget
-    for s in results:
-        # the all-features scenarios test every column per resample: fewer resamples keep them affordable
-        n = n_resamples if s["feature"] is not None else max(5, n_resamples // 4)
-        p = detection_power(run.reference, ctx.schema, s["kind"], s["feature"], s["severity"], n,
-                            s["seed"], run.kinds, run.scenario_selection, deadline)
-        s["power"], s["power_resamples"] = p["power"], p["n_resamples"]
-    fpr = {f: detection_power(run.reference, ctx.schema, FPR_KIND, f, 0.0, n_resamples, run.seed + 7, run.kinds,
-                              run.scenario_selection, deadline)
-           for f in sorted({s["feature"] for s in results if s["feature"]})}
     rates = [p["power"] for p in fpr.values() if p["power"] is not None]
     single = [s for s in results if s["feature"] is not None and s["impact"] is not None] or \
         [s for s in results if s["impact"] is not None]
@@ -309,10 +396,13 @@ def _compute(ctx: SuiteContext) -> dict[str, Any]:
         "gates": run.gates,
         "false_positive_rate": {"overall": float(np.mean(rates)) if rates else None,
                                 "per_feature": {f: p["power"] for f, p in fpr.items()},
-                                "n_resamples": n_resamples},
+                                "n_resamples": run.resamples},
         "multivariate": multivariate,
         "severity_legend": dict(scenarios.SEVERITY_LEGEND),
         "distributions": _distributions(run, run.drifted),
         "impact_measure": "flip_rate" if run.before.labels is not None else "abs(prediction_shift) / std(prediction)",
+        "budget": {"max_seconds": budget, "scenarios_planned": len(plan), "scenarios_run": len(results),
+                   "scenarios_seconds": scenarios_seconds, "power_resamples": run.resamples,
+                   "power_method": POWER_METHOD},
         "seconds": time.monotonic() - started,
     }

@@ -225,6 +225,10 @@ class Selection:
         thresholds = {k: float(v) for k, v in (drift_config.get("test_thresholds") or {}).items()}
         return cls(tests=tests, thresholds=thresholds)
 
+    def pins(self, column: str, kind: str) -> bool:
+        """Whether the column's test is set, so that it does not depend on the data."""
+        return self._pick(self.tests, column, kind) is not None
+
     def _pick(self, table: dict, column: str, kind: str) -> tuple[object, str] | None:
         for key, why in ((column, f"set for column {column!r}"), (kind, f"set for {kind} columns"),
                          ("all", "set for all columns")):
