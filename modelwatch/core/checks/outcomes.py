@@ -19,6 +19,7 @@ LABELS: dict[str, str] = {"ok": "ok", "rejected": "rejected with a clear error",
                           "crashed": "crashed on valid input"}
 WORST_FIRST = ("crashed", "degraded", "rejected", "ok")
 HANDLED = ("ok", "rejected")  # the model did the right thing
+MISSES = tuple(name for name in WORST_FIRST if name not in HANDLED)  # crashed, degraded: held against the model
 VALID_BATCH_CASES = ("baseline", "single_row")  # batch-shape cases whose input is valid; empty and reordered are not
 
 

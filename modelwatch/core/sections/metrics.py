@@ -58,7 +58,7 @@ def robustness_metrics(robust: dict[str, Any]) -> dict[str, float]:
     rate = outcomes.handled_rate(found)
     if rate is None:
         return {}
-    return {"handled_rate": rate, **{f"outcomes.{name}": float(found[name]) for name in ("crashed", "degraded")}}
+    return {"handled_rate": rate, **{f"outcomes.{name}": float(found[name]) for name in outcomes.MISSES}}
 
 
 def robustness_rows(robust: dict[str, Any]) -> list[tuple[str, Any]]:
