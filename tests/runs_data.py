@@ -11,7 +11,8 @@ from modelwatch.models import ModelArtifact, Run, utcnow
 
 def result(p95_1: float, p95_100: float, throughput_100: float, error_rate: float, passed: int, accuracy: float,
            log_loss: float, shift_a: float, importance: dict[str, float]) -> dict[str, Any]:
-    """A small classification Result: two batch sizes, ten robustness cases, two drift scenarios."""
+    """A small classification Result: two batch sizes, ten robustness cases (``passed`` ok, one rejected, the rest
+    crashed), two drift scenarios."""
     return {
         "data": {"n_samples": 100, "seed": 0, "generator": "independent"},
         "performance": {"latency_ms": {"1": {"p50": 1.0, "p95": p95_1, "p99": p95_1 * 1.2, "max": 9.0, "mean": 1.1,
@@ -20,7 +21,8 @@ def result(p95_1: float, p95_100: float, throughput_100: float, error_rate: floa
                                                "mean": 5.5, "n_calls": 50}},
                         "throughput_rows_per_s": {"1": 500.0, "100": throughput_100}, "error_rate": error_rate,
                         "errors": []},
-        "robustness": {"passed": passed, "total": 10, "cases": []},
+        "robustness": {"passed": passed, "total": 10, "cases": [],
+                       "outcomes": {"ok": passed, "rejected": 1, "degraded": 0, "crashed": 9 - passed}},
         "quality": {"task": "classification", "n_rows": 100, "metrics": {"accuracy": accuracy, "log_loss": log_loss}},
         "drift": {"scenarios": [
             {"feature": "a", "kind": "mean_shift", "severity": 1.0, "prediction_shift": shift_a, "flip_rate": 0.1,

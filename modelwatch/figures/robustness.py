@@ -1,7 +1,7 @@
 """Robustness figures: a feature-by-case map of each case's outcome, and the case table (for the HTML export).
 
-Outcomes (``core.checks.robustness.OUTCOMES``) use the Okabe-Ito palette, safe for colour-blind readers, and
-every map cell also carries a symbol, so no outcome is told by its colour alone.
+Outcomes (``core.checks.outcomes``: their names, labels and counts) use the Okabe-Ito palette, safe for colour-blind
+readers, and every map cell also carries a symbol, so no outcome is told by its colour alone.
 """
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from modelwatch.core.checks.robustness import OUTCOMES, case_outcome
+from modelwatch.core.checks import outcomes
+from modelwatch.core.checks.outcomes import case_outcome
 
 # Okabe-Ito: bluish green, blue, orange, vermillion
 OUTCOME_COLOR = {"ok": "#009E73", "rejected": "#0072B2", "degraded": "#E69F00", "crashed": "#D55E00"}
 OUTCOME_TEXT = {"ok": "white", "rejected": "white", "degraded": "black", "crashed": "white"}  # readable on each
 OUTCOME_SYMBOL = {"ok": "✓", "rejected": "⊘", "degraded": "!", "crashed": "✗"}
-OUTCOME_LABEL = {"ok": "ok", "rejected": "rejected with a clear error", "degraded": "silently degraded",
-                 "crashed": "crashed on valid input"}
-OUTCOME_ORDER = ("crashed", "degraded", "rejected", "ok")  # worst first
+OUTCOME_LABEL = outcomes.LABELS
+OUTCOME_ORDER = outcomes.WORST_FIRST
 BATCH_ROW = "(whole batch)"
 LAYOUT = {"template": "plotly_white", "margin": {"l": 140, "r": 20, "t": 50, "b": 60}}
 
@@ -49,18 +49,12 @@ def robustness_table_figure(robustness: dict[str, Any]) -> go.Figure:
     return fig
 
 
-def outcome_counts(robustness: dict[str, Any]) -> dict[str, int]:
-    """Cases per outcome, worst first (from ``outcomes`` when the Result has it, else counted)."""
-    counts = robustness.get("outcomes")
-    if not isinstance(counts, dict):
-        found = [case_outcome(c) for c in robustness.get("cases") or []]
-        counts = {name: found.count(name) for name in OUTCOMES}
-    return {name: int(counts.get(name) or 0) for name in OUTCOME_ORDER}
+outcome_counts = outcomes.counts
 
 
 def outcome_summary(robustness: dict[str, Any]) -> str:
     """One line: "2 crashed on valid input · 0 silently degraded · 92 rejected with a clear error · 150 ok"."""
-    return " · ".join(f"{n} {OUTCOME_LABEL[name]}" for name, n in outcome_counts(robustness).items())
+    return outcomes.summary(outcomes.counts(robustness))
 
 
 def by_kind(robustness: dict[str, Any]) -> list[dict[str, Any]]:

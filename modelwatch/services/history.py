@@ -34,7 +34,7 @@ def _headline(run_id: str) -> dict[str, Any]:
     result = db.session.query(Run.result).filter(Run.id == run_id).scalar()
     metrics = headline_metrics(result)
     quality = next((f"{k} {metrics[f'quality.{k}']:.3f}" for k in QUALITY_KEYS if f"quality.{k}" in metrics), None)
-    robust = metrics.get("robustness.pass_rate")
+    robust = metrics.get("robustness.handled_rate")  # ok or rejected: a correct refusal is no miss
     best = metrics.get("performance.best_throughput_rows_per_s")
     p95 = metrics.get("performance.latency_ms.1.p95")
     row = {"p95_1_ms": round(p95, 3) if p95 is not None else None,

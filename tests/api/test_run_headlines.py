@@ -16,7 +16,10 @@ def test_a_finished_run_carries_every_sections_headline(client, forest_bytes):
     assert run["status"] == "succeeded", run["error"]
     result, headlines = run["result"], run["headlines"]
     assert set(headlines) == set(suite.SECTIONS)
-    assert headlines["robustness"] == {"passed": result["robustness"]["passed"], "total": result["robustness"]["total"]}
+    robust = result["robustness"]
+    assert headlines["robustness"] == {"passed": robust["passed"], "total": robust["total"],
+                                       "handled_rate": pytest.approx(robust["handled_rate"], abs=1e-3),
+                                       "outcomes": robust["outcomes"]}
     assert headlines["performance"]["error_rate"] == result["performance"]["error_rate"]
     assert headlines["drift"]["scenarios"] == len(result["drift"]["scenarios"])
     assert headlines["quality"] == {}  # no labelled sample: nothing to say

@@ -83,3 +83,42 @@ def test_defaults_apply_when_no_thresholds_are_given():
     failing = {**RESULT, "performance": {**RESULT["performance"], "error_rate": 0.02}}
     assert gates.evaluate(failing, CONFIG)["passed"] is False
     gates.validate_thresholds(gates.default_thresholds(CONFIG), CONFIG)  # the defaults are valid paths
+
+
+ROBUST = {"passed": 30, "total": 40, "outcomes": {"ok": 30, "rejected": 10, "degraded": 0, "crashed": 0},
+          "handled_rate": 1.0, "cases": []}
+
+
+def test_handled_rate_never_counts_a_correct_rejection_against_the_model():
+    result = {**RESULT, "robustness": ROBUST}  # 10 of 40 cases refused invalid input with an error
+    paths = gates.valid_paths(CONFIG)
+    assert {"robustness.handled_rate", "robustness.outcomes.crashed", "robustness.outcomes.degraded"} <= set(paths)
+    config = {**CONFIG, "thresholds": {"robustness.handled_rate": {"min": 1.0}, "robustness.outcomes.crashed":
+                                       {"max": 0}, "robustness.pass_rate": {"min": 1.0}}}
+    found = {c["metric"]: c for c in gates.evaluate(result, config)["checks"]}
+    assert found["robustness.handled_rate"]["passed"] and found["robustness.handled_rate"]["value"] == 1.0
+    assert found["robustness.outcomes.crashed"]["passed"] and found["robustness.outcomes.crashed"]["value"] == 0.0
+    assert not found["robustness.pass_rate"]["passed"]  # the old figure holds the rejections against it
+    crashed = {**result, "robustness": {**ROBUST, "outcomes": {**ROBUST["outcomes"], "ok": 29, "crashed": 1}}}
+    found = {c["metric"]: c for c in gates.evaluate(crashed, config)["checks"]}
+    assert not found["robustness.handled_rate"]["passed"] and found["robustness.handled_rate"]["value"] == 39 / 40
+    assert not found["robustness.outcomes.crashed"]["passed"]
+    skipped = {**result, "robustness": {"skipped": "TimeoutError"}}
+    assert gates.metric_value(skipped, "robustness.handled_rate") is None  # not measured: the gate fails
+
+
+def test_robustness_gates_read_results_stored_before_outcomes_from_their_cases():
+    older = {"robustness": {"passed": 1, "total": 3, "cases": [
+        {"name": "baseline", "status": "ok"}, {"name": "nan:a", "kind": "nan", "status": "error"},
+        {"name": "min:a", "kind": "min", "status": "error"}]}}
+    assert gates.metric_value(older, "robustness.handled_rate") == pytest.approx(2 / 3)
+    assert gates.metric_value(older, "robustness.outcomes.crashed") == 1.0
+    assert gates.metric_value(older, "robustness.outcomes.rejected") == 1.0
+
+
+def test_the_default_gates_never_read_robustness_so_a_rejection_cannot_fail_them():
+    assert not any(path.startswith("robustness.") for path in gates.default_thresholds(CONFIG))
+    rejecting = {**RESULT, "robustness": {**ROBUST, "outcomes": {"ok": 0, "rejected": 40, "degraded": 0,
+                                                                 "crashed": 0}, "passed": 0}}
+    assert gates.evaluate(rejecting, CONFIG) == gates.evaluate(RESULT, CONFIG)
+    assert gates.evaluate(rejecting, CONFIG)["passed"] is True

@@ -11,10 +11,12 @@ def test_headline_metrics_of_a_known_result():
     metrics = headline_metrics(V1)
     assert metrics["performance.latency_ms.1.p95"] == 2.0 and metrics["performance.latency_ms.100.p95"] == 8.0
     assert metrics["performance.best_throughput_rows_per_s"] == 20000.0
-    assert metrics["robustness.pass_rate"] == pytest.approx(0.8)
+    assert metrics["robustness.handled_rate"] == pytest.approx(0.9)  # 8 ok + 1 rejected of 10
+    assert metrics["robustness.outcomes.crashed"] == 1.0 and metrics["robustness.outcomes.degraded"] == 0.0
     assert metrics["quality.accuracy"] == 0.9 and metrics["drift.max_abs_prediction_shift"] == pytest.approx(0.2)
     assert metrics["drift.detected_share"] == 0.5 and metrics["drift.max_accuracy_drop"] == pytest.approx(0.05)
     assert label("performance.latency_ms.100.p95") == "latency p95, batch 100 (ms)"
+    assert label("robustness.outcomes.crashed") == "robustness: cases crashed"
 
 
 def test_metric_rows_are_flat_scalars_with_keyed_detail():
@@ -24,7 +26,9 @@ def test_metric_rows_are_flat_scalars_with_keyed_detail():
     assert found[("performance", "latency_ms.1.p99")] == pytest.approx(2.4)
     assert found[("explainability", "importance.a")] == 0.5
     assert found[("drift", "scenario.b.mean_shift.1.0.prediction_shift")] == -0.1
-    assert found[("robustness", "pass_rate")] == pytest.approx(0.8)  # headline figures are rows too
+    assert found[("robustness", "handled_rate")] == pytest.approx(0.9)  # headline figures are rows too
+    assert found[("robustness", "outcomes.rejected")] == 1
+    assert [m for s, m, _ in rows if s == "robustness"].count("outcomes.crashed") == 1  # walked, not repeated
     assert found[("data", "n_samples")] == 100
 
 

@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from modelwatch.core.checks import robustness
+from modelwatch.core.checks import outcomes, robustness
 from modelwatch.core.data.edge_cases import KINDS, edge_cases, feature_edge_cases, feature_range
 from tests.core.suite_context import make_context, schema_from_frame
 
@@ -165,7 +165,8 @@ def test_nan_in_a_nullable_feature_is_valid_input_and_crashing_on_it_fails_the_v
     model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)  # raises on NaN
     data = X.head(60).reset_index(drop=True)
     schema = schema_from_frame(data)
-    strict = by_name(robustness.compute(make_context(model, data, schema)))
+    strict_section = robustness.compute(make_context(model, data, schema))
+    strict = by_name(strict_section)
     assert strict["nan:mean area"]["outcome"] == "rejected" and not strict["nan:mean area"]["valid"]
     assert strict["+inf:mean area"]["outcome"] == "rejected"
     assert strict["empty_batch"]["outcome"] == strict["column_order"]["outcome"] == "rejected"
@@ -177,8 +178,28 @@ def test_nan_in_a_nullable_feature_is_valid_input_and_crashing_on_it_fails_the_v
     assert cases["nan:mean radius"]["outcome"] == "rejected"
     assert sum(result["outcomes"].values()) == result["total"] and result["outcomes"]["crashed"] == 1
     assert result["passed"] == result["outcomes"]["ok"]  # the contract's count is unchanged
+    counts = result["outcomes"]
+    assert result["handled_rate"] == pytest.approx((counts["ok"] + counts["rejected"]) / result["total"])
+    # every error of the strict schema is a correct rejection: handled, though passed / total counts it as a miss
+    assert strict_section["outcomes"]["crashed"] == 0 and strict_section["outcomes"]["rejected"] > 0
+    assert strict_section["handled_rate"] > strict_section["passed"] / strict_section["total"]
     found = verdict.robustness({"robustness": result})
     assert found["status"] == "fail" and "nan:mean area" in found["reason"]
     # the same model where every error is a correct rejection: nothing counts against it
-    assert verdict.robustness({"robustness": robustness.compute(make_context(model, data, schema_from_frame(data)))}
-                              )["status"] in ("pass", "warn")
+    assert verdict.robustness({"robustness": strict_section})["status"] in ("pass", "warn")
+
+
+def test_handled_rate_counts_ok_and_rejected_cases_and_older_results_are_counted_from_their_cases():
+    stored = {"outcomes": {"ok": 6, "rejected": 3, "degraded": 1, "crashed": 0}}
+    assert outcomes.counts(stored) == {"crashed": 0, "degraded": 1, "rejected": 3, "ok": 6}  # worst first
+    assert outcomes.handled_rate(outcomes.counts(stored)) == pytest.approx(0.9)
+    assert outcomes.handled_rate(outcomes.counts({"cases": []})) is None  # no cases: no rate, not 0 or 1
+    older = {"cases": [{"name": "baseline", "status": "ok"}, {"name": "nan:a", "kind": "nan", "status": "error"},
+                       {"name": "max:a", "kind": "max", "status": "error"},
+                       {"name": "single_row", "status": "error"}]}
+    assert outcomes.counts(older) == {"crashed": 2, "degraded": 0, "rejected": 1, "ok": 1}
+    assert outcomes.handled_rate(outcomes.counts(older)) == pytest.approx(0.5)
+    assert outcomes.summary(outcomes.counts(older)) == ("2 crashed on valid input · 0 silently degraded · "
+                                                        "1 rejected with a clear error · 1 ok")
+    assert set(outcomes.LABELS) == set(outcomes.WORST_FIRST) == set(outcomes.OUTCOMES)
+    assert set(outcomes.HANDLED) | set(outcomes.MISSES) == set(outcomes.OUTCOMES)

@@ -151,3 +151,19 @@ def test_robustness_reads_each_cases_outcome_when_the_result_has_one():
     rejected_max = {"name": "max:b", "feature": "b", "kind": "max", "status": "error", "outcome": "rejected"}
     assert _status({**GOOD, "robustness": {"cases": [*cases, nullable_crash]}}, "robustness") == "fail"
     assert _status({**GOOD, "robustness": {"cases": [*cases, rejected_max]}}, "robustness") == "pass"
+
+
+def test_the_robustness_reason_names_every_outcome_in_the_tabs_words():
+    check = next(c for c in verdict.evaluate(GOOD)["checks"] if c["name"] == "robustness")
+    assert check["status"] == "pass"
+    assert check["reason"].endswith("(0 crashed on valid input · 0 silently degraded · "
+                                    "1 rejected with a clear error · 3 ok)")
+
+
+def test_incomplete_only_for_a_skipped_section_that_a_check_reads():
+    unexplained = {**GOOD, "explainability": {"skipped": "no explainer"}}  # no light reads it
+    assert verdict.evaluate(unexplained)["status"] == "pass"
+    config = {"batch_sizes": [1], "thresholds": {"explainability.additivity_max_error": {"max": 1.0}}}
+    found = verdict.evaluate(unexplained, gates.evaluate(unexplained, config))  # a gate reads it: not measured
+    assert found["status"] == "fail" and found["checks"][-1]["section"] == "explainability"
+    assert verdict.evaluate({**GOOD, "drift": {"skipped": "x"}})["status"] == "incomplete"

@@ -21,7 +21,8 @@ def test_deltas_and_verdicts_for_two_known_runs(app):
         "performance.latency_ms.100.p95": (8.0, 10.0, 2.0, "worse"),
         "performance.best_throughput_rows_per_s": (20000.0, 25000.0, 5000.0, "better"),
         "performance.error_rate": (0.0, 0.02, 0.02, "worse"),
-        "robustness.pass_rate": (0.8, 0.9, 0.1, "better"),
+        "robustness.handled_rate": (0.9, 1.0, 0.1, "better"),  # ok or rejected: a rejection is no miss
+        "robustness.outcomes.crashed": (1.0, 0.0, -1.0, "better"),
         "quality.accuracy": (0.90, 0.95, 0.05, "better"),
         "quality.log_loss": (0.30, 0.25, -0.05, "better"),
         "drift.max_abs_prediction_shift": (0.2, 0.3, 0.1, "worse"),

@@ -14,10 +14,12 @@ Boundary cases (the minimum and maximum of a feature's range) are valid inputs: 
 model raises or returns invalid output, however far the output moves. Each case is run on the same
 ``BASE_ROWS`` ordinary rows (generated rows without missing values that the model predicted without error).
 
-Each case also gets an ``outcome`` (``OUTCOMES``) that tells a correct refusal from a crash: an exception is
-``rejected`` when the input is invalid for the schema (infinities, out-of-range values, strings in numbers, unseen
-categories, NaN in a feature that is not nullable, an empty batch, reordered columns) and ``crashed`` when it is
-valid (ordinary rows, a single row, a feature's minimum or maximum, NaN in a nullable feature).
+Each case also gets an ``outcome`` (``core.checks.outcomes.OUTCOMES``) that tells a correct refusal from a crash:
+an exception is ``rejected`` when the input is invalid for the schema (infinities, out-of-range values, strings in
+numbers, unseen categories, NaN in a feature that is not nullable, an empty batch, reordered columns) and
+``crashed`` when it is valid (ordinary rows, a single row, a feature's minimum or maximum, NaN in a nullable
+feature). ``handled_rate`` is the share of cases ``ok`` or ``rejected``: the gate metric that never counts a correct
+refusal as a miss.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from modelwatch.core.checks.outcomes import OUTCOMES, VALID_BATCH_CASES, handled_rate, outcome
 from modelwatch.core.data.edge_cases import edge_cases
 from modelwatch.core.model.predict import predict_output, wants_frame
 
@@ -39,31 +42,6 @@ CASE_KINDS = ["nan", "+inf", "-inf", "above_range", "below_range", "min", "max",
               "string_in_numeric"]
 BASE_ROWS = 10
 BUDGET_S = 60.0
-# outcome -> what it means; a correct rejection is not held against the model (core/results/verdict.py)
-OUTCOMES: dict[str, str] = {
-    "ok": "accepted, output valid and within the tolerance",
-    "rejected": "refused invalid input with an error (correct behaviour)",
-    "degraded": "answered silently wrong: invalid output, or an output moved beyond the tolerance",
-    "crashed": "raised on input that is valid for the schema",
-}
-VALID_BATCH_CASES = ("baseline", "single_row")  # batch-shape cases whose input is valid; empty and reordered are not
-
-
-def outcome(status: str, valid: bool) -> str:
-    """The outcome of a case from its status and whether its input is valid for the schema (see ``OUTCOMES``)."""
-    if status == "error":
-        return "crashed" if valid else "rejected"
-    return "degraded" if status == "degraded" else "ok"
-
-
-def case_outcome(case: dict[str, Any]) -> str | None:
-    """A case's ``outcome``; cases stored before outcomes existed are classified from their kind and name."""
-    if case.get("outcome"):
-        return case["outcome"]
-    if case.get("status") not in ("ok", "error", "degraded"):
-        return None
-    valid = case.get("kind") in ("min", "max") or case.get("name") in VALID_BATCH_CASES
-    return outcome(case["status"], valid)
 
 
 def model_input(frame: pd.DataFrame, info: dict[str, Any]) -> pd.DataFrame | np.ndarray:
@@ -199,9 +177,10 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
         ctx: the suite context (``config["robustness"]["budget_s"]`` may bound the time, default 60 s).
 
     Returns:
-        ``{"passed", "total", "outcomes", "cases": [{"name", "feature", "status", "outcome", "valid", "message",
-        "kind", "value", "shift"?}], "tolerance", "base_rows", "not_run"}``; ``passed`` counts the ``ok`` cases,
-        ``outcomes`` the cases of each ``OUTCOMES`` key.
+        ``{"passed", "total", "outcomes", "handled_rate", "cases": [{"name", "feature", "status", "outcome",
+        "valid", "message", "kind", "value", "shift"?}], "tolerance", "base_rows", "not_run"}``; ``passed`` counts
+        the ``ok`` cases, ``outcomes`` the cases of each ``OUTCOMES`` key, ``handled_rate`` the share of cases
+        ``ok`` or ``rejected`` (a correct refusal is not a miss; None without cases).
     """
     options = ctx.config.get("robustness") or {}
     stop = time.monotonic() + float(options.get("budget_s", min(BUDGET_S, 0.3 * max(ctx.seconds_left(), 1.0))))
@@ -236,6 +215,7 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
     for case in cases:
         if case["name"] == "empty_batch" and case["status"] == "ok":
             case["message"] = "an empty batch gives an empty answer"
-    return {"passed": sum(c["status"] == "ok" for c in cases), "total": len(cases),
-            "outcomes": {name: sum(c["outcome"] == name for c in cases) for name in OUTCOMES}, "cases": cases,
-            "tolerance": TOLERANCE, "base_rows": len(base), "not_run": not_run}
+    found = {name: sum(c["outcome"] == name for c in cases) for name in OUTCOMES}
+    return {"passed": sum(c["status"] == "ok" for c in cases), "total": len(cases), "outcomes": found,
+            "handled_rate": handled_rate(found), "cases": cases, "tolerance": TOLERANCE, "base_rows": len(base),
+            "not_run": not_run}

@@ -7,7 +7,11 @@ and those each section declares (``Section.metric_paths`` in ``core.sections``),
 - ``performance.latency_ms.<batch>.<p50|p95|p99|max|mean>`` and ``performance.throughput_rows_per_s.<batch>``
   for each ``<batch>`` of ``config.batch_sizes``; ``performance.<load_time_ms|model_size_bytes|peak_memory_mb|
   error_rate>``;
-- ``robustness.<passed|total>`` and the derived ``robustness.pass_rate`` (passed / total);
+- ``robustness.handled_rate``: the share of cases the model handled, ``ok`` or ``rejected`` (invalid input refused
+  with an error is correct behaviour, never a miss); ``robustness.outcomes.<ok|rejected|degraded|crashed>``: cases
+  per outcome (``core.checks.outcomes``; e.g. ``robustness.outcomes.crashed: {"max": 0}``); both are counted from
+  the cases for Results stored before outcomes existed. ``robustness.<passed|total>`` and the derived
+  ``robustness.pass_rate`` (passed / total) count only the ``ok`` cases: a correct rejection lowers them;
 - ``quality.n_rows``, ``quality.metrics.<m>`` (quality on ``sample``) and ``quality.current.metrics.<m>`` (on
   ``current``);
 - ``drift.current.<share_drifted|n_drifted|dataset_drift>`` (``dataset_drift`` counts as 0 or 1),
@@ -34,6 +38,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from modelwatch.core.checks import outcomes
 from modelwatch.core.results import relative_gates
 from modelwatch.core.sections import SECTIONS, Registry
 from modelwatch.errors import BadRequest
@@ -136,6 +141,17 @@ def _scenario_value(result: dict[str, Any], metric: str, op: str) -> float | Non
     return max(values) if op == "max" else min(values)
 
 
+def _robustness_value(result: dict[str, Any], metric: str) -> float | None:
+    """``handled_rate`` or an outcome's count, from the cases when the Result predates ``outcomes``."""
+    section = result.get("robustness")
+    if not isinstance(section, dict) or "skipped" in section:
+        return None
+    found = outcomes.counts(section)
+    if metric == "handled_rate":
+        return outcomes.handled_rate(found)
+    return float(found[metric]) if metric in found else None
+
+
 def metric_value(result: dict[str, Any], path: str, op: str = "max") -> float | None:
     """The number a gate compares for ``path`` (None when the run did not measure it).
 
@@ -153,6 +169,8 @@ def metric_value(result: dict[str, Any], path: str, op: str = "max") -> float | 
         section = result.get("robustness") or {}
         passed, total = section.get("passed"), section.get("total")
         return passed / total if _is_number(passed) and _is_number(total) and total > 0 else None
+    if path == "robustness.handled_rate" or path.startswith("robustness.outcomes."):
+        return _robustness_value(result, path.rsplit(".", 1)[1])
     value = lookup(result, path)
     if isinstance(value, bool):
         return float(value)

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from modelwatch.core.checks import outcomes
 from modelwatch.core.results.jsonable import to_jsonable
 
 MAX_METRICS = 6
@@ -43,7 +44,9 @@ def quality_headline(section: dict[str, Any]) -> dict[str, Any]:
 
 
 def robustness_headline(section: dict[str, Any]) -> dict[str, Any]:
-    return {"passed": section.get("passed"), "total": section.get("total")}
+    found = outcomes.counts(section)
+    return {"passed": section.get("passed"), "total": section.get("total"),
+            "handled_rate": _num(outcomes.handled_rate(found)), "outcomes": found}
 
 
 def drift_headline(section: dict[str, Any]) -> dict[str, Any]:

@@ -59,8 +59,8 @@ def headline_metrics(result: dict[str, Any] | None, sections: Registry = SECTION
     return out
 
 
-HIGHER_IS_BETTER = ("throughput", "pass_rate", "accuracy", "f1", "roc_auc", "auc", "precision", "recall", "r2",
-                    "average_precision", "explained_variance", "detected_share")
+HIGHER_IS_BETTER = ("throughput", "pass_rate", "handled_rate", "accuracy", "f1", "roc_auc", "auc", "precision",
+                    "recall", "r2", "average_precision", "explained_variance", "detected_share")
 NEUTRAL = ("model_size_bytes",)
 
 
@@ -84,6 +84,8 @@ def label(key: str) -> str:
     if name.startswith("latency_ms."):
         _, size, stat = name.split(".")
         return f"latency {stat}, batch {size} (ms)"
+    if name.startswith("outcomes."):
+        return f"{section}: cases {name.split('.', 1)[1]}"
     return f"{section}: {name.replace('_', ' ')}"
 
 

@@ -8,7 +8,8 @@ Each check is ``{"section", "name", "status", "value", "bound", "reason"}`` with
 - **robustness**: ``fail`` when the model raises on *valid* input (a case whose ``outcome`` is ``crashed``: a
   feature's minimum or maximum, NaN in a nullable feature, ordinary rows, a single row); ``warn`` when it
   answers edge cases silently wrong (``degraded``: invalid output, or output moved beyond the tolerance). Loudly
-  rejecting invalid input (``rejected``: NaN, infinities, strings in numbers) is fine.
+  rejecting invalid input (``rejected``: NaN, infinities, strings in numbers) is fine. The reason ends with the
+  count of each outcome (``core.checks.outcomes.summary``, the words of the Robustness tab), which the CLI prints.
 - **quality** (needs labels): the model beats the baseline fitted on the same labelled rows (``quality.baseline``,
   a majority-class / mean dummy) by a margin: balanced accuracy at least ``CLASSIFICATION_MARGIN`` above the
   baseline's, or an RMSE at least ``REGRESSION_MARGIN`` (relative) below it; else ``fail``. Without labels the
@@ -21,16 +22,19 @@ Each check is ``{"section", "name", "status", "value", "bound", "reason"}`` with
   schema does not say where its features came from.
 
 ``gates`` (the user's explicit ``config.thresholds``) are folded in as one more check each: a failed gate fails.
-The overall status is ``fail`` when any check fails; else ``incomplete`` when a section could not be computed (it
-was skipped after an error or the time ran out); else ``warn`` when any check warns or is grey; else ``pass``.
+The overall status is ``fail`` when any check fails; else ``incomplete`` when a section that a check reads (each
+check names its ``section``; the registry's ``SECTIONS`` tell sections from the ``data`` frame) could not be computed
+(it was skipped after an error or the time ran out); else ``warn`` when any check warns or is grey; else ``pass``.
 """
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from modelwatch.core.checks.robustness import case_outcome
+from modelwatch.core.checks import outcomes
+from modelwatch.core.checks.outcomes import case_outcome
 from modelwatch.core.results.gates import DEFAULT_P95_MS
+from modelwatch.core.sections import SECTIONS
 
 LATENCY_P95_MS = DEFAULT_P95_MS["max"]
 CLASSIFICATION_MARGIN = 0.05  # balanced accuracy points above the majority-class baseline
@@ -88,20 +92,21 @@ def robustness(result: dict[str, Any]) -> dict[str, Any]:
     why = _missing(result, "robustness")
     if why:
         return _check("robustness", "robustness", "not_measured", why)
-    cases = result["robustness"].get("cases") or []
+    section = result["robustness"]
+    cases = section.get("cases") or []
     crashed = [c for c in cases if case_outcome(c) == "crashed"]
     degraded = [c for c in cases if case_outcome(c) == "degraded"]
+    found = f"({outcomes.summary(outcomes.counts(section))})"
     if crashed:
         names = ", ".join(c["name"] for c in crashed[:5])
         return _check("robustness", "robustness", "fail",
-                      f"the model raised on {len(crashed)} valid input case(s): {names}", len(crashed), 0)
+                      f"the model raised on {len(crashed)} valid input case(s): {names} {found}", len(crashed), 0)
     if degraded:
         return _check("robustness", "robustness", "warn",
                       f"{len(degraded)} of {len(cases)} edge cases were answered silently wrong (invalid output or "
-                      "an output far from the unperturbed one)", len(degraded), 0)
+                      f"an output far from the unperturbed one) {found}", len(degraded), 0)
     return _check("robustness", "robustness", "pass",
-                  f"no valid input crashed and no edge case was answered silently wrong ({len(cases)} cases)",
-                  0, 0)
+                  f"no valid input crashed and no edge case was answered silently wrong {found}", 0, 0)
 
 
 def quality(result: dict[str, Any]) -> dict[str, Any]:
@@ -197,7 +202,6 @@ def _judge(light, result: dict[str, Any]) -> dict[str, Any]:
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         name = light.__name__.replace("_", " ")
         return _check("result", name, "not_measured", f"could not be judged: {type(exc).__name__}: {exc}"[:300])
-SECTIONS = ("performance", "robustness", "quality", "drift")
 
 
 def evaluate(result: dict[str, Any], gates: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -212,7 +216,9 @@ def evaluate(result: dict[str, Any], gates: dict[str, Any] | None = None) -> dic
         explain every check that is not ``pass``, failures first.
     """
     checks = [_judge(light, result) for light in LIGHTS] + _gate_checks(gates)
-    skipped = [key for key in SECTIONS if isinstance(result.get(key), dict) and "skipped" in result[key]]
+    read = {c["section"] for c in checks}  # the sections a light or a gate judged
+    skipped = [name for name in SECTIONS if name in read and isinstance(result.get(name), dict)
+               and "skipped" in result[name]]
     if any(c["status"] == "fail" for c in checks):
         status = "fail"
     elif skipped:

@@ -7,6 +7,7 @@ gates, the OpenAPI document, the HTML report and the run page all iterate ``SECT
 """
 from __future__ import annotations
 
+from modelwatch.core.checks.outcomes import OUTCOMES
 from modelwatch.core.results import headlines
 from modelwatch.core.sections import metrics
 from modelwatch.core.sections import result_schemas as shapes
@@ -33,7 +34,8 @@ SECTIONS = Registry([
     ),
     Section(
         "robustness", "Robustness", shapes.RobustnessSchema, headlines.robustness_headline,
-        metric_paths=("passed", "total", "pass_rate"),  # pass_rate = passed / total (core.results.gates)
+        # handled_rate: share of cases ok or rejected (a correct refusal is no miss); pass_rate = passed / total
+        metric_paths=("handled_rate", *(f"outcomes.{name}" for name in OUTCOMES), "passed", "total", "pass_rate"),
         start=3, needs=("performance",),  # skips the rows the error scan found failing
         key_metrics=metrics.robustness_metrics, detail_rows=metrics.robustness_rows,
     ),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from modelwatch.core.checks import outcomes
+
 
 def number(value: Any) -> float | None:
     """``value`` as a finite float, or None (booleans, text, NaN and infinities are not metrics)."""
@@ -51,16 +53,19 @@ def performance_metrics(perf: dict[str, Any]) -> dict[str, float]:
 
 
 def robustness_metrics(robust: dict[str, Any]) -> dict[str, float]:
-    if not number(robust.get("total")):
+    """The share of cases handled (ok or rejected: a correct refusal is no miss), and the misses by outcome."""
+    found = outcomes.counts(robust)
+    rate = outcomes.handled_rate(found)
+    if rate is None:
         return {}
-    return {"pass_rate": float(robust.get("passed") or 0) / float(robust["total"])}
+    return {"handled_rate": rate, **{f"outcomes.{name}": float(found[name]) for name in outcomes.MISSES}}
 
 
 def robustness_rows(robust: dict[str, Any]) -> list[tuple[str, Any]]:
-    counts: dict[str, int] = {}
-    for case in robust.get("cases") or []:
-        counts[str(case.get("status"))] = counts.get(str(case.get("status")), 0) + 1
-    return [(f"cases.{status}", count) for status, count in sorted(counts.items())]
+    """Cases per outcome for Results stored before ``outcomes`` existed (the generic walk has them otherwise)."""
+    if isinstance(robust.get("outcomes"), dict):
+        return []
+    return [(f"outcomes.{name}", count) for name, count in outcomes.counts(robust).items()]
 
 
 def quality_metrics(quality: dict[str, Any]) -> dict[str, float]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from modelwatch.core.checks.outcomes import OUTCOMES
+
 
 class OpenSchema(Schema):
     """A response shape that names the fields it promises and allows more (``additionalProperties: true``):
@@ -74,7 +76,7 @@ class RobustnessCaseSchema(OpenSchema):
     name = fields.String()
     feature = fields.String(allow_none=True)
     status = fields.String(validate=validate.OneOf(("ok", "error", "degraded")))
-    outcome = fields.String(validate=validate.OneOf(("ok", "rejected", "degraded", "crashed")), metadata={
+    outcome = fields.String(validate=validate.OneOf(tuple(OUTCOMES)), metadata={
         "description": "rejected: invalid input refused with an error (correct); degraded: answered silently "
                        "wrong; crashed: raised on input valid for the schema"})
     valid = fields.Boolean(metadata={"description": "whether the case's input is valid for the schema"})
@@ -85,7 +87,11 @@ class RobustnessSchema(SectionSchema):
     passed = fields.Integer()
     total = fields.Integer()
     outcomes = fields.Dict(keys=fields.String(), values=fields.Integer(),
-                           metadata={"description": "cases per outcome (ok, rejected, degraded, crashed)"})
+                           metadata={"description": "cases per outcome (ok, rejected, degraded, crashed); gates name "
+                                                    "them robustness.outcomes.<outcome>"})
+    handled_rate = fields.Float(allow_none=True, metadata={
+        "description": "share of cases ok or rejected (invalid input refused with an error is correct, never a "
+                       "miss); the gate metric robustness.handled_rate. passed / total counts only the ok cases"})
     cases = fields.List(fields.Nested(RobustnessCaseSchema))
 
 

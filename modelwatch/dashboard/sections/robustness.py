@@ -2,7 +2,7 @@
 every case in a paginated, filterable table, the worst first.
 
 A correct rejection of invalid input is shown apart from a silent wrong answer and from a crash on valid input
-(``core.checks.robustness.OUTCOMES``); colours are Okabe-Ito (``figures.robustness``).
+(``core.checks.outcomes.OUTCOMES``); colours are Okabe-Ito (``figures.robustness``).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from modelwatch.core.checks.robustness import OUTCOMES, case_outcome
+from modelwatch.core.checks.outcomes import OUTCOMES, case_outcome
 from modelwatch.core.data.edge_cases import KINDS
 from modelwatch.dashboard.sections import skipped
 from modelwatch.figures.format import GRAPH_CONFIG, number

@@ -1,4 +1,8 @@
-"""Summary tab: the verdict's traffic lights, the headline figures of a finished run, its settings and gates."""
+"""Summary tab: the verdict's traffic lights, the headline figures of a finished run, its settings and gates.
+
+Robustness is the share of cases handled (``core.checks.outcomes``: a correct rejection is no miss), with the
+crashes and silent wrong answers counted by name, as on the Robustness tab.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +10,9 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
+from modelwatch.core.checks import outcomes
 from modelwatch.dashboard import run_params, verdict
+from modelwatch.figures.format import percent
 
 
 def _card(title: str, value: str) -> dbc.Col:
@@ -26,9 +32,7 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("best throughput", f"{best:,.0f} rows/s"))
     if "error_rate" in perf:
         rows.append(("error rate", f"{perf['error_rate']:.1%}"))
-    robustness = result.get("robustness") or {}
-    if "total" in robustness:
-        rows.append(("robustness", f"{robustness['passed']}/{robustness['total']} ok"))
+    rows += _robustness(result.get("robustness"))
     metrics = (result.get("quality") or {}).get("metrics") or {}
     for key, label in (("accuracy", "accuracy"), ("roc_auc", "ROC AUC"), ("r2", "R²"), ("rmse", "RMSE")):
         if isinstance(metrics.get(key), (int, float)):
@@ -37,6 +41,18 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str]]:
     if strongest:
         rows.append(("drift it reacts to most", f"{strongest['kind']} of {strongest['feature'] or 'all features'}"))
     return rows
+
+
+def _robustness(section: Any) -> list[tuple[str, str]]:
+    """The share of cases handled (ok, or invalid input rejected with an error: correct), and the misses named."""
+    if not isinstance(section, dict) or "skipped" in section:
+        return []
+    found = outcomes.counts(section)
+    rate = outcomes.handled_rate(found)
+    if rate is None:
+        return []
+    misses = " · ".join(f"{found[name]} {outcomes.LABELS[name]}" for name in outcomes.MISSES)
+    return [("robustness: cases handled (ok or rejected)", percent(rate)), ("robustness misses", misses)]
 
 
 def assumed_notice(result: dict[str, Any]) -> list:
