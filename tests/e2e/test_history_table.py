@@ -102,3 +102,12 @@ def test_history_columns_and_filters_persist(browser, live_server):
 
     warnings = [line for line in console_lines(browser) if "AG Grid" in line or "ag-grid" in line.lower()]
     assert warnings == []
+
+    # a column filter joins them in the URL, and a reload applies it again
+    browser.driver.execute_script(
+        "dash_ag_grid.getApi('history-runs-grid').setFilterModel("
+        "{robustness: {filterType: 'number', type: 'greaterThan', filter: 0.85}})")
+    _wait(lambda: "robustness" in "".join(_query(browser).get("filter", [])), "the URL carries the column filter")
+    browser.driver.refresh()
+    _open_history(browser, browser.driver.current_url)
+    _wait(lambda: _visible_names(browser) == ["ledger v2"], "the reloaded grid keeps the column filter")
