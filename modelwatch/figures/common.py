@@ -36,5 +36,6 @@ def empty_figure(title: str, message: str, layout: dict[str, Any]) -> go.Figure:
     """A titled, axis-less figure that says why there is no chart (keeps the page's grid in place)."""
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font={"size": 14})
-    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, **{"height": 300, **layout})
+    fig.update_layout(**{"height": 300, **layout})
+    fig.update_layout(title={"text": title}, xaxis_visible=False, yaxis_visible=False)
     return fig

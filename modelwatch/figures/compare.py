@@ -1,4 +1,5 @@
-"""Comparison figures: several runs overlaid (latency per batch size, drift impact and importance per feature).
+"""Comparison figures: several runs overlaid (latency per batch size, drift impact and importance per feature) and
+a parallel-coordinates view of their headline metrics.
 
 Each builder takes ``[{"label": str, "result": Result | None}]``, the first run being the baseline; a run whose
 section is missing or skipped is left out of that figure (and named in its title).
@@ -11,12 +12,13 @@ from typing import Any
 import plotly.graph_objects as go
 
 from modelwatch.core.report import section_of
-from modelwatch.figures.common import empty_figure
+from modelwatch.figures.common import BASE_LAYOUT, OKABE_ITO, empty_figure, style_figure
 
-LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 60, "b": 60},
-          "legend": {"orientation": "h", "y": -0.25}}
-COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+LAYOUT = {**BASE_LAYOUT, "height": 380}
+COLORS = OKABE_ITO
 TOP_FEATURES = 15
+MAX_AXES = 10  # parallel coordinates: more axes than this no longer read
+ALL_FEATURES = "all features"  # a drift scenario without a feature shifts every feature
 
 
 _empty = partial(empty_figure, layout=LAYOUT)  # a placeholder chart with this module's layout
@@ -51,11 +53,12 @@ def latency_overlay(runs: list[dict[str, Any]], stat: str = "p95") -> go.Figure:
         color = COLORS[i % len(COLORS)]
         fig.add_trace(go.Scatter(x=[int(s) for s in sizes], y=[latency[s].get(stat) for s in sizes],
                                  mode="lines+markers", name=f"{run['label']} {stat}", line={"color": color},
-                                 hovertemplate="batch %{x}<br>%{y:.3f} ms<extra>" + run["label"] + "</extra>"))
+                                 hovertemplate="batch %{x:,}<br>%{y:,.3~r} ms<extra>" + run["label"] + "</extra>"))
         fig.add_trace(go.Scatter(x=[int(s) for s in sizes], y=[latency[s].get("p50") for s in sizes],
                                  mode="lines", name=f"{run['label']} p50", line={"color": color, "dash": "dot"},
                                  showlegend=False, hoverinfo="skip"))
-    fig.update_layout(title=title, xaxis_title="batch size (rows)", yaxis_title="ms", xaxis_type="log", **LAYOUT)
+    style_figure(fig, title, "batch size (rows)", "latency per call (ms)", height=380, xaxis_type="log")
+    fig.update_yaxes(rangemode="tozero", tickformat=",.3~r")
     return fig
 
 
@@ -65,7 +68,7 @@ def _drift_impact(drift: dict[str, Any]) -> dict[str, float]:
     for scenario in drift.get("scenarios") or []:
         shift = scenario.get("prediction_shift")
         if isinstance(shift, (int, float)):
-            feature = str(scenario.get("feature"))
+            feature = str(scenario["feature"]) if scenario.get("feature") is not None else ALL_FEATURES
             impact[feature] = max(impact.get(feature, 0.0), abs(float(shift)))
     return impact
 
@@ -89,12 +92,11 @@ def _per_feature(runs: list[dict[str, Any]], section: str, extract, title: str, 
     fig = go.Figure([
         go.Bar(name=run["label"], y=features, x=[v.get(f) for f in features], orientation="h",
                marker_color=COLORS[i % len(COLORS)],
-               hovertemplate="%{y}<br>%{x:.4g}<extra>" + run["label"] + "</extra>")
+               hovertemplate="%{y}<br>%{x:,.3~r}<extra>" + run["label"] + "</extra>")
         for i, run, v in values
     ])
-    fig.update_layout(barmode="group", title=title, xaxis_title=axis,
-                      **{**LAYOUT, "height": max(320, 22 * len(features) * len(values) + 140)})
-    return fig
+    return style_figure(fig, title, axis, "feature", height=max(320, 22 * len(features) * len(values) + 140),
+                        barmode="group")
 
 
 def drift_impact_overlay(runs: list[dict[str, Any]]) -> go.Figure:
@@ -107,7 +109,42 @@ def importance_overlay(runs: list[dict[str, Any]]) -> go.Figure:
     return _per_feature(runs, "explainability", _importance, "Feature importance", "mean |SHAP|")
 
 
-def compare_figures(runs: list[dict[str, Any]]) -> list[tuple[str, go.Figure]]:
+def parallel_coordinates(runs: list[dict[str, Any]], metrics: list[dict[str, Any]]) -> go.Figure:
+    """One line per run across the headline metrics every run has (up to ``MAX_AXES``, those that differ most
+    first): MLflow's parallel-coordinates view, coloured like the other charts.
+
+    Args:
+        runs: ``[{"label"}]``, the baseline first.
+        metrics: the comparison's rows ``[{"key", "label", "values"}]`` (one value per run).
+    """
+    title = "All runs across their metrics"
+    complete = [m for m in metrics if all(isinstance(v, (int, float)) for v in m["values"])]
+    if len(runs) < 2 or not complete:
+        return _empty(title, "the runs share no metric")
+
+    def spread(row: dict[str, Any]) -> float:
+        low, high = min(row["values"]), max(row["values"])
+        return (high - low) / max(abs(high), abs(low), 1e-12)
+
+    chosen = sorted(complete, key=spread, reverse=True)[:MAX_AXES]
+    chosen.sort(key=lambda m: metrics.index(m))  # back in the table's order
+    dimensions = [{"label": m["label"], "values": m["values"], "tickformat": ",.3~r"} for m in chosen]
+    n = len(runs)
+    colorscale = [[i / max(n - 1, 1), COLORS[i % len(COLORS)]] for i in range(n)]
+    fig = go.Figure(go.Parcoords(line={"color": list(range(n)), "colorscale": colorscale, "cmin": 0,
+                                       "cmax": max(n - 1, 1)}, dimensions=dimensions,
+                                 labelangle=-20, labelside="bottom"))
+    names = " · ".join(f"<span style='color:{COLORS[i % len(COLORS)]}'>■</span> {run['label']}"
+                       for i, run in enumerate(runs))
+    style_figure(fig, title, height=420, margin={"l": 70, "r": 70, "t": 110, "b": 90})
+    fig.add_annotation(text=names, showarrow=False, x=0, y=1.18, xref="paper", yref="paper", xanchor="left",
+                       align="left")
+    return fig
+
+
+def compare_figures(runs: list[dict[str, Any]], metrics: list[dict[str, Any]] | None = None
+                    ) -> list[tuple[str, go.Figure]]:
     """Every comparison figure with a name, in page order."""
-    return [("latency", latency_overlay(runs)), ("drift", drift_impact_overlay(runs)),
-            ("importance", importance_overlay(runs))]
+    return [("parallel", parallel_coordinates(runs, metrics or [])), ("latency", latency_overlay(runs)),
+            ("drift", drift_impact_overlay(runs)), ("importance", importance_overlay(runs))]
+
