@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from modelwatch.extensions import db
+from tests.e2e.console import console_lines, record_console
 from tests.runs_data import V1, V2, add_run
 
 OVERFLOW = """
@@ -43,12 +44,16 @@ def test_phone_pages_have_no_horizontal_scroll(browser, live_server):
     pages = {"/": "h1, h2", "/upload": "h2", "/history": "#history-runs-grid .ag-row",
              f"/compare?runs={v1},{v2}": "#compare-table-div table", "/models": "h2", "/schema": "h2",
              f"/runs/{v2}": ".nav-tabs"}
+    record_console(browser)
+    grid_warnings = []
     for path, ready in pages.items():
         browser.driver.get(f"{url}{path}")
         browser.wait_for_element(ready, timeout=30)
         _wait(lambda: not browser.driver.execute_script(
             "return document.querySelector('._dash-loading, [data-dash-is-loading=true]')"), f"{path} settles")
         _assert_fits(browser, path)
+        grid_warnings += [f"{path}: {line}" for line in console_lines(browser) if "AG Grid" in line]
+    assert grid_warnings == []  # no deprecated grid option on any of these pages
     tabs = browser.driver.find_elements("css selector", ".nav-tabs .nav-link")
     assert len(tabs) >= 5
     for i in range(len(tabs)):  # every tab of the run page, wide tables included
