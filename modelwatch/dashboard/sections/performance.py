@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from modelwatch.dashboard.sections import skipped
+from modelwatch.figures.format import GRAPH_CONFIG
 from modelwatch.figures.performance import (
     error_breakdown_figure,
     latency_distribution_figure,
@@ -65,13 +66,16 @@ def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
     for size, why in (section.get("latency_failures") or {}).items():
         parts.append(dbc.Alert(f"Batch size {size} could not be timed: {why}", color="warning"))
     parts += [
-        dbc.Row([dbc.Col(dcc.Graph(figure=latency_distribution_figure(section), id="run-latency-dist-graph"), md=6),
-                 dbc.Col(dcc.Graph(figure=throughput_figure(section), id="run-throughput-graph"), md=6)]),
-        dcc.Graph(figure=latency_figure(section), id="run-latency-graph"),
+        dbc.Row([dbc.Col(dcc.Graph(figure=latency_distribution_figure(section), id="run-latency-dist-graph",
+                                   config=GRAPH_CONFIG), md=6),
+                 dbc.Col(dcc.Graph(figure=throughput_figure(section), id="run-throughput-graph",
+                                   config=GRAPH_CONFIG), md=6)]),
+        dcc.Graph(figure=latency_figure(section), id="run-latency-graph", config=GRAPH_CONFIG),
         _latency_table(section),
     ]
     if section.get("errors"):
-        parts += [dcc.Graph(figure=error_breakdown_figure(section), id="run-errors-graph"), *_errors(section)]
+        parts += [dcc.Graph(figure=error_breakdown_figure(section), id="run-errors-graph", config=GRAPH_CONFIG),
+                  *_errors(section)]
     else:
         checked = f" ({scan['rows_checked']:,} rows checked)" if scan.get("rows_checked") else ""
         parts.append(dbc.Alert(f"No generated row made the model fail or answer with an invalid output{checked}.",
