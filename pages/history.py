@@ -42,7 +42,7 @@ REFRESH_MS = 1000  # a run posted to the API shows up within about a second
 GROUPED = "model"  # ?group=model
 
 
-def _metric(field: str, header: str, formatter: dict[str, str], tip: str, width: int = 118) -> dict[str, Any]:
+def _metric(field: str, header: str, formatter: dict[str, str], tip: str, width: int = 128) -> dict[str, Any]:
     return {"field": field, "headerName": header, "headerTooltip": tip, "width": width, "type": "numericColumn",
             "filter": "agNumberColumnFilter", "valueFormatter": formatter}
 
@@ -88,7 +88,7 @@ def column_defs(grouped: bool, shown: list[str] | None = None) -> list[dict[str,
                                             "+ ')' : ''"}}
     rank = {"field": "group_rank", "hide": True, **({"initialSort": "asc"} if grouped else {})}
     # markdown for the link only: history_rows escapes the name, so it is shown as text
-    name = {"field": "name", "headerName": "Run", "cellRenderer": "markdown", "pinned": "left", "width": 200,
+    name = {"field": "name", "headerName": "Run", "cellRenderer": "markdown", "pinned": "left", "width": 230,
             "tooltipField": "model"}
     verdict = {"field": "verdict", "headerName": "Verdict", "pinned": "left", "width": 100,
                "cellClassRules": VERDICT_CLASSES,

@@ -57,7 +57,9 @@ def latency_overlay(runs: list[dict[str, Any]], stat: str = "p95") -> go.Figure:
         fig.add_trace(go.Scatter(x=[int(s) for s in sizes], y=[latency[s].get("p50") for s in sizes],
                                  mode="lines", name=f"{run['label']} p50", line={"color": color, "dash": "dot"},
                                  showlegend=False, hoverinfo="skip"))
+    sizes = sorted({int(s) for _, _, perf in present for s in (perf.get("latency_ms") or {}) if str(s).isdigit()})
     style_figure(fig, title, "batch size (rows)", "latency per call (ms)", height=380, xaxis_type="log")
+    fig.update_xaxes(tickvals=sizes, ticktext=[f"{s:,}" for s in sizes])
     fig.update_yaxes(rangemode="tozero", tickformat=",.3~r")
     return fig
 

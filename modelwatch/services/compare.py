@@ -21,6 +21,28 @@ MAX_RUNS = 6
 # percent between two runs of the same model on a busy machine, scores computed on the same rows do not.
 NOISE_RELATIVE = {"performance": 0.05}
 NOISE_RELATIVE_DEFAULT = 0.005
+HIDDEN = ("explainability.additivity_max_error",)  # a check of the explainer's arithmetic, not of the model
+LABELS = {
+    "performance.best_throughput_rows_per_s": "best throughput (rows/s)",
+    "performance.error_rate": "error rate",
+    "performance.load_time_ms": "load time (ms)",
+    "performance.peak_memory_mb": "peak memory (MB)",
+    "performance.model_size_bytes": "model size (bytes)",
+    "robustness.pass_rate": "robustness: share of cases passed",
+    "quality.roc_auc": "ROC AUC",
+    "quality.r2": "R²",
+    "quality.rmse": "RMSE",
+    "quality.mae": "MAE",
+    "quality.mape": "MAPE",
+    "quality.f1_macro": "F1 (macro)",
+    "quality.log_loss": "log loss",
+    "quality.brier": "Brier score",
+    "drift.max_abs_prediction_shift": "drift: largest prediction shift",
+    "drift.mean_flip_rate": "drift: mean flip rate",
+    "drift.max_accuracy_drop": "drift: largest accuracy drop",
+    "drift.detected_share": "drift: share of scenarios detected",
+    "drift.current_share_drifted": "drift: share of columns drifted in current data",
+}
 
 
 def run_label(run: Run) -> str:
@@ -90,8 +112,9 @@ def relative(baseline: float | None, value: float | None) -> float | None:
 def judged_metrics(results: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
     """:func:`core.report.compare_metrics` rows with, per run, the relative delta, the noise band and a verdict
     that counts a change within the noise as ``same``."""
-    rows = compare_metrics(results)
+    rows = [row for row in compare_metrics(results) if row["key"] not in HIDDEN]
     for row in rows:
+        row["label"] = LABELS.get(row["key"], row["label"].replace("quality: ", "").replace("_", " "))
         base = row["values"][0]
         base_interval = interval(results[0], row["key"])
         noises = [0.0] + [noise_band(row["key"], base, [base_interval, interval(r, row["key"])])
