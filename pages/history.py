@@ -71,6 +71,9 @@ OPTIONAL_COLUMNS: list[tuple[dict[str, Any], bool]] = [
     (_metric("drift_shift", "Drift impact", grid_number(), "largest prediction shift a drift scenario caused"),
      False),
     ({"field": "tags", "headerName": "Tags", "width": 130}, True),
+    ({"field": "n_samples", "headerName": "Rows generated", "width": 120, "type": "numericColumn",
+      "filter": "agNumberColumnFilter", "valueFormatter": grid_number(digits=6), "headerTooltip": "setting"}, False),
+    ({"field": "target", "headerName": "Label column", "width": 120, "headerTooltip": "setting"}, False),
     ({"field": "sha256", "headerName": "sha256", "width": 115}, False),
     ({"field": "source", "headerName": "Source", "width": 90}, False),
 ]

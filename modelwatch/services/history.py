@@ -95,6 +95,7 @@ def history_rows(limit: int = MAX_ROWS, now: datetime | None = None) -> list[dic
                "status": status, "verdict": _verdict(run), "created_at": iso(run.created_at),
                "created": relative_time(run.created_at, now), "created_title": absolute_time(run.created_at),
                "duration_s": round(seconds, 1) if seconds is not None else None, "duration": duration(seconds),
+               "n_samples": (run.config or {}).get("n_samples"), "target": run.target,
                **dict.fromkeys(METRIC_FIELDS)}
         if run.status == "succeeded":
             headline = _headline(run.id)
