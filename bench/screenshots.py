@@ -71,8 +71,7 @@ def run_all_examples(app) -> list[dict[str, str]]:
 def browser() -> webdriver.Chrome:
     options = Options()
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--hide-scrollbars",
-                 "--use-angle=swiftshader", "--enable-unsafe-swiftshader"):  # WebGL (parallel coordinates) on CPU
+                 "--disable-background-networking", "--disable-component-update", "--hide-scrollbars"):
         options.add_argument(flag)
     return webdriver.Chrome(options=options)
 

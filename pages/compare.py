@@ -46,8 +46,10 @@ def metrics_table(data: dict[str, Any]) -> html.Div:
                                 + [html.Th(run["label"]) for run in runs[1:]]))
     body = []
     for row in data["metrics"]:
-        arrow = {"higher": "↑ higher is better", "lower": "↓ lower is better"}.get(row["better"], "no better way")
-        cells = [html.Td([row["label"], html.Div(arrow, className="small text-muted")], title=row["key"]),
+        arrow, why = {"higher": ("↑", "higher is better"), "lower": ("↓", "lower is better")}.get(
+            row["better"], ("", "neither way is better"))
+        cells = [html.Td([row["label"], html.Span(f" {arrow}", className="text-muted")],
+                         title=f"{row['key']}: {why}"),
                  html.Td(number(row["values"][0]))]
         for i in range(1, len(runs)):
             verdict = row["verdicts"][i]

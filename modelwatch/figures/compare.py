@@ -13,11 +13,12 @@ import plotly.graph_objects as go
 
 from modelwatch.core.report import section_of
 from modelwatch.figures.common import BASE_LAYOUT, OKABE_ITO, empty_figure, style_figure
+from modelwatch.figures.format import number
 
 LAYOUT = {**BASE_LAYOUT, "height": 380}
 COLORS = OKABE_ITO
 TOP_FEATURES = 15
-MAX_AXES = 10  # parallel coordinates: more axes than this no longer read
+MAX_AXES = 12  # parallel coordinates: more axes than this no longer read
 ALL_FEATURES = "all features"  # a drift scenario without a feature shifts every feature
 
 
@@ -111,17 +112,32 @@ def importance_overlay(runs: list[dict[str, Any]]) -> go.Figure:
     return _per_feature(runs, "explainability", _importance, "Feature importance", "mean |SHAP|")
 
 
+def _axis_position(values: list[float], better: str) -> list[float]:
+    """Each value's place on its axis, 0 (worst of the runs) to 1 (best); 0.5 for all when they are equal."""
+    low, high = min(values), max(values)
+    if high == low:
+        return [0.5] * len(values)
+    places = [(v - low) / (high - low) for v in values]
+    return [1 - p for p in places] if better == "lower" else places
+
+
 def parallel_coordinates(runs: list[dict[str, Any]], metrics: list[dict[str, Any]]) -> go.Figure:
-    """One line per run across the headline metrics every run has (up to ``MAX_AXES``, those that differ most
-    first): MLflow's parallel-coordinates view, coloured like the other charts.
+    """One line per run across the headline metrics every run has: MLflow's parallel-coordinates view, drawn
+    with plain SVG lines (no WebGL, so it shows in every browser and in exports). Each axis runs from the worst of
+    the runs (bottom) to the best (top) by the metric's direction of "better", so a line that stays high is the
+    better run; up to ``MAX_AXES`` axes, the metrics that differ most between the runs.
 
     Args:
         runs: ``[{"label"}]``, the baseline first.
-        metrics: the comparison's rows ``[{"key", "label", "values"}]`` (one value per run).
+        metrics: the comparison's rows ``[{"key", "label", "better", "values"}]`` (one value per run).
     """
-    title = "All runs across their metrics"
-    complete = [m for m in metrics if all(isinstance(v, (int, float)) for v in m["values"])]
-    if len(runs) < 2 or not complete:
+    numeric = [[isinstance(m["values"][i], (int, float)) for m in metrics] for i in range(len(runs))]
+    present = [i for i in range(len(runs)) if any(numeric[i])]  # a failed run has no figure at all
+    title = _title("All runs across their metrics (up: better)",
+                   [run["label"] for i, run in enumerate(runs) if i not in present])
+    complete = [{**m, "values": [m["values"][i] for i in present]} for k, m in enumerate(metrics)
+                if m.get("better") != "neutral" and all(numeric[i][k] for i in present)]
+    if len(present) < 2 or not complete:
         return _empty(title, "the runs share no metric")
 
     def spread(row: dict[str, Any]) -> float:
@@ -129,24 +145,29 @@ def parallel_coordinates(runs: list[dict[str, Any]], metrics: list[dict[str, Any
         return (high - low) / max(abs(high), abs(low), 1e-12)
 
     chosen = sorted(complete, key=spread, reverse=True)[:MAX_AXES]
-    chosen.sort(key=lambda m: metrics.index(m))  # back in the table's order
-    dimensions = [{"label": m["label"], "values": m["values"], "tickformat": ",.3~r"} for m in chosen]
-    n = len(runs)
-    colorscale = [[i / max(n - 1, 1), COLORS[i % len(COLORS)]] for i in range(n)]
-    fig = go.Figure(go.Parcoords(line={"color": list(range(n)), "colorscale": colorscale, "cmin": 0,
-                                       "cmax": max(n - 1, 1)}, dimensions=dimensions,
-                                 labelangle=-20, labelside="bottom"))
-    names = " · ".join(f"<span style='color:{COLORS[i % len(COLORS)]}'>■</span> {run['label']}"
-                       for i, run in enumerate(runs))
-    style_figure(fig, title, height=420, margin={"l": 70, "r": 70, "t": 110, "b": 90})
-    fig.add_annotation(text=names, showarrow=False, x=0, y=1.18, xref="paper", yref="paper", xanchor="left",
-                       align="left")
+    chosen.sort(key=complete.index)  # back in the table's order
+    axes = [m["label"] for m in chosen]
+    places = [_axis_position(m["values"], m["better"]) for m in chosen]
+    fig = go.Figure()
+    for j, i in enumerate(present):
+        label = runs[i]["label"]
+        fig.add_trace(go.Scatter(
+            x=axes, y=[p[j] for p in places], mode="lines+markers", name=label,
+            line={"color": COLORS[i % len(COLORS)], "width": 3 if i == 0 else 2}, marker={"size": 8},
+            customdata=[number(m["values"][j]) for m in chosen],
+            hovertemplate="%{x}: %{customdata}<extra>" + label + "</extra>"))
+    for axis in axes:
+        fig.add_shape(type="line", x0=axis, x1=axis, y0=0, y1=1, xref="x", yref="y",
+                      line={"color": "#adb5bd", "width": 1}, layer="below")
+    style_figure(fig, title, None, "place among the runs", height=440)
+    fig.update_yaxes(range=[-0.08, 1.08], tickvals=[0, 1], ticktext=["worst", "best"], showgrid=False,
+                     zeroline=False)
+    fig.update_xaxes(tickangle=-25, showgrid=False)
     return fig
 
 
-def compare_figures(runs: list[dict[str, Any]], metrics: list[dict[str, Any]] | None = None
-                    ) -> list[tuple[str, go.Figure]]:
-    """Every comparison figure with a name, in page order."""
-    return [("parallel", parallel_coordinates(runs, metrics or [])), ("latency", latency_overlay(runs)),
+def compare_figures(runs: list[dict[str, Any]], metrics: list[dict[str, Any]]) -> list[tuple[str, go.Figure]]:
+    """Every comparison figure with a name, in page order (``metrics``: the comparison's rows)."""
+    return [("parallel", parallel_coordinates(runs, metrics)), ("latency", latency_overlay(runs)),
             ("drift", drift_impact_overlay(runs)), ("importance", importance_overlay(runs))]
 

@@ -54,10 +54,17 @@ def test_three_runs_and_a_run_with_skipped_sections(app):
     assert rows["quality.accuracy"]["values"] == [0.90, None, None]
     assert rows["quality.accuracy"]["verdicts"] == ["baseline", "n/a", "n/a"]
     assert rows["performance.latency_ms.1.p95"]["deltas"][1] == pytest.approx(-0.5)
-    figures = dict(compare_figures(data["runs"]))
+    figures = dict(compare_figures(data["runs"], data["metrics"]))
     assert set(figures) == {"parallel", "latency", "drift", "importance"}
     assert len(figures["latency"].data) == 4  # p95 and p50 lines for the two runs that have performance
     assert "not in: skipped" in figures["drift"].layout.title.text and "failed" in figures["drift"].layout.title.text
+    parallel = figures["parallel"]  # the runs with figures, each axis from worst (0) to best (1)
+    assert [t.name for t in parallel.data] == [r["label"] for r in data["runs"][:2]]  # not the failed run
+    assert "not in: failed" in parallel.layout.title.text
+    axes = list(parallel.data[0].x)
+    assert "accuracy" not in axes  # a metric one run lacks has no axis
+    latency = axes.index("latency p95, batch 1 (ms)")  # 2.0 against 1.5 ms: lower is better
+    assert parallel.data[0].y[latency] == 0 and parallel.data[1].y[latency] == 1
     importance = figures["importance"]
     assert [t.name for t in importance.data] == [data["runs"][0]["label"], data["runs"][1]["label"]]
     assert list(importance.data[0].y) == ["b", "a"] and list(importance.data[1].x) == [0.3, 0.4]
