@@ -59,7 +59,7 @@ OPTIONAL_COLUMNS: list[tuple[dict[str, Any], bool]] = [
     (_metric("throughput", "Rows/s (best)", grid_number(), "best throughput over the batch sizes"), True),
     (_metric("error_rate", "Error rate", grid_percent(), "share of valid generated rows the model failed on"),
      False),
-    (_metric("robustness", "Robustness", grid_percent(), "share of robustness cases that passed"), True),
+    (_metric("robustness", "Robustness", grid_percent(), "share of robustness cases that passed", 140), True),
     (_metric("accuracy", "Accuracy", grid_number(), "accuracy on the labelled sample"), True),
     (_metric("balanced_accuracy", "Balanced acc.", grid_number(), "balanced accuracy on the labelled sample"),
      False),
@@ -86,7 +86,7 @@ def column_defs(grouped: bool, shown: list[str] | None = None) -> list[dict[str,
     """The grid's columns: the group's model name (when grouped), name and verdict pinned left, then the chosen
     ones. Sorted newest first, or by group when grouped (the rows arrive in group order)."""
     shown = DEFAULT_SHOWN if shown is None else shown
-    model = {"field": "model", "headerName": "Model (runs)", "pinned": "left", "width": 170, "hide": not grouped,
+    model = {"field": "model", "headerName": "Model (runs)", "pinned": "left", "width": 230, "hide": not grouped,
              "valueFormatter": {"function": "params.data.group_first ? params.value + ' (' + params.data.group_size "
                                             "+ ')' : ''"}}
     rank = {"field": "group_rank", "hide": True, **({"initialSort": "asc"} if grouped else {})}
