@@ -42,7 +42,7 @@ def latency_distribution_figure(performance: dict[str, Any]) -> go.Figure:
         # equally spaced quantiles are an equal-weight sample of the timings: a faithful box
         values = quantiles.get(size) or [latency[size][k] for k in ("p50", "p95", "p99", "max")]
         n_calls = latency.get(size, {}).get("n_calls")
-        fig.add_trace(go.Box(y=values, name=f"{size} rows", boxpoints=False,
+        fig.add_trace(go.Box(y=values, name=f"{int(size):,} row{'' if int(size) == 1 else 's'}", boxpoints=False,
                              hovertemplate=f"batch {size}<br>%{{y:,.3~r}} ms<extra>{n_calls} calls</extra>"))
     return style_figure(fig, "Latency per call, by batch size", "batch size", "latency per call (ms, log scale)",
                         height=HEIGHT, yaxis_type="log", showlegend=False)
