@@ -17,11 +17,18 @@ BASE_LAYOUT: dict[str, Any] = {"template": "plotly_white", "font": {"size": 12},
                                "hoverlabel": {"namelength": -1}}
 
 
+LEGEND_ON_TOP = 4  # more entries than this go in a column on the right
+SIDE_LEGEND = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
+
+
 def style_figure(fig: go.Figure, title: str, x_title: str | None = None, y_title: str | None = None,
                  height: int | None = None, **layout: Any) -> go.Figure:
     """Give ``fig`` the house style: a left-aligned title clear of the modebar, the legend between title and plot
-    (never floating below the axis), axis titles where given, automargins so long tick labels are never cut."""
+    (never floating below the axis; on the right when long), axis titles where given, automargins so long tick
+    labels are never cut."""
     fig.update_layout(**BASE_LAYOUT)
+    if sum(1 for trace in fig.data if trace.showlegend is not False and trace.name) > LEGEND_ON_TOP:
+        fig.update_layout(legend=SIDE_LEGEND)  # a long legend on top would push into the title
     fig.update_layout(title={"text": title}, **({"height": height} if height else {}), **layout)
     if x_title is not None:
         fig.update_xaxes(title_text=x_title)
