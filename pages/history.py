@@ -52,7 +52,7 @@ OPTIONAL_COLUMNS: list[tuple[dict[str, Any], bool]] = [
     ({"field": "status", "headerName": "Status", "width": 125}, True),
     ({"field": "created_at", "headerName": "Created", "width": 120,
       "valueFormatter": {"function": "params.data.created"}, "tooltipField": "created_title",
-      "filter": "agTextColumnFilter"}, True),
+      "filter": "agDateColumnFilter", "filterParams": {"comparator": {"function": "isoDayComparator"}}}, True),
     ({"field": "duration_s", "headerName": "Duration", "width": 110, "type": "numericColumn",
       "filter": "agNumberColumnFilter", "valueFormatter": {"function": "params.data.duration"}}, True),
     (_metric("p95_1_ms", "p95, 1 row", grid_number("ms"), "95th percentile latency of a one-row call"), True),

@@ -103,6 +103,14 @@ def test_history_columns_and_filters_persist(browser, live_server):
 
     assert [line for line in console_lines(browser) if "AG Grid" in line] == []
 
+    # the creation date filters by day
+    browser.driver.execute_script("dash_ag_grid.getApi('history-runs-grid').setFilterModel("
+                                  "{created_at: {filterType: 'date', type: 'lessThan', dateFrom: '2000-01-01'}})")
+    _wait(lambda: _visible_names(browser) == [], "no run was created before 2000")
+    browser.driver.execute_script("dash_ag_grid.getApi('history-runs-grid').setFilterModel("
+                                  "{created_at: {filterType: 'date', type: 'greaterThan', dateFrom: '2000-01-01'}})")
+    _wait(lambda: len(_visible_names(browser)) == 3, "every ledger run was created after 2000")
+
     # a column filter joins them in the URL, and a reload applies it again
     browser.driver.execute_script(
         "dash_ag_grid.getApi('history-runs-grid').setFilterModel("
