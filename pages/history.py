@@ -17,7 +17,8 @@ from modelwatch.auth.permissions import DELETE_RUN, WRITE, authorize
 from modelwatch.auth.principal import current_principal
 from modelwatch.dashboard.access import can
 from modelwatch.errors import Forbidden, ModelwatchError
-from modelwatch.figures.format import grid_number, grid_percent
+from modelwatch.figures.format import GRAPH_CONFIG, grid_number, grid_percent
+from modelwatch.figures.history import metric_over_runs
 from modelwatch.services import runs, tags
 from modelwatch.services.history import group_by_model, history_rows, rows_signature
 
@@ -38,6 +39,8 @@ HISTORY_TAG_BUTTON = "history-tag-button"
 HISTORY_COMPARE_BUTTON = "history-compare-button"
 HISTORY_FEEDBACK_DIV = "history-feedback-div"
 HISTORY_SIGNATURE_STORE = "history-signature-store"
+HISTORY_CHART_SELECT = "history-chart-select"
+HISTORY_CHART_GRAPH = "history-chart-graph"
 REFRESH_MS = 1000  # a run posted to the API shows up within about a second
 GROUPED = "model"  # ?group=model
 
@@ -77,6 +80,8 @@ OPTIONAL_COLUMNS: list[tuple[dict[str, Any], bool]] = [
     ({"field": "sha256", "headerName": "sha256", "width": 115}, False),
     ({"field": "source", "headerName": "Source", "width": 90}, False),
 ]
+CHART_OPTIONS = [{"label": c["headerName"], "value": c["field"]} for c, _ in OPTIONAL_COLUMNS
+                 if c.get("filter") == "agNumberColumnFilter"]
 CHOOSER_OPTIONS = [{"label": c.get("headerName", c["field"]), "value": c["field"]} for c, _ in OPTIONAL_COLUMNS]
 DEFAULT_SHOWN = [c["field"] for c, shown in OPTIONAL_COLUMNS if shown]
 VERDICT_CLASSES = {f"verdict-{v}": f"params.value == '{v}'" for v in ("pass", "warn", "fail", "incomplete", "error")}
@@ -173,7 +178,13 @@ def layout(q: str | None = None, group: str | None = None, filter: str | None = 
                    dashGridOptions={"animateRows": False, "rowSelection": {"mode": "multiRow"},
                                     "tooltipShowDelay": 300, "quickFilterText": q or "",
                                     "rowClassRules": {"history-group-start": "params.data.group_first"}},
-                   className="history-grid", style={"height": "70vh"}),
+                   className="history-grid", style={"height": "60vh"}),
+        html.Details([
+            html.Summary("Chart a metric across the listed runs", className="h5 mt-3"),
+            dbc.Select(id=HISTORY_CHART_SELECT, options=CHART_OPTIONS, value="p95_1_ms", size="sm",
+                       className="my-2", style={"maxWidth": "260px"}),
+            dcc.Graph(id=HISTORY_CHART_GRAPH, config=GRAPH_CONFIG),
+        ], id="history-chart-details"),
     ])
 
 
@@ -198,6 +209,16 @@ def refresh(_n, grouped: bool | None, signature: str | None):
     if digest == signature:
         raise PreventUpdate  # nothing changed: the grid keeps its scroll, selection and sort untouched
     return rows, digest
+
+
+@callback(Output(HISTORY_CHART_GRAPH, "figure"), Input(HISTORY_CHART_SELECT, "value"),
+          Input(HISTORY_RUNS_GRID, "virtualRowData"))
+def chart(field: str | None, rows: list[dict] | None):
+    """The chosen metric over the runs the grid lists (its search and filters apply)."""
+    label = next((o["label"] for o in CHART_OPTIONS if o["value"] == field), None)
+    if label is None:
+        raise PreventUpdate
+    return metric_over_runs(rows or [], field, label)
 
 
 @callback(Output(HISTORY_RUNS_GRID, "dashGridOptions"), Input(HISTORY_FILTER_INPUT, "value"),

@@ -119,3 +119,8 @@ def test_history_columns_and_filters_persist(browser, live_server):
     browser.driver.refresh()
     _open_history(browser, browser.driver.current_url)
     _wait(lambda: _visible_names(browser) == ["ledger v2"], "the reloaded grid keeps the column filter")
+    # the metric chart follows what the grid lists
+    _wait(lambda: browser.driver.execute_script(
+        "const plot = document.querySelector('#history-chart-graph .js-plotly-plot');"
+        "return plot && plot.data && JSON.stringify(plot.data.map(t => [t.name, t.y.length]))") == '[["ledger v2",1]]',
+          "the chart shows the one listed run")

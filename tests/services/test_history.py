@@ -21,3 +21,16 @@ def test_grouping_keeps_each_models_runs_together_newest_model_first():
     assert [(r["id"], r["model"]) for r in grouped] == [(0, "b"), (2, "b"), (1, "a"), (4, "a"), (3, "c")]
     assert [r["group_first"] for r in grouped] == [True, False, True, False, True]
     assert [r["group_size"] for r in grouped] == [2, 2, 2, 2, 1]
+
+
+def test_the_metric_chart_has_a_line_per_model_in_time_order():
+    from modelwatch.figures.history import metric_over_runs
+
+    rows = [{"model": "b", "created_at": "2026-12-06T05:00:00Z", "p95_1_ms": 3.0},
+            {"model": "a", "created_at": "2026-12-06T04:00:00Z", "p95_1_ms": 2.0},
+            {"model": "a", "created_at": "2026-12-06T03:00:00Z", "p95_1_ms": 1.0},
+            {"model": "c", "created_at": "2026-12-06T03:00:00Z", "p95_1_ms": None}]  # running: no figure yet
+    fig = metric_over_runs(rows, "p95_1_ms", "p95, 1 row")
+    assert [t.name for t in fig.data] == ["a", "b"] and list(fig.data[0].y) == [1.0, 2.0]
+    assert fig.layout.yaxis.title.text == "p95, 1 row" and fig.layout.xaxis.title.text
+    assert "no listed run" in str(metric_over_runs(rows, "accuracy", "accuracy").layout.annotations[0].text)
