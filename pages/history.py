@@ -82,15 +82,15 @@ OPTIONAL_COLUMNS: list[tuple[dict[str, Any], bool]] = [
 ]
 CHART_OPTIONS = [{"label": c["headerName"], "value": c["field"]} for c, _ in OPTIONAL_COLUMNS
                  if c.get("filter") == "agNumberColumnFilter"]
-CHOOSER_OPTIONS = [{"label": c.get("headerName", c["field"]), "value": c["field"]} for c, _ in OPTIONAL_COLUMNS]
+CHOOSER_OPTIONS = [{"label": c["headerName"], "value": c["field"]} for c, _ in OPTIONAL_COLUMNS]
 DEFAULT_SHOWN = [c["field"] for c, shown in OPTIONAL_COLUMNS if shown]
 VERDICT_CLASSES = {f"verdict-{v}": f"params.value == '{v}'" for v in ("pass", "warn", "fail", "incomplete", "error")}
 
 
-def column_defs(grouped: bool, shown: list[str] | None = None) -> list[dict[str, Any]]:
-    """The grid's columns: the group's model name (when grouped), name and verdict pinned left, then the chosen
-    ones. Sorted newest first, or by group when grouped (the rows arrive in group order)."""
-    shown = DEFAULT_SHOWN if shown is None else shown
+def column_defs(grouped: bool) -> list[dict[str, Any]]:
+    """The grid's columns: the group's model name (when grouped), name and verdict pinned left, then the optional
+    ones (the default choice; the browser applies the user's). Sorted newest first, or by group when grouped (the
+    rows arrive in group order)."""
     model = {"field": "model", "headerName": "Model (runs)", "pinned": "left", "width": 230, "hide": not grouped,
              "valueFormatter": {"function": "params.data.group_first ? params.value + ' (' + params.data.group_size "
                                             "+ ')' : ''"}}
@@ -101,7 +101,7 @@ def column_defs(grouped: bool, shown: list[str] | None = None) -> list[dict[str,
     verdict = {"field": "verdict", "headerName": "Verdict", "pinned": "left", "width": 100,
                "cellClassRules": VERDICT_CLASSES,
                "headerTooltip": "fit to ship? pass · warn · fail · incomplete (error: the run failed)"}
-    optional = [{**column, "hide": column["field"] not in shown,
+    optional = [{**column, "hide": column["field"] not in DEFAULT_SHOWN,
                  **({"initialSort": "desc"} if column["field"] == "created_at" and not grouped else {})}
                 for column, _ in OPTIONAL_COLUMNS]
     return [model, rank, name, verdict, *optional]
