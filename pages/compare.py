@@ -92,7 +92,7 @@ def layout(runs: str | None = None, **_kwargs) -> html.Div:
         html.H2("Compare runs"),
         html.P("The first run is the baseline. Changes are green when better and red when worse for that metric "
                "(higher accuracy is better, higher latency is worse), and grey when within the noise: the runs' "
-               "bootstrap intervals where the results have them, else 5% for timings and 0.5% for scores.",
+               "bootstrap intervals where the results have them, and at least 5% for timings, 0.5% for scores.",
                className="text-muted small"),
         dcc.Dropdown(id=COMPARE_RUNS_DROPDOWN, options=options, value=chosen, multi=True,
                      placeholder="pick two or more runs", className="mb-2"),

@@ -83,12 +83,11 @@ def interval(result: dict[str, Any] | None, key: str) -> tuple[float, float] | N
 
 def noise_band(key: str, baseline: float | None, intervals: list[tuple[float, float] | None]) -> float:
     """How far a value may move from the baseline by chance: the two intervals' half-widths added in quadrature
-    when the Results have them, else a share of the baseline (``NOISE_RELATIVE``)."""
+    where the Results have them, and never less than a share of the baseline (``NOISE_RELATIVE``): an interval
+    measures the sampling within one run, not the machine's load that differs between two runs."""
     halves = [(high - low) / 2 for low, high in (i for i in intervals if i)]
-    if halves:
-        return math.sqrt(sum(h * h for h in halves))
     share = NOISE_RELATIVE.get(key.partition(".")[0], NOISE_RELATIVE_DEFAULT)
-    return share * abs(baseline or 0.0)
+    return max(math.sqrt(sum(h * h for h in halves)), share * abs(baseline or 0.0))
 
 
 def judge(baseline: float | None, value: float | None, better: str, noise: float) -> str:

@@ -109,6 +109,8 @@ def test_direction_colouring_with_a_noise_band():
     assert noise_band("quality.accuracy", 0.9, [(0.86, 0.94), (0.87, 0.93)]) == pytest.approx(0.05)
     assert noise_band("performance.latency_ms.1.p95", 20.0, [None, None]) == pytest.approx(1.0)
     assert noise_band("quality.accuracy", 0.9, [None, None]) == pytest.approx(0.0045)
+    # a narrow interval never makes a timing more sensitive than the machine's run-to-run noise
+    assert noise_band("performance.latency_ms.1.p50", 16.4, [(16.3, 16.5), (16.1, 16.3)]) == pytest.approx(0.82)
 
 
 def test_bootstrap_intervals_widen_the_band():
