@@ -148,6 +148,10 @@ def main() -> None:
                 run_page(driver, url, run, out)
             open_page(driver, f"{url}/history", "#history-runs-grid .ag-row")
             shoot(driver, out / "history.png")
+            driver.execute_script("document.getElementById('history-chart-details').open = true;"
+                                  "document.getElementById('history-chart-details').scrollIntoView()")
+            wait(driver, "return !!document.querySelector('#history-chart-graph .main-svg')", "the History chart")
+            shoot(driver, out / "history-chart.png")
             open_page(driver, f"{url}/history?group=model", "#history-runs-grid .ag-row")
             shoot(driver, out / "history-grouped.png")
             open_page(driver, f"{url}/compare?runs={runs[-1]['id']}", "#compare-table-div table")
