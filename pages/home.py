@@ -9,9 +9,10 @@ from modelwatch.auth.permissions import WRITE
 from modelwatch.dashboard import ids
 from modelwatch.dashboard.access import can
 from modelwatch.errors import ModelwatchError
+from modelwatch.figures.format import absolute_time, relative_time
+from modelwatch.models import utcnow
 from modelwatch.services import runs
 from modelwatch.services.demo import run_examples
-from modelwatch.services.presenters import run_dict
 
 dash.register_page(__name__, path="/", name="Home", order=0, title="modelwatch")
 
@@ -31,10 +32,12 @@ def recent() -> tuple[list, list, int]:
     counts = runs.count_by_status()
     badges = [dbc.Badge(f"{status}: {counts.get(status, 0)}", color=color, className="me-2", id=f"home-{status}-count")
               for status, color in STATUS_COLORS]
+    now = utcnow()
     items = [
-        dbc.ListGroupItem([html.A(r["name"], href=f"/runs/{r['id']}"),
-                           html.Span(f" · {r['status']} · {r['created_at']}", className="text-muted small")])
-        for r in (run_dict(run, with_result=False) for run in latest)
+        dbc.ListGroupItem([html.A(run.name, href=f"/runs/{run.id}"),
+                           html.Span(f" · {run.status} · {relative_time(run.created_at, now)}",
+                                     title=absolute_time(run.created_at), className="text-muted small")])
+        for run in latest
     ] or [dbc.ListGroupItem("No runs yet: upload a model, or try an example.")]
     return badges, items, total
 

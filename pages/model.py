@@ -7,13 +7,13 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from modelwatch.errors import ModelwatchError
+from modelwatch.figures.format import GRAPH_CONFIG
 from modelwatch.figures.monitoring import trend_figure
 from modelwatch.services import alerting, registry
 
 dash.register_page(__name__, path_template="/models/<name>", name="Model", title="Model · modelwatch")
 
 MODEL_TREND_GRAPH = "model-trend-graph"
-GRAPH_CONFIG = {"displaylogo": False}
 VERDICT_COLOR = {"pass": "success", "warn": "warning", "fail": "danger", "incomplete": "secondary"}
 
 

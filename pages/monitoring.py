@@ -9,6 +9,7 @@ from dash.exceptions import PreventUpdate
 
 from modelwatch.errors import ModelwatchError
 from modelwatch.figures import monitoring as figures
+from modelwatch.figures.format import GRAPH_CONFIG
 from modelwatch.services import alerting, monitoring, webhooks
 
 dash.register_page(__name__, path_template="/monitoring/<name>", name="Monitoring", title="Monitoring · modelwatch")
@@ -21,7 +22,6 @@ MONITORING_PREDICTION_GRAPH = "monitoring-prediction-graph"
 MONITORING_QUALITY_GRAPH = "monitoring-quality-graph"
 MONITORING_EVENTS_DIV = "monitoring-events-div"
 REFRESH_MS = 30_000
-GRAPH_CONFIG = {"displaylogo": False}
 
 
 def layout(name: str = "", **_kwargs) -> html.Div:

@@ -14,6 +14,7 @@ from modelwatch.dashboard import ids
 from modelwatch.dashboard.schema_editor import KIND_HELP, messages, new_row, rows_to_schema, schema_to_rows
 from modelwatch.dashboard.uploads import decode_upload
 from modelwatch.errors import ModelwatchError
+from modelwatch.figures.format import GRAPH_CONFIG
 from modelwatch.figures.schema import feature_histogram
 from modelwatch.services import artifacts, schemas
 
@@ -46,7 +47,7 @@ SCHEMA_RUN_BUTTON = "schema-run-button"
 DROP_STYLE = {"borderWidth": "2px", "borderStyle": "dashed", "borderRadius": "8px", "padding": "0.75rem",
               "textAlign": "center", "cursor": "pointer"}
 COLUMN_DEFS = [
-    {"field": "name", "pinned": "left", "checkboxSelection": True, "minWidth": 160},
+    {"field": "name", "pinned": "left", "minWidth": 160},
     {"field": "type", "cellEditor": "agSelectCellEditor", "cellEditorParams": {"values": list(TYPES)}},
     {"field": "min", "cellEditor": "agNumberCellEditor", "type": "rightAligned"},
     {"field": "max", "cellEditor": "agNumberCellEditor", "type": "rightAligned"},
@@ -81,7 +82,7 @@ def layout(**_kwargs) -> html.Div:
         dag.AgGrid(
             id=SCHEMA_FEATURES_GRID, columnDefs=COLUMN_DEFS, rowData=[],
             defaultColDef={"editable": True, "resizable": True, "minWidth": 100, "flex": 1},
-            dashGridOptions={"rowSelection": "multiple", "suppressRowClickSelection": True,
+            dashGridOptions={"rowSelection": {"mode": "multiRow", "enableClickSelection": False},
                              "singleClickEdit": True, "stopEditingWhenCellsLoseFocus": True,
                              "domLayout": "autoHeight", "tooltipShowDelay": 200},
             style={"width": "100%"}, className="ag-theme-alpine",
@@ -239,7 +240,7 @@ def show_preview(doc, n_rows, seed, generator):
         cases = schemas.edge_case_rows(doc)
     except ModelwatchError as exc:
         return [], [], [], dbc.Alert(exc.message, color="warning", id="schema-preview-alert"), []
-    graphs = [dbc.Col(dcc.Graph(figure=feature_histogram(h), config={"displayModeBar": False},
+    graphs = [dbc.Col(dcc.Graph(figure=feature_histogram(h), config=GRAPH_CONFIG,
                                 id={"type": "schema-histogram-graph", "index": h["name"]}), md=4)
               for h in found["histograms"]]
     return found["rows"], [{"field": c} for c in found["columns"]], graphs, None, cases

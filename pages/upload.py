@@ -26,6 +26,7 @@ from modelwatch.dashboard.run_settings import (
 )
 from modelwatch.dashboard.uploads import decode_upload
 from modelwatch.errors import ModelwatchError
+from modelwatch.figures.format import bytes_
 from modelwatch.services import artifacts, registry, runs, sample_match, schemas
 
 dash.register_page(__name__, path="/upload", name="Upload", order=1, title="Upload a model · modelwatch",
@@ -98,7 +99,7 @@ def summary_card(artifact, name: str) -> dbc.Card:
         ("Type", block["type"]), ("Task", block["task"]), ("Features", block["n_features"]),
         ("Feature names", ", ".join(block["feature_names"][:12]) + (" …" if block["n_features"] > 12 else "")),
         ("Classes", ", ".join(map(str, classes)) if classes else "—"), ("Format", block["format"]),
-        ("Size", f"{block['size_bytes']:,} bytes"), ("sha256", block["sha256"][:16]),
+        ("Size", bytes_(block["size_bytes"])), ("sha256", block["sha256"][:16]),
     ]
     return dbc.Card(dbc.CardBody([
         html.H5(f"{name} is ready", className="card-title"),

@@ -104,6 +104,7 @@ CALLBACKS: dict[str, str] = {
     "pages.history.compare_link": READ,
     "pages.history.delete_selected": WRITE,  # and each run's owner, checked in the callback
     "pages.history.tag_selected": WRITE,
+    "pages.history.chart": READ,
     "pages.compare.update": READ,
     "modelwatch.dashboard.sections.explainability.show_sample": READ,
     "modelwatch.dashboard.sections.drift.sort_columns": READ,  # re-orders rows already on the page

@@ -1,4 +1,5 @@
-"""Comparison figures: several runs overlaid (latency per batch size, drift impact and importance per feature).
+"""Comparison figures: several runs overlaid (latency per batch size, drift impact and importance per feature) and
+a parallel-coordinates view of their headline metrics.
 
 Each builder takes ``[{"label": str, "result": Result | None}]``, the first run being the baseline; a run whose
 section is missing or skipped is left out of that figure (and named in its title).
@@ -11,12 +12,14 @@ from typing import Any
 import plotly.graph_objects as go
 
 from modelwatch.core.results.report import section_of
-from modelwatch.figures.common import empty_figure
+from modelwatch.figures.common import BASE_LAYOUT, OKABE_ITO, empty_figure, style_figure
+from modelwatch.figures.format import number
 
-LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 60, "b": 60},
-          "legend": {"orientation": "h", "y": -0.25}}
-COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+LAYOUT = {**BASE_LAYOUT, "height": 380}
+COLORS = OKABE_ITO
 TOP_FEATURES = 15
+MAX_AXES = 12  # parallel coordinates: more axes than this no longer read
+ALL_FEATURES = "all features"  # a drift scenario without a feature shifts every feature
 
 
 _empty = partial(empty_figure, layout=LAYOUT)  # a placeholder chart with this module's layout
@@ -51,11 +54,14 @@ def latency_overlay(runs: list[dict[str, Any]], stat: str = "p95") -> go.Figure:
         color = COLORS[i % len(COLORS)]
         fig.add_trace(go.Scatter(x=[int(s) for s in sizes], y=[latency[s].get(stat) for s in sizes],
                                  mode="lines+markers", name=f"{run['label']} {stat}", line={"color": color},
-                                 hovertemplate="batch %{x}<br>%{y:.3f} ms<extra>" + run["label"] + "</extra>"))
+                                 hovertemplate="batch %{x:,}<br>%{y:,.3~r} ms<extra>" + run["label"] + "</extra>"))
         fig.add_trace(go.Scatter(x=[int(s) for s in sizes], y=[latency[s].get("p50") for s in sizes],
                                  mode="lines", name=f"{run['label']} p50", line={"color": color, "dash": "dot"},
                                  showlegend=False, hoverinfo="skip"))
-    fig.update_layout(title=title, xaxis_title="batch size (rows)", yaxis_title="ms", xaxis_type="log", **LAYOUT)
+    sizes = sorted({int(s) for _, _, perf in present for s in (perf.get("latency_ms") or {}) if str(s).isdigit()})
+    style_figure(fig, title, "batch size (rows)", "latency per call (ms)", height=380, xaxis_type="log")
+    fig.update_xaxes(tickvals=sizes, ticktext=[f"{s:,}" for s in sizes])
+    fig.update_yaxes(rangemode="tozero", tickformat=",.3~r")
     return fig
 
 
@@ -65,7 +71,7 @@ def _drift_impact(drift: dict[str, Any]) -> dict[str, float]:
     for scenario in drift.get("scenarios") or []:
         shift = scenario.get("prediction_shift")
         if isinstance(shift, (int, float)):
-            feature = str(scenario.get("feature"))
+            feature = str(scenario["feature"]) if scenario.get("feature") is not None else ALL_FEATURES
             impact[feature] = max(impact.get(feature, 0.0), abs(float(shift)))
     return impact
 
@@ -89,12 +95,11 @@ def _per_feature(runs: list[dict[str, Any]], section: str, extract, title: str, 
     fig = go.Figure([
         go.Bar(name=run["label"], y=features, x=[v.get(f) for f in features], orientation="h",
                marker_color=COLORS[i % len(COLORS)],
-               hovertemplate="%{y}<br>%{x:.4g}<extra>" + run["label"] + "</extra>")
+               hovertemplate="%{y}<br>%{x:,.3~r}<extra>" + run["label"] + "</extra>")
         for i, run, v in values
     ])
-    fig.update_layout(barmode="group", title=title, xaxis_title=axis,
-                      **{**LAYOUT, "height": max(320, 22 * len(features) * len(values) + 140)})
-    return fig
+    return style_figure(fig, title, axis, "feature", height=max(320, 22 * len(features) * len(values) + 140),
+                        barmode="group")
 
 
 def drift_impact_overlay(runs: list[dict[str, Any]]) -> go.Figure:
@@ -107,7 +112,62 @@ def importance_overlay(runs: list[dict[str, Any]]) -> go.Figure:
     return _per_feature(runs, "explainability", _importance, "Feature importance", "mean |SHAP|")
 
 
-def compare_figures(runs: list[dict[str, Any]]) -> list[tuple[str, go.Figure]]:
-    """Every comparison figure with a name, in page order."""
-    return [("latency", latency_overlay(runs)), ("drift", drift_impact_overlay(runs)),
-            ("importance", importance_overlay(runs))]
+def _axis_position(values: list[float], better: str) -> list[float]:
+    """Each value's place on its axis, 0 (worst of the runs) to 1 (best); 0.5 for all when they are equal."""
+    low, high = min(values), max(values)
+    if high == low:
+        return [0.5] * len(values)
+    places = [(v - low) / (high - low) for v in values]
+    return [1 - p for p in places] if better == "lower" else places
+
+
+def parallel_coordinates(runs: list[dict[str, Any]], metrics: list[dict[str, Any]]) -> go.Figure:
+    """One line per run across the headline metrics every run has: MLflow's parallel-coordinates view, drawn
+    with plain SVG lines (no WebGL, so it shows in every browser and in exports). Each axis runs from the worst of
+    the runs (bottom) to the best (top) by the metric's direction of "better", so a line that stays high is the
+    better run; up to ``MAX_AXES`` axes, the metrics that differ most between the runs.
+
+    Args:
+        runs: ``[{"label"}]``, the baseline first.
+        metrics: the comparison's rows ``[{"key", "label", "better", "values"}]`` (one value per run).
+    """
+    numeric = [[isinstance(m["values"][i], (int, float)) for m in metrics] for i in range(len(runs))]
+    present = [i for i in range(len(runs)) if any(numeric[i])]  # a failed run has no figure at all
+    title = _title("All runs across their metrics (up: better)",
+                   [run["label"] for i, run in enumerate(runs) if i not in present])
+    complete = [{**m, "values": [m["values"][i] for i in present]} for k, m in enumerate(metrics)
+                if m.get("better") != "neutral" and all(numeric[i][k] for i in present)]
+    if len(present) < 2 or not complete:
+        return _empty(title, "the runs share no metric")
+
+    def spread(row: dict[str, Any]) -> float:
+        low, high = min(row["values"]), max(row["values"])
+        return (high - low) / max(abs(high), abs(low), 1e-12)
+
+    chosen = sorted(complete, key=spread, reverse=True)[:MAX_AXES]
+    chosen.sort(key=complete.index)  # back in the table's order
+    axes = [m["label"] for m in chosen]
+    places = [_axis_position(m["values"], m["better"]) for m in chosen]
+    fig = go.Figure()
+    for j, i in enumerate(present):
+        label = runs[i]["label"]
+        fig.add_trace(go.Scatter(
+            x=axes, y=[p[j] for p in places], mode="lines+markers", name=label,
+            line={"color": COLORS[i % len(COLORS)], "width": 3 if i == 0 else 2}, marker={"size": 8},
+            customdata=[number(m["values"][j]) for m in chosen],
+            hovertemplate="%{x}: %{customdata}<extra>" + label + "</extra>"))
+    for axis in axes:
+        fig.add_shape(type="line", x0=axis, x1=axis, y0=0, y1=1, xref="x", yref="y",
+                      line={"color": "#adb5bd", "width": 1}, layer="below")
+    style_figure(fig, title, None, "place among the runs", height=440)
+    fig.update_yaxes(range=[-0.08, 1.08], tickvals=[0, 1], ticktext=["worst", "best"], showgrid=False,
+                     zeroline=False)
+    fig.update_xaxes(tickangle=-25, showgrid=False)
+    return fig
+
+
+def compare_figures(runs: list[dict[str, Any]], metrics: list[dict[str, Any]]) -> list[tuple[str, go.Figure]]:
+    """Every comparison figure with a name, in page order (``metrics``: the comparison's rows)."""
+    return [("parallel", parallel_coordinates(runs, metrics)), ("latency", latency_overlay(runs)),
+            ("drift", drift_impact_overlay(runs)), ("importance", importance_overlay(runs))]
+

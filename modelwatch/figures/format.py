@@ -3,6 +3,7 @@ never scientific notation (a user reads "36,000", not "3.599e+04")."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 # Shared by every dcc.Graph: the modebar appears on hover only, so it never covers a chart's title.
@@ -53,3 +54,75 @@ def signed(value: Any, digits: int = 3, unit: str = "") -> str:
     """A change with its sign always shown ("+0.23", "−1.5 ms")."""
     text = number(value, digits, unit)
     return text if text.startswith(("−", MISSING)) or text == "0" else f"+{text}"
+
+
+def duration(seconds: Any) -> str:
+    """A duration the way people say it: "850 ms", "12.3 s", "4 min 05 s", "2 h 03 min"; "—" when absent."""
+    if seconds is None or isinstance(seconds, bool):
+        return MISSING
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError):
+        return str(seconds)
+    if math.isnan(value) or value < 0:
+        return MISSING
+    if value < 1:
+        return number(value * 1000, unit="ms")
+    if value < 60:
+        return number(value, unit="s")
+    minutes, secs = divmod(round(value), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def relative_time(moment: datetime | None, now: datetime) -> str:
+    """How long ago `moment` was, from `now` (both naive UTC or both aware): "just now", "3 min ago", "5 h ago",
+    "yesterday", "4 days ago", then the date ("2026-11-02"). Coarse on purpose: it changes at most once a minute."""
+    if moment is None:
+        return MISSING
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    days = int(seconds // 86400)
+    if days == 1:
+        return "yesterday"
+    return f"{days} days ago" if days < 30 else moment.strftime("%Y-%m-%d")
+
+
+def absolute_time(moment: datetime | None) -> str:
+    """A timestamp to the second, for tooltips beside a relative time ("2026-12-06 04:41:57 UTC")."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else MISSING
+
+
+def bytes_(size: Any) -> str:
+    """A size in bytes with a binary unit and ~3 significant digits ("87.6 KiB", "1.9 MiB")."""
+    if size is None or isinstance(size, bool):
+        return MISSING
+    try:
+        value = float(size)
+    except (TypeError, ValueError):
+        return str(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            break
+        value /= 1024
+    return number(value, unit=unit)
+
+
+# AG Grid value formatters (run in the browser on numeric cells, so columns still sort and filter as numbers):
+# d3-format's ",.3~r" is `number` above: 3 significant digits, thousands separators, plain notation, "−".
+def grid_number(unit: str = "", digits: int = 3) -> dict[str, str]:
+    """A dash-ag-grid ``valueFormatter`` that shows a number cell like :func:`number` ("—" when empty)."""
+    suffix = f" + ' {unit}'" if unit else ""
+    return {"function": f"params.value == null ? '{MISSING}' : d3.format(',.{digits}~r')(params.value){suffix}"}
+
+
+def grid_percent(digits: int = 3) -> dict[str, str]:
+    """A ``valueFormatter`` for a fraction cell shown like :func:`percent`."""
+    return {"function": f"params.value == null ? '{MISSING}' : d3.format(',.{digits}~r')(params.value * 100) + '%'"}

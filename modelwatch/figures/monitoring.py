@@ -8,12 +8,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from modelwatch.core.results.report import label
+from modelwatch.figures.common import style_figure
 
 
-def _layout(fig: go.Figure, title: str, y_title: str = "") -> go.Figure:
-    fig.update_layout(title=title, template="plotly_white", height=320, margin={"l": 50, "r": 20, "t": 50, "b": 40},
-                      yaxis_title=y_title, legend={"orientation": "h", "y": -0.2})
-    return fig
+def _layout(fig: go.Figure, title: str, y_title: str = "", x_title: str = "batch time (UTC)") -> go.Figure:
+    return style_figure(fig, title, x_title, y_title, height=320)
 
 
 def empty_figure(title: str) -> go.Figure:
@@ -31,7 +30,7 @@ def trend_figure(points: list[dict[str, Any]]) -> go.Figure:
     for key in keys:
         fig.add_scatter(x=[p["x"] for p in points], y=[p["metrics"].get(key) for p in points], mode="lines+markers",
                         name=label(key))
-    return _layout(fig, "Headline metrics across versions and runs")
+    return _layout(fig, "Headline metrics across versions and runs", "value", "version · run")
 
 
 def heatmap_data(series: dict[str, Any]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -46,7 +45,8 @@ def drift_share_figure(series: dict[str, Any]) -> go.Figure:
         fig.add_scattergl(x=series["times"][flagged], y=series["share_drifted"][flagged], mode="markers",
                           name="dataset drift", marker={"color": "crimson", "size": 6})
     fig.update_yaxes(range=[0, 1.02])
-    return _layout(fig, "Share of drifted features per batch", "share")
+    fig.update_yaxes(tickformat=".0%")
+    return _layout(fig, "Share of drifted features per batch", "share of features drifted")
 
 
 def drift_heatmap_figure(series: dict[str, Any]) -> go.Figure:
@@ -54,7 +54,7 @@ def drift_heatmap_figure(series: dict[str, Any]) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=np.where(flags < 0, np.nan, flags), x=times, y=features, zmin=0, zmax=1,
                                showscale=False, colorscale=[[0, "#eef2f7"], [1, "#d62728"]],
                                hovertemplate="%{y}<br>%{x}<br>drifted: %{z}<extra></extra>"))
-    fig = _layout(fig, "Drift per feature over time (red: drifted)")
+    fig = _layout(fig, "Drift per feature over time (red: drifted)", "feature")
     fig.update_layout(height=max(260, 40 + 22 * len(features)))
     return fig
 
@@ -65,7 +65,7 @@ def prediction_figure(series: dict[str, Any]) -> go.Figure:
     for name, key in (("prediction drift statistic", "prediction_drift"), ("mean prediction", "prediction_mean")):
         if np.isfinite(series[key]).any():
             fig.add_scattergl(x=series["times"], y=series[key], mode="lines", name=name)
-    return _layout(fig, "Predictions over time")
+    return _layout(fig, "Predictions over time", "prediction")
 
 
 def quality_figure(series: dict[str, Any]) -> go.Figure:
@@ -74,4 +74,4 @@ def quality_figure(series: dict[str, Any]) -> go.Figure:
     for metric, values in sorted(series["quality"].items()):
         known = np.isfinite(values)
         fig.add_scattergl(x=series["times"][known], y=values[known], mode="lines+markers", name=label(metric))
-    return _layout(fig, "Quality over time (labelled batches)")
+    return _layout(fig, "Quality over time (labelled batches)", "metric value")

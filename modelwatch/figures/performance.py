@@ -6,9 +6,11 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from modelwatch.figures.common import empty_figure
+from modelwatch.figures.common import BASE_LAYOUT, empty_figure, style_figure
+from modelwatch.figures.format import percent
 
-LAYOUT = {"template": "plotly_white", "height": 360, "margin": {"l": 60, "r": 20, "t": 50, "b": 50}}
+HEIGHT = 360
+LAYOUT = {**BASE_LAYOUT, "height": HEIGHT}
 
 
 def _sizes(mapping: dict[str, Any] | None) -> list[str]:
@@ -25,9 +27,8 @@ def latency_figure(performance: dict[str, Any]) -> go.Figure:
     fig = go.Figure([
         go.Bar(name=stat, x=sizes, y=[latency[s][stat] for s in sizes]) for stat in ("p50", "p95", "p99")
     ])
-    fig.update_layout(barmode="group", title="Latency per call", xaxis_title="batch size (rows)",
-                      yaxis_title="ms", xaxis_type="category", **LAYOUT)
-    return fig
+    return style_figure(fig, "Latency per call", "batch size (rows)", "latency per call (ms)", height=HEIGHT,
+                        barmode="group", xaxis_type="category")
 
 
 def latency_distribution_figure(performance: dict[str, Any]) -> go.Figure:
@@ -41,11 +42,10 @@ def latency_distribution_figure(performance: dict[str, Any]) -> go.Figure:
         # equally spaced quantiles are an equal-weight sample of the timings: a faithful box
         values = quantiles.get(size) or [latency[size][k] for k in ("p50", "p95", "p99", "max")]
         n_calls = latency.get(size, {}).get("n_calls")
-        fig.add_trace(go.Box(y=values, name=f"{size} rows", boxpoints=False,
-                             hovertemplate=f"batch {size}<br>%{{y:.3f}} ms<extra>{n_calls} calls</extra>"))
-    fig.update_layout(title="Latency per call, by batch size", yaxis_title="ms (log)", yaxis_type="log",
-                      showlegend=False, **LAYOUT)
-    return fig
+        fig.add_trace(go.Box(y=values, name=f"{int(size):,} row{'' if int(size) == 1 else 's'}", boxpoints=False,
+                             hovertemplate=f"batch {size}<br>%{{y:,.3~r}} ms<extra>{n_calls} calls</extra>"))
+    return style_figure(fig, "Latency per call, by batch size", "batch size", "latency per call (ms, log scale)",
+                        height=HEIGHT, yaxis_type="log", showlegend=False)
 
 
 def throughput_figure(performance: dict[str, Any]) -> go.Figure:
@@ -55,9 +55,10 @@ def throughput_figure(performance: dict[str, Any]) -> go.Figure:
         return _empty("Throughput", "no throughput was measured")
     sizes = _sizes(throughput)
     fig = go.Figure(go.Scatter(x=[int(s) for s in sizes], y=[throughput[s] for s in sizes], mode="lines+markers",
-                               hovertemplate="batch %{x}<br>%{y:,.0f} rows/s<extra></extra>"))
-    fig.update_layout(title="Throughput against batch size", xaxis_title="batch size (rows)",
-                      yaxis_title="rows / s", xaxis_type="log", yaxis_type="log", **LAYOUT)
+                               hovertemplate="batch %{x:,}<br>%{y:,.3~r} rows/s<extra></extra>"))
+    style_figure(fig, "Throughput against batch size", "batch size (rows)", "rows per second", height=HEIGHT,
+                 xaxis_type="log", yaxis_type="log", showlegend=False)
+    fig.update_xaxes(tickvals=[int(s) for s in sizes], ticktext=[f"{int(s):,}" for s in sizes])
     return fig
 
 
@@ -71,8 +72,8 @@ def error_breakdown_figure(performance: dict[str, Any]) -> go.Figure:
                            text=[e["message"][:80] for e in errors], textposition="auto",
                            marker_color="#d62728", hovertemplate="%{y}: %{x} rows<extra></extra>"))
     rate = performance.get("error_rate", 0.0)
-    fig.update_layout(title=f"Failing rows by error type (error rate {rate:.2%})", xaxis_title="rows", **LAYOUT)
-    return fig
+    return style_figure(fig, f"Failing rows by error type (error rate {percent(rate)})", "rows", "error type",
+                        height=HEIGHT)
 
 
 def performance_figures(performance: dict[str, Any]) -> list[tuple[str, go.Figure]]:

@@ -1,4 +1,5 @@
-"""The History grid's rows: every run with its headline figures, cheap enough to rebuild every two seconds.
+"""The History grid's rows: every run with its verdict and one numeric value per headline metric, cheap enough to
+rebuild every second.
 
 Results are large (SHAP samples, drift histograms) and never change once a run has finished, so the list
 query leaves them out and each finished run's headline figures are computed once per process and kept.
@@ -10,20 +11,45 @@ import json
 import re
 import threading
 from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
 from modelwatch.core.results.report import headline_metrics
 from modelwatch.extensions import db
-from modelwatch.models import Run
+from modelwatch.figures.format import absolute_time, duration, relative_time
+from modelwatch.models import Run, utcnow
 from modelwatch.services.presenters import iso
 from modelwatch.services.runs import light_runs_query
 
 MAX_ROWS = 500
 MARKDOWN_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
-QUALITY_KEYS = ("accuracy", "roc_auc", "f1_macro", "r2", "rmse", "mae")
+# grid field -> headline metric key: one numeric column each (the page says how to show them)
+METRIC_FIELDS = {
+    "p95_1_ms": "performance.latency_ms.1.p95",
+    "throughput": "performance.best_throughput_rows_per_s",
+    "error_rate": "performance.error_rate",
+    "robustness": "robustness.handled_rate",  # ok or rejected: a correct refusal is no miss
+    "accuracy": "quality.accuracy",
+    "balanced_accuracy": "quality.balanced_accuracy",
+    "roc_auc": "quality.roc_auc",
+    "f1_macro": "quality.f1_macro",
+    "r2": "quality.r2",
+    "rmse": "quality.rmse",
+    "mae": "quality.mae",
+    "drift_shift": "drift.max_abs_prediction_shift",
+}
 _CACHE_SIZE = 5000
 _headlines: OrderedDict[str, dict[str, Any]] = OrderedDict()  # finished run id -> its headline (immutable)
 _lock = threading.Lock()
+
+
+def headline_row(result: dict[str, Any] | None) -> dict[str, Any]:
+    """A finished run's grid fields read from its Result: the verdict and each metric of ``METRIC_FIELDS``."""
+    metrics = headline_metrics(result)
+    row: dict[str, Any] = {field: metrics.get(key) for field, key in METRIC_FIELDS.items()}
+    verdict = (result or {}).get("verdict")
+    row["verdict"] = verdict.get("status") if isinstance(verdict, dict) else None
+    return row
 
 
 def _headline(run_id: str) -> dict[str, Any]:
@@ -31,15 +57,7 @@ def _headline(run_id: str) -> dict[str, Any]:
         if run_id in _headlines:
             _headlines.move_to_end(run_id)
             return _headlines[run_id]
-    result = db.session.query(Run.result).filter(Run.id == run_id).scalar()
-    metrics = headline_metrics(result)
-    quality = next((f"{k} {metrics[f'quality.{k}']:.3f}" for k in QUALITY_KEYS if f"quality.{k}" in metrics), None)
-    robust = metrics.get("robustness.handled_rate")  # ok or rejected: a correct refusal is no miss
-    best = metrics.get("performance.best_throughput_rows_per_s")
-    p95 = metrics.get("performance.latency_ms.1.p95")
-    row = {"p95_1_ms": round(p95, 3) if p95 is not None else None,
-           "throughput": round(best) if best is not None else None, "quality": quality,
-           "robustness": round(100 * robust, 1) if robust is not None else None}
+    row = headline_row(db.session.query(Run.result).filter(Run.id == run_id).scalar())
     with _lock:
         _headlines[run_id] = row
         while len(_headlines) > _CACHE_SIZE:
@@ -53,21 +71,49 @@ def markdown_text(text: str) -> str:
     return MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", text)
 
 
-def history_rows(limit: int = MAX_ROWS) -> list[dict[str, Any]]:
-    """The newest ``limit`` runs as grid rows (name links to the run page)."""
+def _verdict(run: Run) -> str | None:
+    """``pass|warn|fail|incomplete`` once finished (a run that errored is ``error``), None while running."""
+    if run.status == "failed":
+        return "error"
+    if run.gates and run.status == "succeeded":
+        return "pass" if run.gates.get("passed") else "fail"
+    return None
+
+
+def history_rows(limit: int = MAX_ROWS, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The newest ``limit`` runs as grid rows (name links to the run page; ``model`` is the plain name the grid
+    groups by; ``created_at`` sorts, ``created`` is what a reader sees, ``created_title`` its tooltip)."""
+    now = now or utcnow()
     found = light_runs_query().order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).all()
     rows = []
     for run in found:
-        duration = ((run.finished_at - run.started_at).total_seconds()
-                    if run.finished_at and run.started_at else None)
+        seconds = ((run.finished_at - run.started_at).total_seconds()
+                   if run.finished_at and run.started_at else None)
         status = run.status if run.status != "running" else f"running {round(100 * (run.progress or 0))}%"
-        row = {"id": run.id, "name": f"[{markdown_text(run.name)}](/runs/{run.id})", "tags": ", ".join(run.tags or []),
-               "sha256": run.artifact.sha256[:12], "source": run.source, "status": status,
-               "created_at": iso(run.created_at), "duration_s": round(duration, 1) if duration is not None else None,
-               "gates": None if not run.gates else ("passed" if run.gates.get("passed") else "failed")}
-        row.update(_headline(run.id) if run.status == "succeeded" else {})
+        row = {"id": run.id, "name": f"[{markdown_text(run.name)}](/runs/{run.id})", "model": run.name,
+               "tags": ", ".join(run.tags or []), "sha256": run.artifact.sha256[:12], "source": run.source,
+               "status": status, "verdict": _verdict(run), "created_at": iso(run.created_at),
+               "created": relative_time(run.created_at, now), "created_title": absolute_time(run.created_at),
+               "duration_s": round(seconds, 1) if seconds is not None else None, "duration": duration(seconds),
+               "n_samples": (run.config or {}).get("n_samples"), "target": run.target,
+               **dict.fromkeys(METRIC_FIELDS)}
+        if run.status == "succeeded":
+            headline = _headline(run.id)
+            row.update({k: v for k, v in headline.items() if k != "verdict" or v is not None})
         rows.append(row)
     return rows
+
+
+def group_by_model(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with each model's runs together (models ordered by their newest run, newest run first within),
+    each row knowing its group's size and whether it opens the group (``group_first``, for a divider)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:  # rows arrive newest first, so the groups do too
+        groups.setdefault(row["model"], []).append(row)
+    out = []
+    for members in groups.values():
+        out += [{**row, "group_size": len(members), "group_first": i == 0} for i, row in enumerate(members)]
+    return out
 
 
 def rows_signature(rows: list[dict[str, Any]]) -> str:

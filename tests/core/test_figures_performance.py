@@ -52,7 +52,7 @@ def test_performance_figures(classifier_result):
     assert set(figures) == {"latency_distribution", "latency_percentiles", "throughput", "errors"}
     for fig in figures.values():
         assert isinstance(fig, go.Figure) and fig.data
-    assert [t.name for t in figures["latency_distribution"].data] == ["1 rows", "10 rows", "100 rows"]
+    assert [t.name for t in figures["latency_distribution"].data] == ["1 row", "10 rows", "100 rows"]
     assert list(figures["throughput"].data[0].x) == [1, 10, 100]
     assert list(figures["errors"].data[0].x) == [2]
     empty = pf.error_breakdown_figure({**section, "errors": []})

@@ -19,11 +19,13 @@ def test_compare_shows_deltas_for_two_known_runs(browser, live_server):
             "xpath", f"//tr[contains(@id, '\"index\":\"{key}\"')]/td[3]")
 
     latency = cell("performance.latency_ms.1.p95")
-    assert latency.text == "1.5 -0.5" and "compare-better" in latency.get_attribute("class")
+    assert latency.text == "1.5 −0.5 (−25%)" and "compare-better" in latency.get_attribute("class")
     assert "text-success" in latency.find_element("css selector", "span").get_attribute("class")
     worse = cell("performance.latency_ms.100.p95")
-    assert worse.text == "10 +2" and "text-danger" in worse.find_element("css selector", "span").get_attribute("class")
-    assert cell("quality.accuracy").text == "0.95 +0.05"
-    for graph in ("#compare-latency-graph", "#compare-drift-graph", "#compare-importance-graph"):
+    assert worse.text == "10 +2 (+25%)"
+    assert "text-danger" in worse.find_element("css selector", "span").get_attribute("class")
+    assert cell("quality.accuracy").text == "0.95 +0.05 (+5.56%)"
+    for graph in ("#compare-parallel-graph", "#compare-latency-graph", "#compare-drift-graph",
+                  "#compare-importance-graph"):
         browser.wait_for_element(f"{graph} .main-svg", timeout=20)
     assert "pricing v1" in browser.find_element("#compare-importance-graph").text

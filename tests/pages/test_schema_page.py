@@ -98,7 +98,7 @@ def test_schema_page_flow_in_a_browser(browser, live_server, tmp_path):
 
     browser.find_element("#schema-add-button").click()
     browser.wait_for_contains_text("#schema-validation-div", "valid: 4 feature(s)", timeout=20)
-    checkbox = browser.find_element("#schema-features-grid .ag-row[row-index='3'] .ag-cell[col-id='name'] input")
+    checkbox = browser.find_element("#schema-features-grid .ag-row[row-index='3'] .ag-selection-checkbox input")
     checkbox.click()
     browser.find_element("#schema-remove-button").click()
     browser.wait_for_contains_text("#schema-validation-div", "valid: 3 feature(s)", timeout=20)

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from modelwatch.dashboard.sections import skipped
+from modelwatch.figures.format import GRAPH_CONFIG, bytes_, number
 from modelwatch.figures.performance import (
     error_breakdown_figure,
     latency_distribution_figure,
@@ -27,8 +28,8 @@ def _latency_table(section: dict[str, Any]) -> dbc.Table:
     latency, throughput = section.get("latency_ms") or {}, section.get("throughput_rows_per_s") or {}
     header = html.Thead(html.Tr([html.Th(h) for h in
                                  ("batch", "p50 ms", "p95 ms", "p99 ms", "max ms", "mean ms", "calls", "rows/s")]))
-    rows = [html.Tr([html.Td(size)] + [html.Td(f"{latency[size][k]:.3f}") for k in ("p50", "p95", "p99", "max", "mean")]
-                    + [html.Td(latency[size]["n_calls"]), html.Td(f"{throughput.get(size, 0):,.0f}")])
+    rows = [html.Tr([html.Td(size)] + [html.Td(number(latency[size][k])) for k in ("p50", "p95", "p99", "max", "mean")]
+                    + [html.Td(latency[size]["n_calls"]), html.Td(number(throughput.get(size, 0)))])
             for size in sorted(latency, key=int)]
     return dbc.Table([header, html.Tbody(rows)], size="sm", striped=True, className="mt-2")
 
@@ -54,9 +55,9 @@ def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
     scan = section.get("error_scan") or {}
     rate = section.get("error_rate", 0.0)
     cards = dbc.Row([
-        _card("load time", f"{section.get('load_time_ms', 0):,.1f} ms"),
-        _card("model size", f"{section.get('model_size_bytes', 0) / 1024:,.1f} KiB"),
-        _card("peak memory during predict", f"{section.get('peak_memory_mb', 0):,.1f} MB",
+        _card("load time", number(section.get("load_time_ms", 0), unit="ms")),
+        _card("model size", bytes_(section.get("model_size_bytes", 0))),
+        _card("peak memory during predict", number(section.get("peak_memory_mb", 0), unit="MB"),
               f"+{memory['predict_increase_mb']:.1f} MB over the baseline" if memory else ""),
         _card("error rate", f"{rate:.2%}",
               f"of {scan['rows_checked']:,} rows{'' if scan.get('exact', True) else ' (estimate)'}" if scan else ""),
@@ -65,13 +66,16 @@ def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
     for size, why in (section.get("latency_failures") or {}).items():
         parts.append(dbc.Alert(f"Batch size {size} could not be timed: {why}", color="warning"))
     parts += [
-        dbc.Row([dbc.Col(dcc.Graph(figure=latency_distribution_figure(section), id="run-latency-dist-graph"), md=6),
-                 dbc.Col(dcc.Graph(figure=throughput_figure(section), id="run-throughput-graph"), md=6)]),
-        dcc.Graph(figure=latency_figure(section), id="run-latency-graph"),
+        dbc.Row([dbc.Col(dcc.Graph(figure=latency_distribution_figure(section), id="run-latency-dist-graph",
+                                   config=GRAPH_CONFIG), md=6),
+                 dbc.Col(dcc.Graph(figure=throughput_figure(section), id="run-throughput-graph",
+                                   config=GRAPH_CONFIG), md=6)]),
+        dcc.Graph(figure=latency_figure(section), id="run-latency-graph", config=GRAPH_CONFIG),
         _latency_table(section),
     ]
     if section.get("errors"):
-        parts += [dcc.Graph(figure=error_breakdown_figure(section), id="run-errors-graph"), *_errors(section)]
+        parts += [dcc.Graph(figure=error_breakdown_figure(section), id="run-errors-graph", config=GRAPH_CONFIG),
+                  *_errors(section)]
     else:
         checked = f" ({scan['rows_checked']:,} rows checked)" if scan.get("rows_checked") else ""
         parts.append(dbc.Alert(f"No generated row made the model fail or answer with an invalid output{checked}.",

@@ -12,7 +12,7 @@ from dash import html
 
 from modelwatch.core.checks import outcomes
 from modelwatch.dashboard import run_params, verdict
-from modelwatch.figures.format import percent
+from modelwatch.figures.format import bytes_, percent
 
 
 def _card(title: str, value: str) -> dbc.Col:
@@ -72,7 +72,7 @@ def render(result: dict[str, Any], run: dict[str, Any]) -> list:
     parts = [
         *verdict.lights(run.get("verdict")),
         html.P(f"{model.get('type')} · {model.get('task')} · {model.get('n_features')} features · "
-               f"{model.get('format')} · {model.get('size_bytes', 0):,} bytes", className="text-muted"),
+               f"{model.get('format')} · {bytes_(model.get('size_bytes', 0))}", className="text-muted"),
         dbc.Row(cards, className="g-3 mb-3"),
     ]
     parts.extend(assumed_notice(result))
