@@ -10,7 +10,8 @@ from tests.runs_data import V1
 def test_a_finished_run_gives_one_number_per_metric_and_its_verdict():
     row = headline_row({**V1, "verdict": {"status": "warn"}})
     assert row["verdict"] == "warn"
-    assert row["p95_1_ms"] == 2.0 and row["throughput"] == 20000.0 and row["robustness"] == pytest.approx(0.8)
+    assert row["p95_1_ms"] == 2.0 and row["throughput"] == 20000.0
+    assert row["robustness"] == pytest.approx(0.9)  # handled: 8 ok + 1 rejected of 10
     assert row["accuracy"] == 0.9 and row["r2"] is None and row["drift_shift"] == pytest.approx(0.2)
     assert headline_row(None)["verdict"] is None
 

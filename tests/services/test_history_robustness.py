@@ -12,5 +12,5 @@ def test_a_correct_rejection_counts_as_handled_in_history(app):
     older = add_run("robust v0", {**V1, "robustness": {"passed": 1, "total": 2, "cases": [
         {"name": "baseline", "status": "ok"}, {"name": "nan:a", "kind": "nan", "status": "error"}]}})
     rows = {row["id"]: row for row in history_rows()}
-    assert rows[run.id]["robustness"] == pytest.approx(90.0)
-    assert rows[older.id]["robustness"] == pytest.approx(100.0)  # stored before outcomes: classified from cases
+    assert rows[run.id]["robustness"] == pytest.approx(0.9)  # a share: the page shows it as a percentage
+    assert rows[older.id]["robustness"] == pytest.approx(1.0)  # stored before outcomes: classified from cases
