@@ -23,8 +23,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modelwatch import create_app  # noqa: E402
-from modelwatch.config import TestConfig  # noqa: E402
+from modelwatch.app import create_app  # noqa: E402
+from modelwatch.settings import TestSettings  # noqa: E402
 from modelwatch.core.monitoring import build_reference, compare_batch, series_columns  # noqa: E402
 from modelwatch.extensions import db  # noqa: E402
 from modelwatch.figures import monitoring as figures  # noqa: E402
@@ -66,7 +66,7 @@ def bench_compare(rows: int) -> dict:
 
 def bench_page(n_batches: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        config = type("Bench", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db"})
+        config = type("Bench", (TestSettings,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db"})
         app = create_app(config)
         with app.app_context():
             db.create_all()

@@ -31,8 +31,8 @@ from sklearn.linear_model import LinearRegression
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from modelwatch import create_app  # noqa: E402
-from modelwatch.config import TestConfig  # noqa: E402
+from modelwatch.app import create_app  # noqa: E402
+from modelwatch.settings import TestSettings  # noqa: E402
 from modelwatch.extensions import db  # noqa: E402
 from modelwatch.models import Run  # noqa: E402
 from modelwatch.services import artifacts, runs  # noqa: E402
@@ -93,7 +93,7 @@ def measure(kind: str, workers: int, n_runs: int, model: bytes, folder: Path, br
     overrides = {"SQLALCHEMY_DATABASE_URI": url, "EXECUTOR": kind, "EXECUTOR_WORKERS": workers}
     if kind == "celery":
         overrides["BROKER_URL"] = broker
-    app = create_app(type("BenchConfig", (TestConfig,), overrides))
+    app = create_app(type("BenchConfig", (TestSettings,), overrides))
     worker = None
     with app.app_context():
         db.create_all()

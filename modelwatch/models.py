@@ -153,6 +153,3 @@ class AuditEvent(db.Model):
     action = db.Column(db.String(40), nullable=False, index=True)  # run.create, run.delete, token.revoke, ...
     target = db.Column(db.String(200), nullable=False)
     details = db.Column(db.JSON)
-
-
-from modelwatch import models_monitoring  # noqa: E402,F401  (its tables belong to the same metadata)

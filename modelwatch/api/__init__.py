@@ -14,13 +14,24 @@ from modelwatch.api import audit, exports, health, models_api, results, runs, sc
 from modelwatch.api.schemas import ErrorEnvelopeSchema
 from modelwatch.auth.declarations import ENDPOINTS
 from modelwatch.auth.permissions import PUBLIC
-from modelwatch.errors import ModelwatchError
+from modelwatch.errors import (
+    BadRequest,
+    Forbidden,
+    MethodNotAllowed,
+    ModelwatchError,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedFormat,
+)
 from modelwatch.extensions import db
 
 API_PREFIXES = ("/api/", "/run_tests")
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_format", 429: "rate_limited",
-              503: "service_unavailable"}
+# the code of a Werkzeug HTTP error (a 404 route, a 405 method...) is that of our class for its status
+HTTP_CODES = {cls.status: cls.code for cls in (BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed,
+                                                PayloadTooLarge, UnsupportedFormat, RateLimited, ServiceUnavailable)}
 SWAGGER_UI_DIR = Path(__file__).resolve().parent / "static" / "swagger-ui"
 SWAGGER_UI_URL = "/api/docs/static/"
 API_DESCRIPTION = (

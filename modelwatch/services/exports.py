@@ -19,22 +19,18 @@ import re
 from typing import Any
 
 from modelwatch.core import report
-from modelwatch.errors import ModelwatchError
+from modelwatch.core.csv_infer import read_csv_bytes
+from modelwatch.core.synthetic import generate
+from modelwatch.errors import RunNotFinished
+from modelwatch.run_status import FINISHED, RunStatus
 from modelwatch.services.presenters import run_dict
-from modelwatch.services.runs import FINISHED, get_run
+from modelwatch.services.runs import get_run
 
 MAX_POINTS = 400  # per trace, after downsampling
 MAX_TABLE_ROWS = 60
 SECTION_TITLES = {"performance": "Performance", "robustness": "Robustness", "quality": "Quality",
                   "drift": "Drift", "explainability": "Explainability"}
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
-
-
-class RunNotFinished(ModelwatchError):
-    """The export needs a finished run."""
-
-    code = "run_not_finished"
-    status = 409
 
 
 def filename(run: Any, extension: str) -> str:
@@ -59,7 +55,7 @@ def metrics_csv(run_id: str) -> tuple[str, str]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["section", "metric", "value"])
-    if run.status == "failed":
+    if run.status == RunStatus.FAILED:
         error = run.error or {}
         writer.writerow([safe_cell(v) for v in ("run", "error_code", error.get("code"))])
         writer.writerow([safe_cell(v) for v in ("run", "error_message", error.get("message"))])
@@ -75,9 +71,6 @@ def data_csv(run_id: str) -> tuple[str, str]:
     ``core.suite.run_suite`` does.
     """
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-    from modelwatch.core.csv_infer import read_csv_bytes
-    from modelwatch.core.synthetic import generate
 
     run = get_run(run_id)
     config = run.config or {}
@@ -294,7 +287,7 @@ def report_html(run_id: str) -> tuple[str, str]:
                   for c in gates.get("checks") or []]
         parts.append(f"<h3>Gates: {verdict}</h3>" + _table(checks, ("check", "value")))
     parts.append("</section>")
-    if run.status == "succeeded":
+    if run.status == RunStatus.SUCCEEDED:
         parts += [_section_html(name, result, figures) for name in SECTION_TITLES]
     parts.append(_schema_html(run.schema))
     scripts = (f'<script type="application/octet-stream" id="plotly-js-gz">{_plotly_js_packed()}</script>'

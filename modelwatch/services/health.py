@@ -8,9 +8,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from modelwatch.core import sandbox
+from modelwatch.execution.executors import get_executor
 from modelwatch.extensions import db
 from modelwatch.models import Run, utcnow
-from modelwatch.services.executor import get_executor
 
 BROKER_TIMEOUT_S = 1.0
 

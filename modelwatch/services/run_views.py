@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelwatch.errors import NotFound
+from modelwatch.errors import NotFound, RunNotFinished
 from modelwatch.extensions import db
 from modelwatch.models import Run
-from modelwatch.services.exports import RunNotFinished
 from modelwatch.services.presenters import iso, run_verdict
 from modelwatch.services.runs import get_run
 

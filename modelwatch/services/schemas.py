@@ -10,6 +10,7 @@ from flask import current_app
 
 from modelwatch.core.columns import ColumnMatch, csv_header, match_columns, rename_header, require_match
 from modelwatch.core.csv_infer import infer_frame, read_csv_bytes, warning
+from modelwatch.core.edge_cases import edge_cases
 from modelwatch.core.schema import check_against_model, schema_from_model
 from modelwatch.core.schema_doc import schema_errors, validate_schema
 from modelwatch.core.schema_merge import merge
@@ -200,8 +201,6 @@ def preview_summary(doc: Any, n_samples: int = 500, seed: int = 0, generator: st
 
 def edge_case_rows(doc: Any) -> list[dict[str, Any]]:
     """The robustness checks' edge-case set for a schema, as printable rows for the schema page."""
-    from modelwatch.core.edge_cases import edge_cases
-
     schema = validate_schema(doc)
     return [{"feature": c["feature"], "kind": c["kind"], "description": c["description"], "value": c["label"],
              "valid": "yes" if c["valid"] else "no"} for c in edge_cases(schema)]

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from modelwatch import create_app
+from modelwatch.app import create_app
 from modelwatch.extensions import db
 from modelwatch.models import ApiToken
 from tests.api.fast import (

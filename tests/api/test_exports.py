@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
-from modelwatch import create_app
+from modelwatch.app import create_app
 from modelwatch.core.csv_infer import read_csv_bytes
 from modelwatch.core.synthetic import generate
 from modelwatch.extensions import db
