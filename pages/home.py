@@ -9,6 +9,7 @@ from modelwatch.auth.permissions import WRITE
 from modelwatch.dashboard import ids
 from modelwatch.dashboard.access import can
 from modelwatch.errors import ModelwatchError
+from modelwatch.run_status import RunStatus
 from modelwatch.services import runs
 from modelwatch.services.demo import run_examples
 from modelwatch.services.presenters import run_dict
@@ -22,7 +23,8 @@ HOME_EXAMPLE_DIV = "home-example-div"
 HOME_COUNTS_DIV = "home-counts-div"
 HOME_REFRESH_INTERVAL = "home-refresh-interval"
 
-STATUS_COLORS = (("queued", "secondary"), ("running", "info"), ("succeeded", "success"), ("failed", "danger"))
+STATUS_COLORS = ((RunStatus.QUEUED, "secondary"), (RunStatus.RUNNING, "info"), (RunStatus.SUCCEEDED, "success"),
+                 (RunStatus.FAILED, "danger"))
 
 
 def recent() -> tuple[list, list, int]:

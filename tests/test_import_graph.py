@@ -25,6 +25,7 @@ FORBIDDEN = {
                              "modelwatch.celery_worker", "pages"),
     "modelwatch.services": ("modelwatch.api", "modelwatch.dashboard", "modelwatch.app", "modelwatch.celery_worker",
                             "pages"),
+    "modelwatch.services.presenters": ("flask",),  # the API hands in its request's host URL
     "modelwatch.figures": ("flask", "modelwatch.services", "modelwatch.api", "modelwatch.dashboard", "modelwatch.app",
                            "pages"),
     "modelwatch.api": ("modelwatch.dashboard", "modelwatch.app", "modelwatch.celery_worker", "pages"),
@@ -81,9 +82,9 @@ def imports(name: str) -> list[tuple[str, bool]]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            for alias in node.names:
+            for alias in node.names:  # a project module by its module, a library by the name taken from it
                 full = f"{base}.{alias.name}"
-                found.append((full if full in MODULES else base, in_function))
+                found.append((full if full in MODULES or _project(base) is None else base, in_function))
     return found
 
 

@@ -13,8 +13,9 @@ from modelwatch.api.result_schemas import GatesSchema, OpenSchema, ResultSchema,
 from modelwatch.core.drift.scenarios import KINDS as DRIFT_KINDS
 from modelwatch.core.schema_doc import SchemaDocument
 from modelwatch.core.synthetic import GENERATORS
+from modelwatch.run_status import RunStatus
 
-RUN_STATUSES = ("queued", "running", "succeeded", "failed")
+RUN_STATUSES = tuple(RunStatus)
 MAX_SAMPLES = 100_000
 MAX_BATCH = 100_000
 MAX_TIMEOUT_S = 3600

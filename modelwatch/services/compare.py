@@ -6,6 +6,7 @@ from typing import Any
 from modelwatch.core.report import compare_metrics
 from modelwatch.errors import BadRequest
 from modelwatch.models import ModelArtifact, Run
+from modelwatch.run_status import FINISHED
 from modelwatch.services.presenters import iso
 from modelwatch.services.runs import get_run
 
@@ -40,7 +41,7 @@ def compare_runs(run_ids: list[str]) -> dict[str, Any]:
 
 def comparable_runs(limit: int = 200) -> list[dict[str, str]]:
     """Finished runs, newest first, as ``{"id", "label"}`` for a picker."""
-    rows = (Run.query.join(ModelArtifact).filter(Run.status.in_(("succeeded", "failed")), Run.deleted_at.is_(None))
+    rows = (Run.query.join(ModelArtifact).filter(Run.status.in_(FINISHED), Run.deleted_at.is_(None))
             .order_by(Run.created_at.desc()).limit(limit).all())
     return [{"id": r.id, "label": f"{run_label(r)} · {r.status} · {iso(r.created_at)[:16].replace('T', ' ')} · "
                                   f"sha256 {r.artifact.sha256[:8]}"} for r in rows]
@@ -49,7 +50,7 @@ def comparable_runs(limit: int = 200) -> list[dict[str, str]]:
 def baseline_for(run_id: str) -> str | None:
     """The run to compare this one with: the latest earlier finished run of the same name, else of any name."""
     run = get_run(run_id)
-    finished = Run.query.filter(Run.id != run.id, Run.status.in_(("succeeded", "failed")),
+    finished = Run.query.filter(Run.id != run.id, Run.status.in_(FINISHED),
                                 Run.created_at <= run.created_at, Run.deleted_at.is_(None))
     same = finished.filter(Run.name == run.name).order_by(Run.created_at.desc()).first()
     other = same or finished.order_by(Run.created_at.desc()).first()

@@ -39,10 +39,10 @@ def filename(run: Any, extension: str) -> str:
     return f"modelwatch-{stem}-{run.id}.{extension}"
 
 
-def report_json(run_id: str) -> tuple[str, str]:
-    """The full Run of the contract as a JSON document, and its download name."""
+def report_json(run_id: str, base_url: str = "") -> tuple[str, str]:
+    """The full Run of the contract as a JSON document (its links start with ``base_url``), and its download name."""
     run = get_run(run_id)
-    return json.dumps(run_dict(run), indent=2, default=str), filename(run, "json")
+    return json.dumps(run_dict(run, base_url=base_url), indent=2, default=str), filename(run, "json")
 
 
 def metrics_csv(run_id: str) -> tuple[str, str]:

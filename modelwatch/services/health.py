@@ -11,6 +11,7 @@ from modelwatch.core import sandbox
 from modelwatch.execution.executors import get_executor
 from modelwatch.extensions import db
 from modelwatch.models import Run, utcnow
+from modelwatch.run_status import RunStatus
 
 BROKER_TIMEOUT_S = 1.0
 
@@ -52,7 +53,7 @@ def queue_state() -> tuple[dict[str, int], datetime | None]:
     rows = db.session.execute(select(Run.status, db.func.count(Run.id)).where(Run.deleted_at.is_(None))
                               .group_by(Run.status)).all()
     oldest = db.session.execute(select(db.func.min(Run.created_at))
-                                .where(Run.status == "queued", Run.deleted_at.is_(None))).scalar()
+                                .where(Run.status == RunStatus.QUEUED, Run.deleted_at.is_(None))).scalar()
     db.session.commit()
     return {status: count for status, count in rows}, oldest
 
@@ -68,7 +69,7 @@ def check_ready() -> dict[str, Any]:
                             "executor": get_executor().name}
     if database == "ok":
         counts, oldest = queue_state()
-        body["queue"] = {"queued": counts.get("queued", 0), "running": counts.get("running", 0),
+        body["queue"] = {"queued": counts.get(RunStatus.QUEUED, 0), "running": counts.get(RunStatus.RUNNING, 0),
                          "oldest_queued_age_s": round((utcnow() - oldest).total_seconds(), 1) if oldest else 0.0}
     body["status"] = "ok" if database == "ok" and broker in ("ok", "none") else "unavailable"
     return body

@@ -15,6 +15,7 @@ from typing import Any
 from modelwatch.core.report import headline_metrics
 from modelwatch.extensions import db
 from modelwatch.models import Run
+from modelwatch.run_status import RunStatus
 from modelwatch.services.presenters import iso
 from modelwatch.services.runs import light_runs_query
 
@@ -60,12 +61,12 @@ def history_rows(limit: int = MAX_ROWS) -> list[dict[str, Any]]:
     for run in found:
         duration = ((run.finished_at - run.started_at).total_seconds()
                     if run.finished_at and run.started_at else None)
-        status = run.status if run.status != "running" else f"running {round(100 * (run.progress or 0))}%"
+        status = run.status if run.status != RunStatus.RUNNING else f"running {round(100 * (run.progress or 0))}%"
         row = {"id": run.id, "name": f"[{markdown_text(run.name)}](/runs/{run.id})", "tags": ", ".join(run.tags or []),
                "sha256": run.artifact.sha256[:12], "source": run.source, "status": status,
                "created_at": iso(run.created_at), "duration_s": round(duration, 1) if duration is not None else None,
                "gates": None if not run.gates else ("passed" if run.gates.get("passed") else "failed")}
-        row.update(_headline(run.id) if run.status == "succeeded" else {})
+        row.update(_headline(run.id) if run.status == RunStatus.SUCCEEDED else {})
         rows.append(row)
     return rows
 
