@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from werkzeug.datastructures import FileStorage
 
 from modelwatch.api.result_schemas import GatesSchema, OpenSchema, ResultSchema, VerdictSchema
+from modelwatch.core.config import RunConfig
 from modelwatch.core.drift.scenarios import KINDS as DRIFT_KINDS
 from modelwatch.core.schema_doc import SchemaDocument
 from modelwatch.core.synthetic import GENERATORS
@@ -92,7 +93,7 @@ class ExplainConfigSchema(StrictSchema):
 class PerformanceConfigSchema(StrictSchema):
     latency_budget_s = _positive_float(MAX_TIMEOUT_S)
     latency_precision = _positive_float(1, metadata={"description": "stop timing a batch size once its p50 and p95 "
-                                                     "95% intervals are this close, relative (default 0.05)"})
+                                                     "95% intervals are this close, relative"})
     error_budget_s = _positive_float(MAX_TIMEOUT_S)
 
 
@@ -127,15 +128,15 @@ class ThresholdSchema(StrictSchema):
 class ConfigSchema(StrictSchema):
     """A Config document (CONTRACT.md); every field is optional and falls back to its default."""
 
-    n_samples = _int(1, MAX_SAMPLES, metadata={"description": "generated rows (default 1000)"})
-    seed = _int(0, 2**32 - 1, metadata={"description": "random seed (default 0)"})
+    n_samples = _int(1, MAX_SAMPLES, metadata={"description": "generated rows"})
+    seed = _int(0, 2**32 - 1, metadata={"description": "random seed"})
     generator = fields.String(validate=validate.OneOf(GENERATORS))
     batch_sizes = fields.List(_int(1, MAX_BATCH), validate=validate.Length(min=1, max=10),
-                              metadata={"description": "batch sizes timed (default [1, 10, 100, 1000])"})
+                              metadata={"description": "batch sizes timed"})
     drift = fields.Nested(DriftConfigSchema)
     explain = fields.Nested(ExplainConfigSchema)
     timeout_s = fields.Float(validate=validate.Range(min=1, max=MAX_TIMEOUT_S),
-                             metadata={"description": "the run's time limit (default 300)"})
+                             metadata={"description": "the run's time limit"})
     thresholds = fields.Dict(keys=fields.String(), values=fields.Nested(ThresholdSchema),
                              metadata={"description": "gates: a metric path of the Result -> {min} and/or {max}; "
                                                       "an unknown path gets a 400 listing the valid ones. Default: "
@@ -150,6 +151,18 @@ class ConfigSchema(StrictSchema):
         sizes = data.get("batch_sizes") or []
         if len(set(sizes)) != len(sizes):
             raise ValidationError("Batch sizes must be distinct.", "batch_sizes")
+
+
+def _document_defaults(schema: type[Schema], defaults: dict[str, Any]) -> None:
+    """Show each option's default in the OpenAPI document, as ``core.config`` declares it (the only place)."""
+    for name, field in schema._declared_fields.items():
+        if isinstance(field, fields.Nested):
+            _document_defaults(field.nested, defaults.get(name) or {})
+        elif name in defaults:
+            field.metadata["default"] = defaults[name]
+
+
+_document_defaults(ConfigSchema, RunConfig().to_dict())
 
 
 class ErrorSchema(OpenSchema):

@@ -168,7 +168,7 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
         ``{"passed", "total", "cases": [{"name", "feature", "status", "message", "kind", "value", "shift"?}],
         "tolerance", "base_rows", "not_run"}``; ``passed`` counts the ``ok`` cases.
     """
-    options = ctx.config.get("robustness") or {}
+    options = ctx.config["robustness"]
     stop = time.monotonic() + float(options.get("budget_s", min(BUDGET_S, 0.3 * max(ctx.seconds_left(), 1.0))))
     base = _base_rows(ctx)
     runner = _Runner(ctx.model, ctx.info, base, 1.0)

@@ -2,8 +2,8 @@
 
 Reference: ``ctx.sample`` without its target when a sample was uploaded, else the generated ``ctx.data``.
 Config (``config.drift``): ``features`` ("all" or names), ``kinds``, ``severities`` (each kind is swept over them),
-optional ``resamples`` (power resamples per scenario, default ``N_RESAMPLES``), ``tests`` / ``test_thresholds``
-(see ``stattests.Selection``) and ``max_seconds`` (the section's time budget, default ``MAX_SECONDS``).
+``resamples`` (power resamples per scenario), ``tests`` / ``test_thresholds`` (see ``stattests.Selection``) and
+``max_seconds`` (the section's time budget); their defaults are ``core.config.DriftConfig``'s.
 Detection of a scenario compares the reference with the scenario applied to a bootstrap resample of it; impact
 applies it to the reference rows themselves, so predictions are compared row by row.
 """
@@ -26,10 +26,8 @@ from modelwatch.core.drift.stattests import Selection
 if TYPE_CHECKING:
     from modelwatch.core.suite import SuiteContext
 
-N_RESAMPLES = 20
 DISTRIBUTION_BINS = 30
 MAX_CATEGORIES = 30
-MAX_SECONDS = 60.0
 BATCH_ROWS = 200_000  # rows per model call when scenario frames are predicted together (config drift.batch_rows)
 MAX_GROUP = 32  # scenarios per group, so that the time budget is still checked often
 FPR_KIND = "missing"  # applies to every type; at severity 0 every kind leaves the data unchanged
@@ -53,7 +51,7 @@ class _Run:
         self.profile: ReferenceProfile = profile(self.reference, self.kinds)
         self.selection = Selection.from_config(dc)
         self.scenario_selection = _pinned(self.profile, self.reference, self.kinds, self.selection)
-        self.seed = int(ctx.config.get("seed", 0))
+        self.seed = int(ctx.config["seed"])
         self.before = impact.model_outputs(ctx.model, ctx.info, self.reference)
         # one model call per scenario instead of two when predict() is the argmax of predict_proba() here
         self.fast_labels = impact.argmax_matches_predict(ctx.model, self.before)
@@ -265,8 +263,8 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
 
 def _compute(ctx: SuiteContext) -> dict[str, Any]:
     started = time.monotonic()
-    dc = ctx.config.get("drift") or {}
-    budget = min(float(dc.get("max_seconds", MAX_SECONDS)), max(ctx.seconds_left() * 0.4, 1.0))
+    dc = ctx.config["drift"]
+    budget = min(float(dc["max_seconds"]), max(ctx.seconds_left() * 0.4, 1.0))
     run = _Run(ctx)
     results: list[dict[str, Any]] = []
     plan = [(run.seed + 1000 * i, *step) for i, step in enumerate(_plan(run))]
@@ -282,7 +280,7 @@ def _compute(ctx: SuiteContext) -> dict[str, Any]:
     if current is not None and not current["missing_columns"]:
         multivariate = domain_classifier(run.reference, ctx.current[run.names], run.kinds, seed=run.seed)
     # power last: it is the most expensive part and the one that degrades gracefully with fewer resamples
-    n_resamples = int(dc.get("resamples", N_RESAMPLES))
+    n_resamples = int(dc["resamples"])
     deadline = started + budget
     for s in results:
         # the all-features scenarios test every column per resample: fewer resamples keep them affordable
