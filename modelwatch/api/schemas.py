@@ -33,18 +33,32 @@ class JsonDocument(fields.Nested):
     """A JSON document sent as a multipart text field or a ``.json`` file part, validated by its schema."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> Any:
-        if isinstance(value, FileStorage):
-            value = value.read()
-        if isinstance(value, (str, bytes)):
-            if not value.strip():
-                return None
-            try:
-                value = json.loads(value)
-            except ValueError as exc:
-                raise ValidationError(f"Not valid JSON: {exc}.") from exc
-        if not isinstance(value, dict):
-            raise ValidationError("Must be a JSON object.")
-        return super()._deserialize(value, attr, data, **kwargs)
+        value = _json_object(value)
+        return None if value is None else super()._deserialize(value, attr, data, **kwargs)
+
+
+class SchemaDocumentPart(JsonDocument):
+    """A Schema document sent as a text field or a ``.json`` file part: parsed here, validated by the service
+    (``core.schema_doc``), its one validator, so its errors read ``{"features[0].min": [...]}`` on every endpoint."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> Any:
+        return _json_object(value)
+
+
+def _json_object(value: Any) -> dict[str, Any] | None:
+    """The JSON object of a text field or file part; None when it is empty."""
+    if isinstance(value, FileStorage):
+        value = value.read()
+    if isinstance(value, (str, bytes)):
+        if not value.strip():
+            return None
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ValidationError(f"Not valid JSON: {exc}.") from exc
+    if not isinstance(value, dict):
+        raise ValidationError("Must be a JSON object.")
+    return value
 
 
 class DriftFeatures(fields.Field):
@@ -179,7 +193,8 @@ class SubmitSchema(StrictSchema):
     """The multipart body of ``POST /run_tests``: file parts and text fields together."""
 
     model = Upload(required=True, metadata={"description": ".pkl, .pickle, .joblib or .skops model file"})
-    schema = JsonDocument(SchemaDocument, metadata={"description": "a Schema document (JSON text or a .json file)"})
+    schema = SchemaDocumentPart(SchemaDocument,
+                                metadata={"description": "a Schema document (JSON text or a .json file)"})
     config = JsonDocument(ConfigSchema, metadata={"description": "a Config document (JSON text or a .json file)"})
     sample = Upload(metadata={"description": "reference rows (CSV)"})
     current = Upload(metadata={"description": "recent real rows to compare with the reference for drift (CSV)"})
