@@ -67,7 +67,7 @@ def start_redis() -> tuple[subprocess.Popen, str]:
 def start_worker(broker: str, database: str, concurrency: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, "MODELWATCH_BROKER_URL": broker, "DATABASE_URL": database}
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "modelwatch.worker", "worker", "--concurrency", str(concurrency),
+        [sys.executable, "-m", "celery", "-A", "modelwatch.celery_worker", "worker", "--concurrency", str(concurrency),
          "--pool", "prefork", "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
          "-n", f"bench{concurrency}@%h"],
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
