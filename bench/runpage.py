@@ -24,11 +24,11 @@ from sklearn.ensemble import RandomForestClassifier
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modelwatch.app import create_app  # noqa: E402
-from modelwatch.settings import TestSettings  # noqa: E402
 from modelwatch.dashboard.sections import TABS, render_section  # noqa: E402
 from modelwatch.extensions import db  # noqa: E402
 from modelwatch.services import artifacts, runs  # noqa: E402
 from modelwatch.services.presenters import run_dict  # noqa: E402
+from modelwatch.settings import TestSettings  # noqa: E402
 from tests.support import dumps  # noqa: E402
 
 CONFIG = {"n_samples": 1000, "batch_sizes": [1, 10, 100], "drift": {"max_seconds": 20}}

@@ -33,12 +33,12 @@ from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.orm import undefer  # noqa: E402
 
 from modelwatch.app import create_app  # noqa: E402
-from modelwatch.settings import TestSettings  # noqa: E402
 from modelwatch.extensions import db  # noqa: E402
 from modelwatch.models import ModelArtifact, Run, new_run_id, utcnow  # noqa: E402
 from modelwatch.services.history import history_rows  # noqa: E402
 from modelwatch.services.presenters import run_dict  # noqa: E402
 from modelwatch.services.runs import encode_cursor  # noqa: E402
+from modelwatch.settings import TestSettings  # noqa: E402
 
 GOAL_MS = 100.0
 ARTIFACTS = 20

@@ -32,10 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from modelwatch.app import create_app  # noqa: E402
-from modelwatch.settings import TestSettings  # noqa: E402
 from modelwatch.extensions import db  # noqa: E402
 from modelwatch.models import Run  # noqa: E402
 from modelwatch.services import artifacts, runs  # noqa: E402
+from modelwatch.settings import TestSettings  # noqa: E402
 from tests.support import dumps  # noqa: E402
 
 FAST = {"n_samples": 50, "batch_sizes": [1], "explain": {"max_samples": 5, "background": 5},

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from modelwatch.app import create_app
-from modelwatch.settings import ProductionSettings
 from modelwatch.extensions import db
+from modelwatch.settings import ProductionSettings
 from tests.auth.accounts import PASSWORD, csrf_header, ensure_user, login_form_token, sign_in
 from tests.conftest import make_config
 
