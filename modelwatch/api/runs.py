@@ -17,6 +17,7 @@ from modelwatch.api.schemas import (
 )
 from modelwatch.auth.permissions import DELETE_RUN, authorize
 from modelwatch.auth.principal import current_principal
+from modelwatch.core.schema_doc import validate_schema
 from modelwatch.run_status import FINISHED
 from modelwatch.services import artifacts, registry, runs
 from modelwatch.services.presenters import run_dict
@@ -83,6 +84,8 @@ def submit(body: dict, query: dict, headers: dict):
     key, caller = headers.get("idempotency_key"), current_principal().name
     run = runs.idempotent_run(key, caller) if key else None
     if run is None:
+        if body.get("schema") is not None:  # a malformed Schema document is refused before the model is read
+            validate_schema(body["schema"])
         upload = body["model"]
         artifact = artifacts.store_upload(upload.stream, upload.filename or "", body.get("name"))
         if body.get("name"):  # a named upload is a version of that registered model (its sample: the reference)

@@ -19,6 +19,7 @@ BROKER_TIMEOUT_S = 1.0
 def check_health() -> dict[str, str]:
     """``status`` is ``ok`` only when the database answers."""
     database = _database()
+    # the contract's two values: runs execute in this process (threads or inline) or on Celery workers
     executor = "celery" if get_executor().name == "celery" else "inline"
     return {"status": "ok" if database == "ok" else "degraded", "database": database, "executor": executor}
 
