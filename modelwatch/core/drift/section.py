@@ -22,6 +22,7 @@ from modelwatch.core.drift.multivariate import domain_classifier
 from modelwatch.core.drift.power import detection_power
 from modelwatch.core.drift.profile import CATEGORICAL, NUMERIC, NumericReference, ReferenceProfile, profile
 from modelwatch.core.drift.stattests import Selection
+from modelwatch.core.quality import align_labels
 
 if TYPE_CHECKING:
     from modelwatch.core.suite import SuiteContext
@@ -68,8 +69,6 @@ class _Run:
             return None
         X, y = ctx.sample[self.names].reset_index(drop=True), ctx.sample[ctx.target].to_numpy()
         if ctx.info.get("task") == "classification":
-            from modelwatch.core.quality import align_labels
-
             y = align_labels(y, ctx.info.get("classes") or [])
             keep = np.array([v is not None for v in y])
         else:
@@ -236,8 +235,6 @@ def _quality_drift(run: _Run, cur: pd.DataFrame) -> dict[str, Any]:
     task = ctx.info.get("task", "regression")
     y = cur[ctx.target].to_numpy()
     if task == "classification":
-        from modelwatch.core.quality import align_labels
-
         y = align_labels(y, ctx.info.get("classes") or [])
         keep = np.array([v is not None for v in y])
     else:
