@@ -17,6 +17,7 @@ from modelwatch.auth.permissions import PUBLIC
 from modelwatch.errors import (
     BadRequest,
     Forbidden,
+    InternalError,
     MethodNotAllowed,
     ModelwatchError,
     NotFound,
@@ -79,9 +80,9 @@ class ContractApi(Api):
             first, reasons = next(iter(flat.items()))
             more = f" (and {len(flat) - 1} more)" if len(flat) > 1 else ""
             message = f"Invalid field {first}: {reasons[0].rstrip('.')}{more}."
-            return error_response("bad_request", message, 400, {"fields": fields})
+            return error_response(BadRequest.code, message, BadRequest.status, {"fields": fields})
         status = error.code or 500
-        code = HTTP_CODES.get(status, "internal_error" if status >= 500 else "bad_request")
+        code = HTTP_CODES.get(status, InternalError.code if status >= 500 else BadRequest.code)
         return error_response(code, error.description or error.name, status)
 
 
@@ -99,7 +100,7 @@ def handle_database_down(error: Exception):
     current_app.logger.warning("database unavailable: %s", str(error).splitlines()[0][:200])
     message = "The database is unavailable; nothing was stored. Try again later."
     if request.path.startswith(API_PREFIXES):
-        return error_response("service_unavailable", message, 503)
+        return error_response(ServiceUnavailable.code, message, ServiceUnavailable.status)
     return message, 503
 
 

@@ -215,11 +215,11 @@ def _execute_claimed(run_id: str, cancel: threading.Event) -> str | None:
         result = run_task("suite", model_bytes, fmt, payload, files, limits=sandbox_limits(timeout_s),
                           on_progress=_ProgressWriter(run_id, cancel), cancel=cancel)
     except ModelwatchError as exc:
-        metrics.sandbox_outcome(exc.code if not cancel.is_set() else "cancelled")
+        metrics.sandbox_outcome(exc.code if not cancel.is_set() else Cancelled.code)
         if not cancel.is_set():  # else the row already says why it stopped (cancel_run or recovery wrote it)
             return _finish(run_id, RunStatus.FAILED, error=exc.to_dict(), started=started)
     except Exception as exc:  # a bug of ours must still end the run, never leave it "running"
-        metrics.sandbox_outcome("internal_error")
+        metrics.sandbox_outcome(InternalError.code)
         if not cancel.is_set():
             logger.exception("run crashed")
             return _finish(run_id, RunStatus.FAILED, error=InternalError(f"modelwatch failed: {exc}").to_dict(),
