@@ -1,7 +1,8 @@
 """The import graph of modelwatch/ and pages/, imports inside functions included: no cycle, and no arrow points up.
 
 Read with ``ast`` (nothing is imported), so a function-level import cannot hide a cycle. Imports under
-``if TYPE_CHECKING:`` are left out: they never run. An edge goes to the module named (``from a.b import c`` is
+``if TYPE_CHECKING:`` (never run) and ``if __name__ == "__main__":`` (run by a script, not by an import: the
+sandbox's process entry point) are left out. An edge goes to the module named (``from a.b import c`` is
 ``a.b.c`` when that is a module, else ``a.b``), not to the packages around it, as Python resolves them.
 """
 from __future__ import annotations
@@ -50,16 +51,20 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _is_type_checking(node: ast.If) -> bool:
+def _never_imported(node: ast.If) -> bool:
+    """``if TYPE_CHECKING:`` never runs; ``if __name__ == "__main__":`` runs only in a script, a module of its own."""
     test = node.test
+    if isinstance(test, ast.Compare):
+        return isinstance(test.left, ast.Name) and test.left.id == "__name__" and any(
+            isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def _walk(node: ast.AST, in_function: bool = False) -> Iterator[tuple[ast.AST, bool]]:
-    """Every node with whether it sits inside a function, skipping ``if TYPE_CHECKING:`` bodies."""
+    """Every node with whether it sits inside a function, skipping the bodies that are never imported."""
     for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.If) and _is_type_checking(child):
+        if isinstance(child, ast.If) and _never_imported(child):
             for other in child.orelse:
                 yield other, in_function
                 yield from _walk(other, in_function)

@@ -202,7 +202,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "--zygote":
         from modelwatch.core.sandbox_zygote import serve
 
-        serve(Path(sys.argv[2]), main)
+        serve(Path(sys.argv[2]))
     else:
         from modelwatch.core.sandbox_io import RESULT_FD
 

@@ -19,7 +19,6 @@ import select
 import signal
 import socket
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +87,7 @@ def _exercise() -> None:
     frame.to_dict(orient="records")
 
 
-def _child(conn: socket.socket, request: dict[str, Any], fds: list[int], keep_closed: list[Any],
-           task: Callable[..., None]) -> None:
+def _child(conn: socket.socket, request: dict[str, Any], fds: list[int], keep_closed: list[Any]) -> None:
     """In the forked child: become a fresh, isolated process and run the task. Never returns."""
     code = 70
     try:
@@ -115,7 +113,9 @@ def _child(conn: socket.socket, request: dict[str, Any], fds: list[int], keep_cl
         os.chdir(root)
         os.environ.clear()
         os.environ.update(request.get("env") or {})
-        task(root, mode="zygote", pid_namespace=_PID_NAMESPACE)
+        from modelwatch.core.sandbox_child import main
+
+        main(root, mode="zygote", pid_namespace=_PID_NAMESPACE)
         code = 0
     except MemoryError:
         code = 75  # sandbox_child.EXIT_OUT_OF_MEMORY: the limit left no room even for the result
@@ -151,11 +151,10 @@ def _enter_pid_namespace() -> bool:
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def serve(socket_path: Path, task: Callable[..., None]) -> None:
+def serve(socket_path: Path) -> None:
     """Listen on ``socket_path``, print ``ready`` and fork a child per connection until stdin closes.
 
-    Every module is imported already (``preload`` ran in ``sandbox_child``'s entry point, which hands in its
-    ``main`` as the ``task`` each child runs: the zygote never imports the child's module back).
+    Every module is imported already (``preload`` ran in ``sandbox_child``'s entry point).
     """
     global _PID_NAMESPACE
     import gc
@@ -190,7 +189,7 @@ def serve(socket_path: Path, task: Callable[..., None]) -> None:
             _kill(watched[conn])  # the parent hung up or gave up: the child stops now
         _reap(running)
         if listener in readable:
-            _accept(listener, running, [listener, wake_r, wake_w], task)
+            _accept(listener, running, [listener, wake_r, wake_w])
     for pid in running:
         _kill(pid)
 
@@ -202,8 +201,7 @@ def _kill(pid: int) -> None:
         pass
 
 
-def _accept(listener: socket.socket, running: dict[int, socket.socket], own: list[Any],
-            task: Callable[..., None]) -> None:
+def _accept(listener: socket.socket, running: dict[int, socket.socket], own: list[Any]) -> None:
     conn, _ = listener.accept()
     fds: list[int] = []
     try:
@@ -227,7 +225,7 @@ def _accept(listener: socket.socket, running: dict[int, socket.socket], own: lis
             os.close(fd)
         return
     if pid == 0:
-        _child(conn, request, fds, [*own, *running.values()], task)
+        _child(conn, request, fds, [*own, *running.values()])
     for fd in fds:
         os.close(fd)
     running[pid] = conn
