@@ -22,7 +22,7 @@ FORBIDDEN = {
                         "modelwatch.execution", "modelwatch.api", "modelwatch.dashboard", "modelwatch.figures",
                         "modelwatch.models", "modelwatch.auth", "modelwatch.settings", "modelwatch.extensions",
                         "modelwatch.app", "modelwatch.celery_worker", "pages"),
-    "modelwatch.execution": ("modelwatch.services.runs", "modelwatch.api", "modelwatch.dashboard", "modelwatch.app",
+    "modelwatch.execution": ("modelwatch.api", "modelwatch.dashboard", "modelwatch.app",
                              "modelwatch.celery_worker", "pages"),
     "modelwatch.services": ("modelwatch.api", "modelwatch.dashboard", "modelwatch.app", "modelwatch.celery_worker",
                             "pages"),
@@ -171,6 +171,12 @@ def test_no_layer_imports_one_above_it(layer):
                    for target, _ in imports(name)
                    if any(_under(target, banned) for banned in FORBIDDEN[layer]))
     assert wrong == []
+
+
+def test_execution_takes_its_work_from_the_factory_and_uses_no_use_case():
+    used = {_project(target) for name in MODULES if _under(name, "modelwatch.execution")
+            for target, _ in imports(name) if _under(target, "modelwatch.services")}
+    assert used <= {"modelwatch.services.metrics"}  # counters, not a use case
 
 
 def test_no_function_level_import_of_our_own_modules_outside_the_sandboxed_core():
