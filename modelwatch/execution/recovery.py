@@ -26,6 +26,7 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from modelwatch.core.config import RunConfig
 from modelwatch.errors import WorkerLost
 from modelwatch.execution.cancellation import active_events, executing_here
 from modelwatch.execution.executors import get_executor
@@ -74,7 +75,7 @@ def orphan_reason(run: Run, now: Any = None, stale_after_s: float = STALE_AFTER_
         else:
             # alive here but silent (a database that stays locked?): the sandbox's own time limit ends the run
             # first, so only a process stuck well past it is given up on
-            stale_after_s = max(stale_after_s, float((run.config or {}).get("timeout_s") or 300) + 60)
+            stale_after_s = max(stale_after_s, float((run.config or {}).get("timeout_s") or RunConfig.timeout_s) + 60)
     if quiet_s > stale_after_s:
         return f"its worker ({run.worker or 'unknown'}) sent no heartbeat for {quiet_s:.0f} s"
     return None

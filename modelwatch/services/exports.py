@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from modelwatch.core import report
+from modelwatch.core.config import resolve_config
 from modelwatch.core.csv_infer import read_csv_bytes
 from modelwatch.core.synthetic import generate
 from modelwatch.errors import RunNotFinished
@@ -73,13 +74,13 @@ def data_csv(run_id: str) -> tuple[str, str]:
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     run = get_run(run_id)
-    config = run.config or {}
+    config = resolve_config(run.config)  # a run stored before a default existed gets today's
     data = (run.result or {}).get("data") or {}
-    generator = data.get("generator") or config.get("generator") or "independent"
+    generator = data.get("generator") or config["generator"]
     fit_on = (read_csv_bytes(run.sample_csv) if generator == "copula" and run.sample_csv
               and not run.schema.get("copula") else None)
-    frame = generate(run.schema, int(data.get("n_samples") or config.get("n_samples") or 1000),
-                     int(data.get("seed", config.get("seed", 0))), generator=generator, sample=fit_on)
+    frame = generate(run.schema, int(data.get("n_samples") or config["n_samples"]),
+                     int(data.get("seed", config["seed"])), generator=generator, sample=fit_on)
     text_columns = [c for c in frame.columns if not is_numeric_dtype(frame[c]) and not is_bool_dtype(frame[c])]
     for column in text_columns:
         frame[column] = frame[column].map(safe_cell)
