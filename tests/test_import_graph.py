@@ -8,6 +8,7 @@ sandbox's process entry point) are left out. An edge goes to the module named (`
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +75,7 @@ def _walk(node: ast.AST, in_function: bool = False) -> Iterator[tuple[ast.AST, b
         yield from _walk(child, inner)
 
 
+@functools.cache
 def imports(name: str) -> list[tuple[str, bool]]:
     """(absolute name imported, whether inside a function) for every import statement of module ``name``."""
     path = MODULES[name]
