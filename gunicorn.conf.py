@@ -19,7 +19,7 @@ accesslog = None  # the app writes one JSON access line per request, with its re
 def post_worker_init(worker):
     """Start this worker's runners, janitor and warm sandbox process now, not with the first request."""
     from modelwatch.core.sandbox import runner as sandbox
-    from modelwatch.services.executor import start_background
+    from modelwatch.execution.background import start_background
 
     start_background(worker.wsgi)
     sandbox.warm_up(wait=False)
@@ -27,7 +27,7 @@ def post_worker_init(worker):
 
 def worker_exit(server, worker):
     """Stopped (SIGTERM, a deploy): queue again the runs this worker executes and stop their sandboxes."""
-    from modelwatch.services.executor import shutdown
+    from modelwatch.execution.background import shutdown
 
     released = shutdown(worker.wsgi)
     if released:

@@ -1,4 +1,4 @@
 """WSGI entry point: ``gunicorn wsgi:server``."""
-from modelwatch import create_app
+from modelwatch.app import create_app
 
 server = create_app()

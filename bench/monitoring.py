@@ -23,14 +23,14 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modelwatch import create_app  # noqa: E402
-from modelwatch.config import TestConfig  # noqa: E402
+from modelwatch.app import create_app  # noqa: E402
 from modelwatch.core.monitoring.batches import build_reference, compare_batch, series_columns  # noqa: E402
 from modelwatch.extensions import db  # noqa: E402
 from modelwatch.figures import monitoring as figures  # noqa: E402
 from modelwatch.models import ModelArtifact  # noqa: E402
 from modelwatch.models_monitoring import ModelVersion, MonitorBatch, RegisteredModel  # noqa: E402
 from modelwatch.services import monitoring  # noqa: E402
+from modelwatch.settings import TestSettings  # noqa: E402
 
 N_NUMERIC, N_CATEGORICAL = 16, 4
 CATEGORIES = ["a", "b", "c", "d", "e"]
@@ -66,7 +66,7 @@ def bench_compare(rows: int) -> dict:
 
 def bench_page(n_batches: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        config = type("Bench", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db"})
+        config = type("Bench", (TestSettings,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db"})
         app = create_app(config)
         with app.app_context():
             db.create_all()

@@ -23,12 +23,12 @@ from sklearn.ensemble import RandomForestClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modelwatch import create_app  # noqa: E402
-from modelwatch.config import TestConfig  # noqa: E402
+from modelwatch.app import create_app  # noqa: E402
 from modelwatch.dashboard.tabs import TABS  # noqa: E402
 from modelwatch.extensions import db  # noqa: E402
 from modelwatch.services import artifacts, runs  # noqa: E402
 from modelwatch.services.presenters import run_dict  # noqa: E402
+from modelwatch.settings import TestSettings  # noqa: E402
 from tests.support import dumps  # noqa: E402
 
 CONFIG = {"n_samples": 1000, "batch_sizes": [1, 10, 100], "drift": {"max_seconds": 20}}
@@ -65,7 +65,7 @@ def main() -> None:
     X, y = load_breast_cancer(return_X_y=True)
     forest = RandomForestClassifier(n_estimators=100, random_state=0).fit(X, y)
     with tempfile.TemporaryDirectory() as tmp:
-        config = type("Bench", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
+        config = type("Bench", (TestSettings,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
                                                "DASHBOARD": True})
         app = create_app(config)
         with app.app_context():

@@ -32,13 +32,13 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.orm import undefer  # noqa: E402
 
-from modelwatch import create_app  # noqa: E402
-from modelwatch.config import TestConfig  # noqa: E402
+from modelwatch.app import create_app  # noqa: E402
 from modelwatch.extensions import db  # noqa: E402
 from modelwatch.models import ModelArtifact, Run, new_run_id, utcnow  # noqa: E402
 from modelwatch.services.history import history_rows  # noqa: E402
 from modelwatch.services.presenters import run_dict  # noqa: E402
 from modelwatch.services.runs import encode_cursor  # noqa: E402
+from modelwatch.settings import TestSettings  # noqa: E402
 
 GOAL_MS = 100.0
 ARTIFACTS = 20
@@ -109,7 +109,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="modelwatch-scale-")
     url = args.database or f"sqlite:///{folder}/scale.db"
-    config = type("BenchConfig", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, "ARTIFACT_STORE": "database"})
+    config = type("BenchConfig", (TestSettings,), {"SQLALCHEMY_DATABASE_URI": url, "ARTIFACT_STORE": "database"})
     app = create_app(config)
     client = app.test_client()
     with app.app_context():

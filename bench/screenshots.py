@@ -25,11 +25,11 @@ from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from modelwatch import create_app  # noqa: E402
-from modelwatch.config import TestConfig  # noqa: E402
+from modelwatch.app import create_app  # noqa: E402
 from modelwatch.extensions import db  # noqa: E402
 from modelwatch.models import Run  # noqa: E402
 from modelwatch.services.demo import run_examples  # noqa: E402
+from modelwatch.settings import TestSettings  # noqa: E402
 from tests.support import free_port  # noqa: E402
 
 DESKTOP, PHONE = (1440, 900), (390, 844)
@@ -43,7 +43,7 @@ return !document.querySelector('[data-dash-is-loading="true"], ._dash-loading')
 
 def serve(folder: Path) -> tuple[object, str]:
     """The whole app on a free loopback port, in a daemon thread."""
-    config = type("Screens", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'screens.db'}",
+    config = type("Screens", (TestSettings,), {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'screens.db'}",
                                              "DASHBOARD": True, "EXECUTOR": "threads", "EXECUTOR_WORKERS": 2})
     app = create_app(config)
     with app.app_context():

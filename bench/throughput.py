@@ -31,11 +31,11 @@ from sklearn.linear_model import LinearRegression
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from modelwatch import create_app  # noqa: E402
-from modelwatch.config import TestConfig  # noqa: E402
+from modelwatch.app import create_app  # noqa: E402
 from modelwatch.extensions import db  # noqa: E402
 from modelwatch.models import Run  # noqa: E402
 from modelwatch.services import artifacts, runs  # noqa: E402
+from modelwatch.settings import TestSettings  # noqa: E402
 from tests.support import dumps  # noqa: E402
 
 FAST = {"n_samples": 50, "batch_sizes": [1], "explain": {"max_samples": 5, "background": 5},
@@ -67,7 +67,7 @@ def start_redis() -> tuple[subprocess.Popen, str]:
 def start_worker(broker: str, database: str, concurrency: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, "MODELWATCH_BROKER_URL": broker, "DATABASE_URL": database}
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "modelwatch.worker", "worker", "--concurrency", str(concurrency),
+        [sys.executable, "-m", "celery", "-A", "modelwatch.celery_worker", "worker", "--concurrency", str(concurrency),
          "--pool", "prefork", "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
          "-n", f"bench{concurrency}@%h"],
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
@@ -93,7 +93,7 @@ def measure(kind: str, workers: int, n_runs: int, model: bytes, folder: Path, br
     overrides = {"SQLALCHEMY_DATABASE_URI": url, "EXECUTOR": kind, "EXECUTOR_WORKERS": workers}
     if kind == "celery":
         overrides["BROKER_URL"] = broker
-    app = create_app(type("BenchConfig", (TestConfig,), overrides))
+    app = create_app(type("BenchConfig", (TestSettings,), overrides))
     worker = None
     with app.app_context():
         db.create_all()

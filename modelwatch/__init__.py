@@ -1,9 +1,6 @@
-"""modelwatch: tells whether a trained model file is fit to ship."""
+"""modelwatch: tells whether a trained model file is fit to ship.
+
+Kept free of imports, so that importing any part (the sandbox child imports ``modelwatch.core``) loads only that
+part; the app is built by ``modelwatch.app.create_app``.
+"""
 __version__ = "0.1.0"
-
-
-def create_app(config=None):
-    """Build the Flask app (see modelwatch.app.create_app)."""
-    from modelwatch.app import create_app as factory
-
-    return factory(config)

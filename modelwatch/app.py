@@ -7,43 +7,44 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from modelwatch import commands
+from modelwatch import commands, models, models_monitoring  # noqa: F401  (every table joins db.metadata)
 from modelwatch.api import register_api
 from modelwatch.auth.gate import init_gate
 from modelwatch.auth.setup import init_auth
-from modelwatch.config import Config, database_url, from_environment
 from modelwatch.core.sandbox import runner as sandbox
+from modelwatch.dashboard.mount import mount_dashboard
+from modelwatch.execution.background import start_with_first_request
+from modelwatch.execution.executors import init_executor
 from modelwatch.extensions import db, migrate
-from modelwatch.services.executor import init_executor
 from modelwatch.services.logs import configure_logging, init_request_logging
-from modelwatch.services.recovery import init_recovery
+from modelwatch.services.runs import execute_claimed
+from modelwatch.settings import Settings, database_url, from_environment
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
-def create_app(config: Config | type[Config] | None = None) -> Flask:
-    """Build the app from a config object (tests) or from the environment (wsgi)."""
+def create_app(settings: Settings | type[Settings] | None = None) -> Flask:
+    """Build the app from a settings object or class (tests) or from the environment (wsgi)."""
     app = Flask(__name__, instance_relative_config=True)
-    configure(app, config if config is not None else from_environment())
+    configure(app, settings if settings is not None else from_environment())
     if not app.testing:
         configure_logging(app.config["LOG_FORMAT"])
     init_request_logging(app)
     register_extensions(app)
     init_auth(app)
     register_api(app)
-    init_executor(app)
-    init_recovery(app)
+    init_executor(app, work=execute_claimed)  # execution knows where and when; the use case knows what
+    start_with_first_request(app)  # runners and janitor, unless a server hook started them already
     commands.register(app)
     if app.config["DASHBOARD"]:
-        from modelwatch.dashboard.mount import mount_dashboard
-
         mount_dashboard(app)
     init_gate(app)  # last: Dash builds its callback map in a before_request hook of its own, which must run first
     return app
 
 
-def configure(app: Flask, config: Config | type[Config]) -> None:
-    app.config.from_object(config)
+def configure(app: Flask, settings: Settings | type[Settings]) -> None:
+    """Load the settings into ``app.config`` and configure what depends on them (the sandbox, the database)."""
+    app.config.from_object(settings)
     # fails closed at start-up when models would run as root (no sandbox user, no explicit override)
     sandbox.configure(app.config["SANDBOX_USER"], app.config["SANDBOX_ALLOW_INSECURE"], app.config["SANDBOX_WARM"],
                       app.config["SANDBOX_ENV"])
@@ -56,6 +57,7 @@ def configure(app: Flask, config: Config | type[Config]) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    """Bind the database and migrations to the app."""
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
 

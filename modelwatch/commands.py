@@ -8,6 +8,12 @@ from flask.cli import AppGroup
 from modelwatch.auth.permissions import DEFAULT_TOKEN_SCOPES, ROLES, SCOPES
 from modelwatch.auth.principal import CLI
 from modelwatch.errors import ModelwatchError
+from modelwatch.execution.executors import get_executor
+from modelwatch.services.demo import DEMO_CONFIG, run_examples
+from modelwatch.services.retention import collect_garbage, parse_age
+from modelwatch.services.runs import wait_for_run
+from modelwatch.services.tokens import create_token, list_tokens, revoke_token
+from modelwatch.services.users import create_user, get_user, list_users, set_role
 
 tokens_cli = AppGroup("tokens", help="API tokens for pipelines (only their sha256 is stored).")
 users_cli = AppGroup("users", help="Dashboard users and their roles (viewer, editor, admin).")
@@ -30,9 +36,6 @@ def _show(moment) -> str:
 @click.option("--expires-days", type=click.IntRange(1, 3650), default=None, help="days until it expires")
 def create_token_command(name: str, username: str | None, scopes: tuple[str, ...], expires_days: int | None) -> None:
     """Create a token and print it once."""
-    from modelwatch.services.tokens import create_token
-    from modelwatch.services.users import get_user
-
     _as_operator()
     try:
         token, secret = create_token(name, get_user(username) if username else None, list(scopes) or None,
@@ -47,9 +50,6 @@ def create_token_command(name: str, username: str | None, scopes: tuple[str, ...
 @click.option("--user", "username", default=None, help="only this user's tokens")
 def list_tokens_command(username: str | None) -> None:
     """List tokens: name, user, scopes, created, expires, last used, revoked."""
-    from modelwatch.services.tokens import list_tokens
-    from modelwatch.services.users import get_user
-
     try:
         tokens = list_tokens(get_user(username) if username else None)
     except ModelwatchError as exc:
@@ -66,8 +66,6 @@ def list_tokens_command(username: str | None) -> None:
 @click.argument("name")
 def revoke_token_command(name: str) -> None:
     """Revoke the token called NAME."""
-    from modelwatch.services.tokens import revoke_token
-
     _as_operator()
     try:
         revoke_token(name)
@@ -83,8 +81,6 @@ def revoke_token_command(name: str) -> None:
 @click.password_option(help="asked for (twice) when not given; at least 10 characters")
 def create_user_command(username: str, role: str, email: str | None, password: str) -> None:
     """Create the user USERNAME (the first one: --role admin)."""
-    from modelwatch.services.users import create_user
-
     _as_operator()
     try:
         user = create_user(username, password, role, email)
@@ -98,8 +94,6 @@ def create_user_command(username: str, role: str, email: str | None, password: s
 @click.argument("role", type=click.Choice(ROLES))
 def set_role_command(username: str, role: str) -> None:
     """Change the role of USERNAME."""
-    from modelwatch.services.users import set_role
-
     _as_operator()
     try:
         set_role(username, role)
@@ -111,8 +105,6 @@ def set_role_command(username: str, role: str) -> None:
 @users_cli.command("list")
 def list_users_command() -> None:
     """List users: name, email, role, created, last sign-in."""
-    from modelwatch.services.users import list_users
-
     click.echo(f"{'username':<24} {'email':<32} {'role':<8} {'created':<17} last sign-in")
     for user in list_users():
         click.echo(f"{user['username']:<24} {user['email'] or '-':<32} {user['role']:<8} "
@@ -126,10 +118,6 @@ def list_users_command() -> None:
 @click.option("--samples", type=click.IntRange(10, 1_000_000), default=None, help="rows to generate per run")
 def demo_command(keys: tuple[str, ...], wait: bool, samples: int | None) -> None:
     """Seed the example models (scikit-learn's bundled datasets) and run the suite on each."""
-    from modelwatch.services.demo import DEMO_CONFIG, run_examples
-    from modelwatch.services.executor import get_executor
-    from modelwatch.services.runs import wait_for_run
-
     _as_operator()
     wait = wait or get_executor().name != "celery"  # a thread pool lives in this process: it must stay up
     try:
@@ -148,8 +136,6 @@ def demo_command(keys: tuple[str, ...], wait: bool, samples: int | None) -> None
 @click.option("--dry-run", is_flag=True, help="count what would be removed, remove nothing")
 def gc_command(older_than: str | None, dry_run: bool) -> None:
     """Remove deleted runs (and, with --older-than, old finished runs) and the model files no run uses."""
-    from modelwatch.services.retention import collect_garbage, parse_age
-
     try:
         removed = collect_garbage(parse_age(older_than) if older_than else None, dry_run=dry_run)
     except ModelwatchError as exc:

@@ -10,6 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy.types import LargeBinary, TypeDecorator
 
 from modelwatch.extensions import db
+from modelwatch.run_status import RunStatus
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -71,7 +72,7 @@ class Run(db.Model):
     artifact_id = db.Column(db.Integer, db.ForeignKey("model_artifact.id", ondelete="CASCADE"), nullable=False,
                             index=True)
     name = db.Column(db.String(200), nullable=False)
-    status = db.Column(db.String(20), nullable=False, default="queued", index=True)
+    status = db.Column(db.String(20), nullable=False, default=RunStatus.QUEUED, index=True)
     stage = db.Column(db.String(100), nullable=False, default="queued")
     progress = db.Column(db.Float, nullable=False, default=0.0)
     source = db.Column(db.String(10), nullable=False, default="api")
@@ -153,6 +154,3 @@ class AuditEvent(db.Model):
     action = db.Column(db.String(40), nullable=False, index=True)  # run.create, run.delete, token.revoke, ...
     target = db.Column(db.String(200), nullable=False)
     details = db.Column(db.JSON)
-
-
-from modelwatch import models_monitoring  # noqa: E402,F401  (its tables belong to the same metadata)

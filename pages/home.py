@@ -11,6 +11,7 @@ from modelwatch.dashboard.access import can
 from modelwatch.errors import ModelwatchError
 from modelwatch.figures.format import absolute_time, relative_time
 from modelwatch.models import utcnow
+from modelwatch.run_status import RunStatus
 from modelwatch.services import runs
 from modelwatch.services.demo import run_examples
 
@@ -23,7 +24,8 @@ HOME_EXAMPLE_DIV = "home-example-div"
 HOME_COUNTS_DIV = "home-counts-div"
 HOME_REFRESH_INTERVAL = "home-refresh-interval"
 
-STATUS_COLORS = (("queued", "secondary"), ("running", "info"), ("succeeded", "success"), ("failed", "danger"))
+STATUS_COLORS = ((RunStatus.QUEUED, "secondary"), (RunStatus.RUNNING, "info"), (RunStatus.SUCCEEDED, "success"),
+                 (RunStatus.FAILED, "danger"))
 
 
 def recent() -> tuple[list, list, int]:

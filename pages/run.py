@@ -30,7 +30,8 @@ from modelwatch.dashboard import verdict
 from modelwatch.dashboard.access import can
 from modelwatch.dashboard.sections.summary import render as render_summary
 from modelwatch.dashboard.tabs import RUN_RESULT_TABS, RUN_TAB_BODY, lazy_tabs, render_section, section_of_tab
-from modelwatch.errors import NotFound
+from modelwatch.errors import Cancelled, NotFound
+from modelwatch.run_status import FINISHED, RunStatus
 from modelwatch.services import audit, run_views, runs
 from modelwatch.services.presenters import run_dict, run_verdict
 
@@ -53,7 +54,8 @@ RUN_FINISHED_STORE = "run-finished-store"  # the final status, set once by the p
 RUN_OPENED_STORE = "run-opened-store"  # tabs already rendered (their content stays in the page)
 
 POLL_MS = 500  # a tick is a few hundred bytes: polling often costs little and shows the end sooner
-STATUS_COLORS = {"queued": "secondary", "running": "info", "succeeded": "success", "failed": "danger"}
+STATUS_COLORS = {RunStatus.QUEUED: "secondary", RunStatus.RUNNING: "info", RunStatus.SUCCEEDED: "success",
+                 RunStatus.FAILED: "danger"}
 EXPORTS = (("HTML report", "report.html?download=1"), ("JSON", "report.json"), ("metrics CSV", "metrics.csv"),
            ("data CSV", "data.csv"))
 
@@ -81,7 +83,7 @@ def header(run: dict) -> list:
 def timer(run: dict) -> dict:
     """What the browser's elapsed timer needs: when the run started and, once finished, how long it took."""
     return {"started_at": run.get("started_at") or run.get("created_at"), "duration_s": run.get("duration_s"),
-            "queued": run["status"] == "queued"}
+            "queued": run["status"] == RunStatus.QUEUED}
 
 
 def progress(run: dict) -> tuple[float, str, list]:
@@ -97,7 +99,7 @@ def progress(run: dict) -> tuple[float, str, list]:
 
 def actions(run: dict) -> list:
     """Cancel while the run is queued or running; the exports once it has finished."""
-    if run["status"] not in runs.FINISHED:
+    if run["status"] not in FINISHED:
         return [dbc.Button("Cancel run", id=RUN_CANCEL_BUTTON, color="outline-danger", size="sm", n_clicks=0)
                 ] if can(WRITE) else []
     base = f"/api/runs/{run['id']}/"
@@ -113,7 +115,7 @@ def finished_state(run_id: str) -> tuple[dict, list]:
     tab, every other tab empty until opened. The Result is read here, on the server, and never sent whole."""
     found = runs.get_run(run_id)
     run = {**run_dict(found, with_result=False), "verdict": run_verdict(found)}
-    if run["status"] != "succeeded":
+    if run["status"] != RunStatus.SUCCEEDED:
         return run, []
     run["settings"] = run_views.settings(found)
     return run, [lazy_tabs(render_summary(found.result or {}, run))]
@@ -122,7 +124,7 @@ def finished_state(run_id: str) -> tuple[dict, list]:
 def layout(run_id: str | None = None, **_kwargs) -> html.Div:
     try:
         state = run_views.progress(run_id or "")
-        finished = state["status"] in runs.FINISHED
+        finished = state["status"] in FINISHED
         run, body = finished_state(state["id"]) if finished else (run_dict(runs.get_run(state["id"]), False), [])
     except NotFound:
         return dbc.Alert(f"No run with id {run_id}.", color="warning")
@@ -167,7 +169,7 @@ def poll(_n, run_id: str | None):
         run = run_views.progress(run_id)
     except NotFound:  # deleted meanwhile
         raise PreventUpdate from None
-    finished = run["status"] in runs.FINISHED
+    finished = run["status"] in FINISHED
     value, label, status = progress(run)
     color = STATUS_COLORS.get(run["status"], "secondary")
     return (value, label, not finished, not finished, status, run["status"], color, timer(run), finished,
@@ -227,7 +229,7 @@ def cancel(n_clicks: int | None, run_id: str | None):
         raise PreventUpdate
     run = runs.cancel_run(run_id, "The run was cancelled from the dashboard.")
     audit.record("run.cancel", run_id)
-    return f"Cancelled: the run is {run.status}." if run.error and run.error.get("code") == "cancelled" else ""
+    return f"Cancelled: the run is {run.status}." if run.error and run.error.get("code") == Cancelled.code else ""
 
 
 # The elapsed timer ticks in the browser (4 times a second) between the server polls.

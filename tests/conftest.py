@@ -14,11 +14,11 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from modelwatch import create_app
-from modelwatch.config import Config, TestConfig
+from modelwatch.app import create_app
 from modelwatch.core.sandbox import runner as sandbox
 from modelwatch.core.sandbox.privileges import SandboxUnavailable
 from modelwatch.extensions import db
+from modelwatch.settings import Settings, TestSettings
 from tests.support import dumps, require
 
 POSTGRES_URL = os.environ.get("MODELWATCH_TEST_POSTGRES_URL")
@@ -71,7 +71,7 @@ def pytest_setup_options():
 def sandbox_environment():
     """What the app forwards to the sandbox (the OpenBLAS/locale variables), for tests that run tasks without one."""
     with contextlib.suppress(SandboxUnavailable):  # root without the sandbox user: the tests that need it say so
-        sandbox.configure(passed_env=Config.SANDBOX_ENV)
+        sandbox.configure(passed_env=Settings.SANDBOX_ENV)
 
 
 @pytest.fixture(scope="session", name="sandbox")
@@ -91,8 +91,8 @@ def db_url(request, tmp_path) -> str:
     return POSTGRES_URL
 
 
-def make_config(url: str, **overrides) -> type[TestConfig]:
-    return type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url, **overrides})
+def make_config(url: str, **overrides) -> type[TestSettings]:
+    return type("Settings", (TestSettings,), {"SQLALCHEMY_DATABASE_URI": url, **overrides})
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 from sqlalchemy import inspect
 
-from modelwatch import create_app
+from modelwatch.app import create_app
 from modelwatch.extensions import db
 from tests.conftest import make_config
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelwatch.config import Config, ProductionConfig, database_url, from_environment
+from modelwatch.settings import ProductionSettings, Settings, database_url, from_environment
 
 
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
@@ -19,15 +19,15 @@ def test_production_requires_sign_in_and_secure_cookies_unless_told_otherwise(mo
     monkeypatch.setenv("SECRET_KEY", "s3cret")
     monkeypatch.delenv("MODELWATCH_AUTH", raising=False)
     settings = from_environment()
-    assert isinstance(settings, ProductionConfig)
+    assert isinstance(settings, ProductionSettings)
     assert (settings.SECRET_KEY, settings.AUTH, settings.SESSION_COOKIE_SECURE) == ("s3cret", "required", True)
     monkeypatch.setenv("MODELWATCH_AUTH", "none")
-    assert ProductionConfig().AUTH == "none"
+    assert ProductionSettings().AUTH == "none"
 
 
 def test_development_is_the_default(monkeypatch):
     monkeypatch.delenv("MODELWATCH_ENV", raising=False)
-    assert type(from_environment()) is Config
+    assert type(from_environment()) is Settings
 
 
 @pytest.mark.parametrize(("given", "expected"), [

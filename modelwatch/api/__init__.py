@@ -14,13 +14,25 @@ from modelwatch.api import audit, exports, health, models_api, results, runs, sc
 from modelwatch.api.schemas import ErrorEnvelopeSchema
 from modelwatch.auth.declarations import ENDPOINTS
 from modelwatch.auth.permissions import PUBLIC
-from modelwatch.errors import ModelwatchError
+from modelwatch.errors import (
+    BadRequest,
+    Forbidden,
+    InternalError,
+    MethodNotAllowed,
+    ModelwatchError,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedFormat,
+)
 from modelwatch.extensions import db
 
 API_PREFIXES = ("/api/", "/run_tests")
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_format", 429: "rate_limited",
-              503: "service_unavailable"}
+# the code of a Werkzeug HTTP error (a 404 route, a 405 method...) is that of our class for its status
+HTTP_CODES = {cls.status: cls.code for cls in (BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed,
+                                                PayloadTooLarge, UnsupportedFormat, RateLimited, ServiceUnavailable)}
 SWAGGER_UI_DIR = Path(__file__).resolve().parent / "static" / "swagger-ui"
 SWAGGER_UI_URL = "/api/docs/static/"
 API_DESCRIPTION = (
@@ -68,9 +80,9 @@ class ContractApi(Api):
             first, reasons = next(iter(flat.items()))
             more = f" (and {len(flat) - 1} more)" if len(flat) > 1 else ""
             message = f"Invalid field {first}: {reasons[0].rstrip('.')}{more}."
-            return error_response("bad_request", message, 400, {"fields": fields})
+            return error_response(BadRequest.code, message, BadRequest.status, {"fields": fields})
         status = error.code or 500
-        code = HTTP_CODES.get(status, "internal_error" if status >= 500 else "bad_request")
+        code = HTTP_CODES.get(status, InternalError.code if status >= 500 else BadRequest.code)
         return error_response(code, error.description or error.name, status)
 
 
@@ -88,7 +100,7 @@ def handle_database_down(error: Exception):
     current_app.logger.warning("database unavailable: %s", str(error).splitlines()[0][:200])
     message = "The database is unavailable; nothing was stored. Try again later."
     if request.path.startswith(API_PREFIXES):
-        return error_response("service_unavailable", message, 503)
+        return error_response(ServiceUnavailable.code, message, ServiceUnavailable.status)
     return message, 503
 
 

@@ -37,7 +37,7 @@ def report_html(run_id: str):
 @blp.doc(responses=FILE_RESPONSES)
 def report_json(run_id: str):
     """The full Run as a JSON file download."""
-    body, name = exports.report_json(run_id)
+    body, name = exports.report_json(run_id, request.host_url)
     return _file(body, name, "application/json")
 
 
@@ -64,7 +64,7 @@ def cancel(run_id: str):
     """Cancel a queued or running run (its sandbox is stopped); a finished run is returned unchanged."""
     run = runs.cancel_run(run_id)
     audit.record("run.cancel", run_id)
-    return {"run": run_dict(run)}
+    return {"run": run_dict(run, base_url=request.host_url)}
 
 
 @blp.route("/api/runs/<run_id>/tags", methods=["PUT"])
@@ -74,4 +74,4 @@ def cancel(run_id: str):
 @blp.alt_response(404, schema=ErrorEnvelopeSchema, description="not_found: no run with this id")
 def set_tags(body: dict, run_id: str):
     """Replace the run's tags."""
-    return {"run": run_dict(tags.set_tags(run_id, body["tags"]))}
+    return {"run": run_dict(tags.set_tags(run_id, body["tags"]), base_url=request.host_url)}

@@ -1,6 +1,7 @@
 """Run endpoints: submit (POST /run_tests, POST /api/runs), read, list, delete."""
 from __future__ import annotations
 
+from flask import request
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
@@ -16,6 +17,8 @@ from modelwatch.api.schemas import (
 )
 from modelwatch.auth.permissions import DELETE_RUN, authorize
 from modelwatch.auth.principal import current_principal
+from modelwatch.core.schema.document import validate_schema
+from modelwatch.run_status import FINISHED
 from modelwatch.services import artifacts, registry, runs
 from modelwatch.services.presenters import run_dict
 
@@ -81,6 +84,8 @@ def submit(body: dict, query: dict, headers: dict):
     key, caller = headers.get("idempotency_key"), current_principal().name
     run = runs.idempotent_run(key, caller) if key else None
     if run is None:
+        if body.get("schema") is not None:  # a malformed Schema document is refused before the model is read
+            validate_schema(body["schema"])
         upload = body["model"]
         artifact = artifacts.store_upload(upload.stream, upload.filename or "", body.get("name"))
         if body.get("name"):  # a named upload is a version of that registered model (its sample: the reference)
@@ -95,8 +100,8 @@ def submit(body: dict, query: dict, headers: dict):
             registry.register_run(run)
     if query["wait"] > 0:
         run = runs.wait_in_request(run.id, query["wait"])
-    status = 200 if run.status in runs.FINISHED else 202
-    return {"run": run_dict(run)}, status, {"Location": f"/api/runs/{run.id}"}
+    status = 200 if run.status in FINISHED else 202
+    return {"run": run_dict(run, base_url=request.host_url)}, status, {"Location": f"/api/runs/{run.id}"}
 
 
 @blp.route("/api/runs", methods=["GET"])
@@ -106,7 +111,8 @@ def submit(body: dict, query: dict, headers: dict):
 def list_runs(query: dict):
     """List runs, newest first, without their results; filter them, and page with `next` (or limit/offset)."""
     found, total, following = runs.list_runs(**query)
-    return {"runs": [run_dict(run, with_result=False) for run in found], "total": total, "next": following}
+    return {"runs": [run_dict(run, with_result=False, base_url=request.host_url) for run in found], "total": total,
+            "next": following}
 
 
 @blp.route("/api/runs/<run_id>", methods=["GET"])
@@ -114,7 +120,7 @@ def list_runs(query: dict):
 @errors(404, 503)
 def get_run(run_id: str):
     """One run with its result and its gates verdict."""
-    return {"run": run_dict(runs.get_run(run_id))}
+    return {"run": run_dict(runs.get_run(run_id), base_url=request.host_url)}
 
 
 @blp.route("/api/runs/<run_id>", methods=["DELETE"], endpoint="delete_run")

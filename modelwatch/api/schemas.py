@@ -10,11 +10,13 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from werkzeug.datastructures import FileStorage
 
 from modelwatch.api.result_schemas import GatesSchema, OpenSchema, ResultSchema, VerdictSchema
+from modelwatch.core.config import RunConfig
 from modelwatch.core.data.synthetic import GENERATORS
 from modelwatch.core.drift.scenarios import KINDS as DRIFT_KINDS
 from modelwatch.core.schema.document import SchemaDocument
+from modelwatch.run_status import RunStatus
 
-RUN_STATUSES = ("queued", "running", "succeeded", "failed")
+RUN_STATUSES = tuple(RunStatus)
 MAX_SAMPLES = 100_000
 MAX_BATCH = 100_000
 MAX_TIMEOUT_S = 3600
@@ -31,18 +33,33 @@ class JsonDocument(fields.Nested):
     """A JSON document sent as a multipart text field or a ``.json`` file part, validated by its schema."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> Any:
-        if isinstance(value, FileStorage):
-            value = value.read()
-        if isinstance(value, (str, bytes)):
-            if not value.strip():
-                return None
-            try:
-                value = json.loads(value)
-            except ValueError as exc:
-                raise ValidationError(f"Not valid JSON: {exc}.") from exc
-        if not isinstance(value, dict):
-            raise ValidationError("Must be a JSON object.")
-        return super()._deserialize(value, attr, data, **kwargs)
+        value = _json_object(value)
+        return None if value is None else super()._deserialize(value, attr, data, **kwargs)
+
+
+class SchemaDocumentPart(JsonDocument):
+    """A Schema document sent as a text field or a ``.json`` file part: parsed here, validated by the service
+    (``core.schema.document``), its one validator, so its errors read ``{"features[0].min": [...]}`` on every
+    endpoint."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> Any:
+        return _json_object(value)
+
+
+def _json_object(value: Any) -> dict[str, Any] | None:
+    """The JSON object of a text field or file part; None when it is empty."""
+    if isinstance(value, FileStorage):
+        value = value.read()
+    if isinstance(value, (str, bytes)):
+        if not value.strip():
+            return None
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ValidationError(f"Not valid JSON: {exc}.") from exc
+    if not isinstance(value, dict):
+        raise ValidationError("Must be a JSON object.")
+    return value
 
 
 class DriftFeatures(fields.Field):
@@ -93,7 +110,7 @@ class ExplainConfigSchema(StrictSchema):
 class PerformanceConfigSchema(StrictSchema):
     latency_budget_s = _positive_float(MAX_TIMEOUT_S)
     latency_precision = _positive_float(1, metadata={"description": "stop timing a batch size once its p50 and p95 "
-                                                     "95% intervals are this close, relative (default 0.05)"})
+                                                     "95% intervals are this close, relative"})
     error_budget_s = _positive_float(MAX_TIMEOUT_S)
 
 
@@ -131,15 +148,15 @@ class ThresholdSchema(StrictSchema):
 class ConfigSchema(StrictSchema):
     """A Config document (CONTRACT.md); every field is optional and falls back to its default."""
 
-    n_samples = _int(1, MAX_SAMPLES, metadata={"description": "generated rows (default 1000)"})
-    seed = _int(0, 2**32 - 1, metadata={"description": "random seed (default 0)"})
+    n_samples = _int(1, MAX_SAMPLES, metadata={"description": "generated rows"})
+    seed = _int(0, 2**32 - 1, metadata={"description": "random seed"})
     generator = fields.String(validate=validate.OneOf(GENERATORS))
     batch_sizes = fields.List(_int(1, MAX_BATCH), validate=validate.Length(min=1, max=10),
-                              metadata={"description": "batch sizes timed (default [1, 10, 100, 1000])"})
+                              metadata={"description": "batch sizes timed"})
     drift = fields.Nested(DriftConfigSchema)
     explain = fields.Nested(ExplainConfigSchema)
     timeout_s = fields.Float(validate=validate.Range(min=1, max=MAX_TIMEOUT_S),
-                             metadata={"description": "the run's time limit (default 300)"})
+                             metadata={"description": "the run's time limit"})
     thresholds = fields.Dict(keys=fields.String(), values=fields.Nested(ThresholdSchema),
                              metadata={"description": "gates: a metric path of the Result -> {min} and/or {max}; "
                                                       "an unknown path gets a 400 listing the valid ones. Default: "
@@ -156,6 +173,18 @@ class ConfigSchema(StrictSchema):
             raise ValidationError("Batch sizes must be distinct.", "batch_sizes")
 
 
+def _document_defaults(schema: type[Schema], defaults: dict[str, Any]) -> None:
+    """Show each option's default in the OpenAPI document, as ``core.config`` declares it (the only place)."""
+    for name, field in schema._declared_fields.items():
+        if isinstance(field, fields.Nested):
+            _document_defaults(field.nested, defaults.get(name) or {})
+        elif name in defaults:
+            field.metadata["default"] = defaults[name]
+
+
+_document_defaults(ConfigSchema, RunConfig().to_dict())
+
+
 class ErrorSchema(OpenSchema):
     code = fields.String(required=True, metadata={"description": "snake_case error code"})
     message = fields.String(required=True)
@@ -170,7 +199,8 @@ class SubmitSchema(StrictSchema):
     """The multipart body of ``POST /run_tests``: file parts and text fields together."""
 
     model = Upload(required=True, metadata={"description": ".pkl, .pickle, .joblib or .skops model file"})
-    schema = JsonDocument(SchemaDocument, metadata={"description": "a Schema document (JSON text or a .json file)"})
+    schema = SchemaDocumentPart(SchemaDocument,
+                                metadata={"description": "a Schema document (JSON text or a .json file)"})
     config = JsonDocument(ConfigSchema, metadata={"description": "a Config document (JSON text or a .json file)"})
     sample = Upload(metadata={"description": "reference rows (CSV)"})
     current = Upload(metadata={"description": "recent real rows to compare with the reference for drift (CSV)"})

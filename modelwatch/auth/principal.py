@@ -6,6 +6,7 @@ from flask import current_app, g, has_app_context, has_request_context, request
 from flask_login import current_user
 
 from modelwatch.auth.permissions import ANONYMOUS, LOCAL, Principal, token_principal, user_principal
+from modelwatch.services.tokens import authenticate
 
 # the values of MODELWATCH_AUTH; "optional" is the old name of "none" (a token sent anyway is still checked)
 AUTH_MODES = ("none", "required", "optional")
@@ -22,8 +23,6 @@ def resolve_principal() -> Principal:
     """The request's caller; a wrong, revoked or expired token raises ``Unauthorized`` whatever the mode."""
     header = request.headers.get("Authorization")
     if header is not None:
-        from modelwatch.services.tokens import authenticate
-
         token = authenticate(header)
         owner = (token.user.id, token.user.username, token.user.role) if token.user else None
         return token_principal(token.id, token.name, token.scopes, owner)

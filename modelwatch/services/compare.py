@@ -13,6 +13,7 @@ from modelwatch.core.config import resolve_config
 from modelwatch.core.results.report import compare_metrics, section_of
 from modelwatch.errors import BadRequest
 from modelwatch.models import ModelArtifact, Run
+from modelwatch.run_status import RunStatus
 from modelwatch.services.presenters import iso
 from modelwatch.services.runs import get_run
 
@@ -176,7 +177,7 @@ def compare_runs(run_ids: list[str]) -> dict[str, Any]:
 def comparable_runs(limit: int = 200) -> list[dict[str, str]]:
     """Succeeded runs, newest first, as ``{"id", "label"}`` for a picker (a failed or cancelled run has no figures
     to compare)."""
-    rows = (Run.query.join(ModelArtifact).filter(Run.status == "succeeded", Run.deleted_at.is_(None))
+    rows = (Run.query.join(ModelArtifact).filter(Run.status == RunStatus.SUCCEEDED, Run.deleted_at.is_(None))
             .order_by(Run.created_at.desc()).limit(limit).all())
     return [{"id": r.id, "label": f"{run_label(r)} · {iso(r.created_at)[:16].replace('T', ' ')} · "
                                   f"sha256 {r.artifact.sha256[:8]}"} for r in rows]
@@ -189,14 +190,14 @@ def _candidate(run: Run) -> dict[str, Any]:
 def baseline_for(run_id: str) -> str | None:
     """The default baseline of a stored run (see :func:`choose_baseline`)."""
     run = get_run(run_id)
-    same_name = Run.query.filter(Run.name == run.name, Run.status == "succeeded", Run.deleted_at.is_(None),
-                                 Run.created_at <= run.created_at).all()
+    same_name = Run.query.filter(Run.name == run.name, Run.status == RunStatus.SUCCEEDED,
+                                 Run.deleted_at.is_(None), Run.created_at <= run.created_at).all()
     return choose_baseline(_candidate(run), [_candidate(r) for r in same_name])
 
 
 def default_pair() -> list[str]:
     """What /compare shows when nothing was picked: the newest succeeded run that has a baseline, with it."""
-    newest = (Run.query.filter(Run.status == "succeeded", Run.deleted_at.is_(None))
+    newest = (Run.query.filter(Run.status == RunStatus.SUCCEEDED, Run.deleted_at.is_(None))
               .order_by(Run.created_at.desc()).limit(50))
     for run in newest:
         baseline = baseline_for(run.id)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelwatch.core.data.demo_models import BUILDERS
-from modelwatch.errors import ServiceUnavailable
+from modelwatch.errors import BadRequest, ServiceUnavailable
 from modelwatch.models import Run
 from modelwatch.services import artifacts, runs
 
@@ -47,8 +47,6 @@ def run_examples(keys: list[str] | None = None, config: dict[str, Any] | None = 
         BadRequest: an unknown demo key.
         ServiceUnavailable: the models could not be built.
     """
-    from modelwatch.errors import BadRequest
-
     unknown = [k for k in keys or [] if k not in BUILDERS]
     if unknown:
         raise BadRequest(f"Unknown example {unknown[0]!r}; choose from {', '.join(BUILDERS)}.", {"keys": unknown})

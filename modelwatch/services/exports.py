@@ -10,20 +10,15 @@ from typing import Any
 
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from modelwatch.core.config import resolve_config
 from modelwatch.core.data.synthetic import generate
 from modelwatch.core.results import report
 from modelwatch.core.schema.from_csv import read_csv_bytes
-from modelwatch.errors import ModelwatchError
+from modelwatch.errors import RunNotFinished
 from modelwatch.figures import html_report
+from modelwatch.run_status import FINISHED, RunStatus
 from modelwatch.services.presenters import run_dict
-from modelwatch.services.runs import FINISHED, get_run
-
-
-class RunNotFinished(ModelwatchError):
-    """The export needs a finished run."""
-
-    code = "run_not_finished"
-    status = 409
+from modelwatch.services.runs import get_run
 
 
 def filename(run: Any, extension: str) -> str:
@@ -32,10 +27,10 @@ def filename(run: Any, extension: str) -> str:
     return f"modelwatch-{stem}-{run.id}.{extension}"
 
 
-def report_json(run_id: str) -> tuple[str, str]:
-    """The full Run of the contract as a JSON document, and its download name."""
+def report_json(run_id: str, base_url: str = "") -> tuple[str, str]:
+    """The full Run of the contract as a JSON document (its links start with ``base_url``), and its download name."""
     run = get_run(run_id)
-    return json.dumps(run_dict(run), indent=2, default=str), filename(run, "json")
+    return json.dumps(run_dict(run, base_url=base_url), indent=2, default=str), filename(run, "json")
 
 
 def metrics_csv(run_id: str) -> tuple[str, str]:
@@ -48,7 +43,7 @@ def metrics_csv(run_id: str) -> tuple[str, str]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["section", "metric", "value"])
-    if run.status == "failed":
+    if run.status == RunStatus.FAILED:
         error = run.error or {}
         writer.writerow([safe_cell(v) for v in ("run", "error_code", error.get("code"))])
         writer.writerow([safe_cell(v) for v in ("run", "error_message", error.get("message"))])
@@ -66,13 +61,13 @@ def data_csv(run_id: str) -> tuple[str, str]:
 
 
     run = get_run(run_id)
-    config = run.config or {}
+    config = resolve_config(run.config)  # a run stored before a default existed gets today's
     data = (run.result or {}).get("data") or {}
-    generator = data.get("generator") or config.get("generator") or "independent"
+    generator = data.get("generator") or config["generator"]
     fit_on = (read_csv_bytes(run.sample_csv) if generator == "copula" and run.sample_csv
               and not run.schema.get("copula") else None)
-    frame = generate(run.schema, int(data.get("n_samples") or config.get("n_samples") or 1000),
-                     int(data.get("seed", config.get("seed", 0))), generator=generator, sample=fit_on)
+    frame = generate(run.schema, int(data.get("n_samples") or config["n_samples"]),
+                     int(data.get("seed", config["seed"])), generator=generator, sample=fit_on)
     text_columns = [c for c in frame.columns if not is_numeric_dtype(frame[c]) and not is_bool_dtype(frame[c])]
     for column in text_columns:
         frame[column] = frame[column].map(safe_cell)

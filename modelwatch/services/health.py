@@ -8,9 +8,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from modelwatch.core.sandbox import runner as sandbox
+from modelwatch.execution.executors import get_executor
 from modelwatch.extensions import db
 from modelwatch.models import Run, utcnow
-from modelwatch.services.executor import get_executor
+from modelwatch.run_status import RunStatus
 
 BROKER_TIMEOUT_S = 1.0
 
@@ -18,6 +19,7 @@ BROKER_TIMEOUT_S = 1.0
 def check_health() -> dict[str, str]:
     """``status`` is ``ok`` only when the database answers."""
     database = _database()
+    # the contract's two values: runs execute in this process (threads or inline) or on Celery workers
     executor = "celery" if get_executor().name == "celery" else "inline"
     return {"status": "ok" if database == "ok" else "degraded", "database": database, "executor": executor}
 
@@ -52,7 +54,7 @@ def queue_state() -> tuple[dict[str, int], datetime | None]:
     rows = db.session.execute(select(Run.status, db.func.count(Run.id)).where(Run.deleted_at.is_(None))
                               .group_by(Run.status)).all()
     oldest = db.session.execute(select(db.func.min(Run.created_at))
-                                .where(Run.status == "queued", Run.deleted_at.is_(None))).scalar()
+                                .where(Run.status == RunStatus.QUEUED, Run.deleted_at.is_(None))).scalar()
     db.session.commit()
     return {status: count for status, count in rows}, oldest
 
@@ -68,7 +70,7 @@ def check_ready() -> dict[str, Any]:
                             "executor": get_executor().name}
     if database == "ok":
         counts, oldest = queue_state()
-        body["queue"] = {"queued": counts.get("queued", 0), "running": counts.get("running", 0),
+        body["queue"] = {"queued": counts.get(RunStatus.QUEUED, 0), "running": counts.get(RunStatus.RUNNING, 0),
                          "oldest_queued_age_s": round((utcnow() - oldest).total_seconds(), 1) if oldest else 0.0}
     body["status"] = "ok" if database == "ok" and broker in ("ok", "none") else "unavailable"
     return body

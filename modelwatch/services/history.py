@@ -18,6 +18,7 @@ from modelwatch.core.results.report import headline_metrics
 from modelwatch.extensions import db
 from modelwatch.figures.format import absolute_time, duration, relative_time
 from modelwatch.models import Run, utcnow
+from modelwatch.run_status import RunStatus
 from modelwatch.services.presenters import iso
 from modelwatch.services.runs import light_runs_query
 
@@ -75,7 +76,7 @@ def _verdict(run: Run) -> str | None:
     """``pass|warn|fail|incomplete`` once finished (a run that errored is ``error``), None while running."""
     if run.status == "failed":
         return "error"
-    if run.gates and run.status == "succeeded":
+    if run.gates and run.status == RunStatus.SUCCEEDED:
         return "pass" if run.gates.get("passed") else "fail"
     return None
 
@@ -89,7 +90,7 @@ def history_rows(limit: int = MAX_ROWS, now: datetime | None = None) -> list[dic
     for run in found:
         seconds = ((run.finished_at - run.started_at).total_seconds()
                    if run.finished_at and run.started_at else None)
-        status = run.status if run.status != "running" else f"running {round(100 * (run.progress or 0))}%"
+        status = run.status if run.status != RunStatus.RUNNING else f"running {round(100 * (run.progress or 0))}%"
         row = {"id": run.id, "name": f"[{markdown_text(run.name)}](/runs/{run.id})", "model": run.name,
                "tags": ", ".join(run.tags or []), "sha256": run.artifact.sha256[:12], "source": run.source,
                "status": status, "verdict": _verdict(run), "created_at": iso(run.created_at),
@@ -97,7 +98,7 @@ def history_rows(limit: int = MAX_ROWS, now: datetime | None = None) -> list[dic
                "duration_s": round(seconds, 1) if seconds is not None else None, "duration": duration(seconds),
                "n_samples": (run.config or {}).get("n_samples"), "target": run.target,
                **dict.fromkeys(METRIC_FIELDS)}
-        if run.status == "succeeded":
+        if run.status == RunStatus.SUCCEEDED:
             headline = _headline(run.id)
             row.update({k: v for k, v in headline.items() if k != "verdict" or v is not None})
         rows.append(row)

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, request
 
+from modelwatch.services import metrics
+
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_id", default=None)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -88,8 +90,6 @@ def init_request_logging(app: Flask) -> None:
         if started is not None:
             seconds = time.perf_counter() - started
             response.headers["X-Request-ID"] = g.request_id
-            from modelwatch.services import metrics
-
             metrics.http_request(request.method, request.url_rule.rule if request.url_rule else "unmatched",
                                  response.status_code, seconds)
             access_log.info("%s %s %s", request.method, request.path, response.status_code,

@@ -22,6 +22,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from modelwatch.run_status import RunStatus
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _RUN_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
 
@@ -65,11 +67,11 @@ class QueueCollector:
 
     def collect(self):
         by_status = GaugeMetricFamily("modelwatch_runs", "Runs in the database by status", labels=["status"])
-        for status in ("queued", "running", "succeeded", "failed"):
+        for status in RunStatus:
             by_status.add_metric([status], self.counts.get(status, 0))
         yield by_status
         yield GaugeMetricFamily("modelwatch_queue_depth", "Runs waiting for a worker",
-                                value=self.counts.get("queued", 0))
+                                value=self.counts.get(RunStatus.QUEUED, 0))
         age = (self.now - self.oldest).total_seconds() if self.oldest else 0.0
         yield GaugeMetricFamily("modelwatch_queue_oldest_age_seconds", "Age of the oldest queued run", value=age)
 

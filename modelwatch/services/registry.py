@@ -12,6 +12,7 @@ from modelwatch.errors import BadRequest, NotFound
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run
 from modelwatch.models_monitoring import ModelVersion, RegisteredModel
+from modelwatch.run_status import RunStatus
 
 
 def get_model(name: str) -> RegisteredModel:
@@ -74,7 +75,7 @@ def run_verdict(run: Run) -> str | None:
     verdict = getattr(run, "verdict", None) or (run.result or {}).get("verdict")
     if isinstance(verdict, dict) and verdict.get("status"):
         return str(verdict["status"])
-    if run.status == "failed":
+    if run.status == RunStatus.FAILED:
         return "fail"
     if run.gates is not None:
         return "pass" if run.gates.get("passed") else "fail"
@@ -82,7 +83,7 @@ def run_verdict(run: Run) -> str | None:
 
 
 def latest_finished_run(version: ModelVersion, ignore_run: str | None = None) -> Run | None:
-    return next((r for r in version_runs(version) if r.status == "succeeded" and r.id != ignore_run), None)
+    return next((r for r in version_runs(version) if r.status == RunStatus.SUCCEEDED and r.id != ignore_run), None)
 
 
 def champion(model: RegisteredModel, ignore_run: str | None = None) -> tuple[ModelVersion | None, str | None]:
@@ -148,7 +149,8 @@ def update_model(name: str, *, description: str | None = None, owner: str | None
 
 def trend_points(model: RegisteredModel) -> list[dict[str, Any]]:
     """Every succeeded run of every version, oldest first, with its headline metrics (the model page's trend)."""
-    runs = [(version, run) for version in model.versions for run in version_runs(version) if run.status == "succeeded"]
+    runs = [(version, run) for version in model.versions for run in version_runs(version)
+            if run.status == RunStatus.SUCCEEDED]
     runs.sort(key=lambda pair: (pair[1].created_at, pair[1].id))
     return [{"x": f"v{version.number} · {run.id[:6]}", "run_id": run.id, "metrics": headline_metrics(run.result)}
             for version, run in runs]

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from modelwatch.errors import BadRequest
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run, utcnow
+from modelwatch.run_status import FINISHED
 from modelwatch.services import artifact_store
 
 _AGE = re.compile(r"^(\d+)([dhm])$")
@@ -38,7 +39,7 @@ def collect_garbage(older_than: timedelta | None, dry_run: bool = False) -> dict
     now = utcnow()
     doomed = Run.deleted_at.is_not(None)
     if older_than is not None:
-        doomed = db.or_(doomed, db.and_(Run.status.in_(("succeeded", "failed")), Run.created_at < now - older_than))
+        doomed = db.or_(doomed, db.and_(Run.status.in_(FINISHED), Run.created_at < now - older_than))
     runs = db.session.execute(delete(Run).where(doomed).execution_options(synchronize_session=False)).rowcount
     orphans = db.session.execute(
         select(ModelArtifact.id, ModelArtifact.sha256)

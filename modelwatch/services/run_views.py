@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from modelwatch.core.sections import SECTIONS
-from modelwatch.errors import NotFound
+from modelwatch.errors import NotFound, RunNotFinished
 from modelwatch.extensions import db
 from modelwatch.models import Run
-from modelwatch.services.exports import RunNotFinished
+from modelwatch.run_status import ACTIVE, RunStatus
 from modelwatch.services.presenters import iso, run_verdict
 from modelwatch.services.runs import get_run
 
@@ -45,9 +45,9 @@ def result_section(run_id: str, name: str) -> Any:
         raise NotFound(f"A Result has no section {name!r}; sections: {', '.join(RESULT_KEYS)}.",
                        {"section": name, "valid": list(RESULT_KEYS)})
     run = get_run(run_id)
-    if run.status in ("queued", "running"):
+    if run.status in ACTIVE:
         raise RunNotFinished(f"Run {run_id} has not finished yet ({run.status}).", {"status": run.status})
-    if run.status != "succeeded" or run.result is None:
+    if run.status != RunStatus.SUCCEEDED or run.result is None:
         raise NotFound(f"Run {run_id} failed: it has no Result.", {"status": run.status})
     return run_verdict(run) if name == "verdict" else run.result.get(name)
 

@@ -20,36 +20,22 @@ from modelwatch.core.config import resolve_config
 from modelwatch.core.results import gates, verdict
 from modelwatch.core.sandbox.runner import run_task
 from modelwatch.core.schema.from_model import schema_from_model, validate_for_model
-from modelwatch.errors import BadRequest, DatabaseUnavailable, ModelwatchError, NotFound
+from modelwatch.errors import BadRequest, Cancelled, DatabaseUnavailable, InternalError, ModelwatchError, NotFound
+from modelwatch.execution import recovery
+from modelwatch.execution.cancellation import watch
+from modelwatch.execution.executors import get_executor
+from modelwatch.execution.queue import worker_id
 from modelwatch.extensions import db
 from modelwatch.models import ModelArtifact, Run, utcnow
-from modelwatch.services import alerting, artifact_store, audit, logs, metrics, recovery, registry
+from modelwatch.run_status import ACTIVE, FINISHED, RunStatus
+from modelwatch.services import alerting, artifact_store, audit, logs, metrics, registry
 from modelwatch.services.artifacts import sandbox_limits
-from modelwatch.services.executor import get_executor
 from modelwatch.services.schemas import infer_schema, match_csv
 
 PROGRESS_COMMIT_INTERVAL_S = 0.3
-FINISHED = ("succeeded", "failed")
 IDEMPOTENCY_TTL = timedelta(hours=24)
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
-
-
-def parse_json_field(text: str | bytes | None, field: str) -> dict[str, Any] | None:
-    """A JSON object sent as a form field or file; None when absent.
-
-    Raises:
-        BadRequest: the text is not a JSON object.
-    """
-    if text is None or (isinstance(text, (str, bytes)) and not text.strip()):
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise BadRequest(f"The {field} field is not valid JSON: {exc}.", {"field": field}) from exc
-    if not isinstance(value, dict):
-        raise BadRequest(f"The {field} field must be a JSON object.", {"field": field})
-    return value
 
 
 def build_schema(
@@ -128,7 +114,7 @@ def submit_run(
     try:
         get_executor().submit(run.id)
     except ModelwatchError as exc:  # the queue is unreachable: the run must not stay queued forever
-        run.status, run.stage, run.error, run.finished_at = "failed", "failed", exc.to_dict(), utcnow()
+        run.status, run.stage, run.error, run.finished_at = RunStatus.FAILED, "failed", exc.to_dict(), utcnow()
         db.session.commit()
         raise
     return run
@@ -180,8 +166,7 @@ class _ProgressWriter:
             values["headlines"] = dict(self.headlines)
         try:
             changed = db.session.execute(
-                update(Run).where(Run.id == self.run_id, Run.status == "running",
-                                  Run.worker == recovery.worker_id())
+                update(Run).where(Run.id == self.run_id, Run.status == RunStatus.RUNNING, Run.worker == worker_id())
                 .values(**values).execution_options(synchronize_session=False)
             ).rowcount
             db.session.commit()
@@ -199,48 +184,10 @@ class _ProgressWriter:
             raise _Cancelled
 
 
-def _claim(run_id: str) -> bool:
-    """Move a queued run to running for this process, atomically: a run handed out twice executes once."""
-    now = utcnow()
-    claimed = db.session.execute(
-        update(Run).where(Run.id == run_id, Run.status == "queued", Run.deleted_at.is_(None))
-        .values(status="running", stage="starting", started_at=now, heartbeat_at=now, worker=recovery.worker_id())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    return claimed == 1
-
-
-def execute_run(run_id: str) -> str | None:
-    """Run the suite for a queued run in the sandbox and store its result or its error.
-
-    Returns the run's final status, or None when the run was not this call's to execute (claimed elsewhere,
-    cancelled or deleted).
-    """
-    if _claim(run_id):
-        return execute_claimed(run_id)
-    return None
-
-
 def execute_claimed(run_id: str) -> str | None:
     """Execute a run this process has claimed: its row says ``running`` with this process as its worker."""
-    with logs.run_context(run_id), recovery.watch(run_id) as cancel:
+    with logs.run_context(run_id), watch(run_id) as cancel:
         return _execute_claimed(run_id, cancel)
-
-
-def execute_next() -> bool:
-    """Claim the oldest queued run of the whole server and execute it; False when nothing is queued."""
-    while True:
-        run_id = db.session.execute(
-            db.select(Run.id).where(Run.status == "queued", Run.deleted_at.is_(None))
-            .order_by(Run.created_at, Run.id).limit(1)
-        ).scalar()
-        db.session.commit()
-        if run_id is None:
-            return False
-        if _claim(run_id):  # else another runner took it first: look again
-            execute_claimed(run_id)
-            return True
 
 
 def _inputs(run_id: str) -> tuple[Run, bytes, dict[str, bytes]] | None:
@@ -256,7 +203,7 @@ def _execute_claimed(run_id: str, cancel: threading.Event) -> str | None:
     try:
         loaded = with_database_retry(lambda: _inputs(run_id))
     except ModelwatchError as exc:
-        return _finish(run_id, "failed", error=exc.to_dict())
+        return _finish(run_id, RunStatus.FAILED, error=exc.to_dict())
     if loaded is None:
         return None
     run, model_bytes, files = loaded
@@ -268,18 +215,18 @@ def _execute_claimed(run_id: str, cancel: threading.Event) -> str | None:
         result = run_task("suite", model_bytes, fmt, payload, files, limits=sandbox_limits(timeout_s),
                           on_progress=_ProgressWriter(run_id, cancel), cancel=cancel)
     except ModelwatchError as exc:
-        metrics.sandbox_outcome(exc.code if not cancel.is_set() else "cancelled")
+        metrics.sandbox_outcome(exc.code if not cancel.is_set() else Cancelled.code)
         if not cancel.is_set():  # else the row already says why it stopped (cancel_run or recovery wrote it)
-            return _finish(run_id, "failed", error=exc.to_dict(), started=started)
+            return _finish(run_id, RunStatus.FAILED, error=exc.to_dict(), started=started)
     except Exception as exc:  # a bug of ours must still end the run, never leave it "running"
-        metrics.sandbox_outcome("internal_error")
+        metrics.sandbox_outcome(InternalError.code)
         if not cancel.is_set():
             logger.exception("run crashed")
-            return _finish(run_id, "failed", error={"code": "internal_error", "message": f"modelwatch failed: {exc}",
-                                                    "details": {}}, started=started)
+            return _finish(run_id, RunStatus.FAILED, error=InternalError(f"modelwatch failed: {exc}").to_dict(),
+                           started=started)
     else:
         metrics.sandbox_outcome("ok")
-        return _finish(run_id, "succeeded", result=result, config=config, started=started)
+        return _finish(run_id, RunStatus.SUCCEEDED, result=result, config=config, started=started)
     return None
 
 
@@ -310,7 +257,7 @@ def _finish(run_id: str, status: str, result: dict | None = None, error: dict | 
     def write() -> int:
         db.session.rollback()  # drop anything half-written by a failed progress commit
         changed = db.session.execute(
-            update(Run).where(Run.id == run_id, Run.status == "running", Run.worker == recovery.worker_id())
+            update(Run).where(Run.id == run_id, Run.status == RunStatus.RUNNING, Run.worker == worker_id())
             .values(**values).execution_options(synchronize_session=False)
         ).rowcount
         db.session.commit()
@@ -318,14 +265,14 @@ def _finish(run_id: str, status: str, result: dict | None = None, error: dict | 
 
     checks = None
     try:
-        if status == "succeeded" and result and config:
+        if status == RunStatus.SUCCEEDED and result and config:
             # the champion's run is read only for relative gates, and a database blip there is retried too
             baseline = (with_database_retry(lambda: registry.relative_baseline(db.session.get(Run, run_id)))
                         if gates.needs_baseline(config) else None)
             checks = gates.evaluate(result, config, baseline)
             result = {**result, "verdict": verdict.evaluate(result, checks)}
         values = {"status": status, "result": result, "error": error, "gates": checks, "progress": 1.0,
-                  "stage": "done" if status == "succeeded" else "failed", "finished_at": utcnow()}
+                  "stage": "done" if status == RunStatus.SUCCEEDED else "failed", "finished_at": utcnow()}
         changed = with_database_retry(write)
     except DatabaseUnavailable as exc:
         logger.error("the outcome of the run could not be stored: the database stayed unavailable")
@@ -470,10 +417,10 @@ def cancel_run(run_id: str, message: str = "The run was cancelled.") -> Run:
         NotFound: no such run.
     """
     run = get_run(run_id)
-    error = {"code": "cancelled", "message": message, "details": {"stage": run.stage, "progress": run.progress}}
+    error = Cancelled(message, {"stage": run.stage, "progress": run.progress}).to_dict()
     changed = db.session.execute(
-        update(Run).where(Run.id == run_id, Run.status.in_(("queued", "running")))
-        .values(status="failed", stage="cancelled", error=error, finished_at=utcnow())
+        update(Run).where(Run.id == run_id, Run.status.in_(ACTIVE))
+        .values(status=RunStatus.FAILED, stage="cancelled", error=error, finished_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from flask import current_app
 
+from modelwatch.core.data.edge_cases import edge_cases
 from modelwatch.core.data.synthetic import GENERATORS, generate
 from modelwatch.core.schema.columns import ColumnMatch, csv_header, match_columns, rename_header, require_match
 from modelwatch.core.schema.document import schema_errors, validate_schema
@@ -200,8 +201,6 @@ def preview_summary(doc: Any, n_samples: int = 500, seed: int = 0, generator: st
 
 def edge_case_rows(doc: Any) -> list[dict[str, Any]]:
     """The robustness checks' edge-case set for a schema, as printable rows for the schema page."""
-    from modelwatch.core.data.edge_cases import edge_cases
-
     schema = validate_schema(doc)
     return [{"feature": c["feature"], "kind": c["kind"], "description": c["description"], "value": c["label"],
              "valid": "yes" if c["valid"] else "no"} for c in edge_cases(schema)]

@@ -6,12 +6,11 @@ from typing import Any
 
 from modelwatch.core.explain.what_if import coerce_row, feature_specs
 from modelwatch.core.sandbox.runner import run_task
-from modelwatch.errors import BadRequest, NotFound
+from modelwatch.errors import BadRequest, NotFound, RunNotFinished
 from modelwatch.extensions import db
 from modelwatch.models import Run
 from modelwatch.services import artifact_store, audit
 from modelwatch.services.artifacts import sandbox_limits
-from modelwatch.services.exports import RunNotFinished
 from modelwatch.services.runs import get_run
 
 TIMEOUT_S = 60.0  # the sandbox task: loading the model, one prediction and one explanation

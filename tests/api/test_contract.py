@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from modelwatch import create_app
+from modelwatch.app import create_app
 from modelwatch.extensions import db
 from modelwatch.models import ApiToken
 from tests.api.fast import (
@@ -167,7 +167,7 @@ def test_every_config_field_is_validated_with_a_clear_message(client, config, fi
 @pytest.mark.parametrize(("fields", "query", "where"), [
     ({"config": "{not json"}, "", "config"),
     ({"config": "[1, 2]"}, "", "config"),
-    ({"schema": '{"features": []}'}, "", "schema"),
+    ({"schema": "{not json"}, "", "schema"),
     ({"target": ""}, "", "target"),
     ({"name": "x" * 201}, "", "name"),
     ({"colour": "blue"}, "", "colour"),
@@ -178,6 +178,16 @@ def test_malformed_fields_are_400(client, fields, query, where):
     error = assert_error(submit(client, b"not read", query=query, **fields), 400, "bad_request")
     location = "query" if query else "files"
     assert where in error["details"]["fields"][location]
+
+
+def test_an_invalid_schema_document_gets_the_same_details_from_every_endpoint(client):
+    schema = {"features": [{"name": "f0", "type": "float", "distribution": {"kind": "normal", "mean": 0, "std": -1}},
+                           {"name": "f1", "type": "float", "min": 5, "max": 1}]}
+    submitted = assert_error(submit(client, b"not read", schema=json.dumps(schema)), 400, "bad_request")
+    generated = assert_error(client.post("/api/data/generate", json={"schema": schema}), 400, "bad_request")
+    assert submitted == generated
+    assert {"features[0].distribution.std", "features[1].min"} <= set(submitted["details"])
+    assert client.get("/api/runs").get_json()["total"] == 0
 
 
 def test_missing_model_is_400(client):

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
-from modelwatch import create_app
+from modelwatch.app import create_app
 from modelwatch.core.data.synthetic import generate
 from modelwatch.core.schema.from_csv import read_csv_bytes
 from modelwatch.extensions import db

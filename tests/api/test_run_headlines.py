@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 
 from modelwatch.core import suite
+from modelwatch.execution.queue import worker_id
 from modelwatch.extensions import db
 from modelwatch.models import Run
-from modelwatch.services import artifacts, recovery, runs
+from modelwatch.services import artifacts, runs
 from tests.api.fast import fast_config, submit
 
 
@@ -30,7 +31,7 @@ def test_a_finished_run_carries_every_sections_headline(client, forest_bytes):
 def test_a_running_run_shows_the_headlines_landed_so_far(app, client, forest_bytes):
     artifact = artifacts.store_upload(forest_bytes, "forest.pkl")
     run = Run(artifact=artifact, name="running", schema={}, config=runs.resolve_config({}), status="running",
-              stage="quality", worker=recovery.worker_id())
+              stage="quality", worker=worker_id())
     db.session.add(run)
     db.session.commit()
     write = runs._ProgressWriter(run.id)

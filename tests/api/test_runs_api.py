@@ -108,7 +108,7 @@ def test_errors_on_api_paths_are_json(client):
 
 
 def test_uploads_over_the_limit_are_413(db_url):
-    from modelwatch import create_app
+    from modelwatch.app import create_app
     from tests.conftest import make_config
 
     app = create_app(make_config(db_url, MAX_UPLOAD_MB=1))

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from modelwatch import create_app
+from modelwatch.app import create_app
 from modelwatch.extensions import db
 from tests.api.fast import PASSING_GATES, fast_config, submit
 from tests.conftest import make_config

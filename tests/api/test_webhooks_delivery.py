@@ -11,7 +11,7 @@ import pytest
 from flask import Flask, request
 from werkzeug.serving import make_server
 
-from modelwatch import create_app
+from modelwatch.app import create_app
 from modelwatch.core.monitoring.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from modelwatch.extensions import db
 from tests.conftest import make_config

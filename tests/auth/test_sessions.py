@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from modelwatch import create_app
-from modelwatch.config import ProductionConfig
+from modelwatch.app import create_app
 from modelwatch.extensions import db
+from modelwatch.settings import ProductionSettings
 from tests.auth.accounts import PASSWORD, csrf_header, ensure_user, login_form_token, sign_in
 from tests.conftest import make_config
 
@@ -73,6 +73,6 @@ def test_security_headers(app):
 def test_production_cookies_are_secure(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     monkeypatch.delenv("MODELWATCH_AUTH", raising=False)
-    config = ProductionConfig()
+    config = ProductionSettings()
     assert config.SESSION_COOKIE_SECURE is True and config.AUTH == "required"
     assert config.SESSION_COOKIE_HTTPONLY is True and config.SESSION_COOKIE_SAMESITE == "Lax"

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from modelwatch import create_app
+from modelwatch.app import create_app
 from modelwatch.extensions import db
 from modelwatch.models import ApiToken, ModelArtifact, Run, User, utcnow
 from tests.api.fast import assert_error

@@ -226,7 +226,7 @@ def test_the_app_refuses_to_start_where_models_would_run_as_root_unless_the_oper
     from sklearn.datasets import load_iris
     from sklearn.tree import DecisionTreeClassifier
 
-    from modelwatch import create_app
+    from modelwatch.app import create_app
     from modelwatch.core.sandbox import runner as sandbox
     from tests.conftest import make_config
 

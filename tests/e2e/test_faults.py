@@ -25,11 +25,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from modelwatch import create_app
+from modelwatch.app import create_app
+from modelwatch.execution import recovery
+from modelwatch.execution.background import shutdown, start_background
+from modelwatch.execution.executors import get_executor
 from modelwatch.extensions import db
 from modelwatch.models import Run
-from modelwatch.services import artifacts, recovery, runs
-from modelwatch.services.executor import get_executor, shutdown, start_background
+from modelwatch.services import artifacts, runs
 from tests.api.fast import FAST_CONFIG
 from tests.conftest import make_config
 from tests.e2e.test_gunicorn import BIN, ROOT, Server

@@ -207,7 +207,7 @@ def test_a_worker_killed_mid_request_leaves_no_run_running(server, forest_bytes)
     caller.join(timeout=60)
     response = outcome.get("response")
     assert "error" in outcome or response.status_code >= 500, response and response.text
-    # the janitor of a live worker queues the orphan again (services/recovery.py): its retry runs to the end
+    # the janitor of a live worker queues the orphan again (execution/recovery.py): its retry runs to the end
     run = wait_finished(server, run_id, 180)
     assert run["status"] == "succeeded", run["error"]
     assert requests.get(f"{server.url}/api/health", timeout=10).status_code == 200  # gunicorn replaced the worker

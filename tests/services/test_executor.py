@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from modelwatch import create_app
+from modelwatch.app import create_app
+from modelwatch.execution import recovery
+from modelwatch.execution.cancellation import executing_here
+from modelwatch.execution.executors import get_executor
 from modelwatch.extensions import db
 from modelwatch.models import Run, utcnow
-from modelwatch.services import artifacts, recovery, runs
-from modelwatch.services.executor import get_executor
+from modelwatch.services import artifacts, runs
 from tests.conftest import make_config
 from tests.support import QUICK_DIABETES_CONFIG, dumps, require
 
@@ -48,11 +50,11 @@ def _status(run_id: str) -> str | None:
 
 def _started(run_id: str) -> bool:
     """Running, and (on the thread pool) watched by its executing thread, so a cancel has someone to stop."""
-    return _status(run_id) == "running" and (get_executor().name == "celery" or run_id in recovery.executing_here())
+    return _status(run_id) == "running" and (get_executor().name == "celery" or run_id in executing_here())
 
 
 class CeleryWorker:
-    """A real ``celery -A modelwatch.worker worker`` with 2 processes, on the test's database and Redis."""
+    """A real ``celery -A modelwatch.celery_worker worker`` with 2 processes, on the test's database and Redis."""
 
     def __init__(self, broker: str, database: str, log: Path, **extra_env: str) -> None:
         import redis
@@ -62,7 +64,7 @@ class CeleryWorker:
                "MODELWATCH_EXECUTOR": "celery", "MODELWATCH_RUN_MAX_ATTEMPTS": "1", **extra_env}
         self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "modelwatch.worker", "worker", "--concurrency", "2",
+            [sys.executable, "-m", "celery", "-A", "modelwatch.celery_worker", "worker", "--concurrency", "2",
              "--pool", "prefork", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
              "-n", f"test{os.getpid()}@%h"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -169,7 +171,7 @@ def test_cancelling_a_running_run_fails_it_and_frees_the_worker(executor_app, mo
     assert runs.cancel_run(slow.id).finished_at == cancelled.finished_at  # cancelling twice changes nothing
     # the executing process lets go of the run (its sandbox is stopped) and later runs still execute
     if get_executor().name == "threads":
-        _wait(lambda: slow.id not in recovery.executing_here(), 60, "the executing thread lets go")
+        _wait(lambda: slow.id not in executing_here(), 60, "the executing thread lets go")
     after = runs.submit_run(quick, config=QUICK_DIABETES_CONFIG, name="after cancel")
     _wait(lambda: _status(after.id) in runs.FINISHED, 120, "a run after the cancelled one finishes")
     assert _status(after.id) == "succeeded"
@@ -196,7 +198,7 @@ def test_deleting_a_running_run_stops_it(executor_app, models):
     runs.delete_run(slow.id)
     assert db.session.get(Run, slow.id).deleted_at is not None and _status(slow.id) == "failed"
     if get_executor().name == "threads":
-        _wait(lambda: slow.id not in recovery.executing_here(), 60, "the executing thread lets go")
+        _wait(lambda: slow.id not in executing_here(), 60, "the executing thread lets go")
 
 
 def _kill_worker_of(run_id: str) -> str:
@@ -219,12 +221,12 @@ def test_a_worker_killed_mid_run_leaves_a_failed_run_and_the_others_complete(exe
                      config=runs.resolve_config(SLOW), status="running", stage="starting", started_at=utcnow())
         db.session.add(victim)
         db.session.commit()
-        code = ("import sys; from modelwatch import create_app; from tests.conftest import make_config; "
+        code = ("import sys; from modelwatch.app import create_app; from tests.conftest import make_config; "
                 "from modelwatch.extensions import db; from modelwatch.models import Run; "
-                "from modelwatch.services import recovery, runs; "
+                "from modelwatch.execution.queue import worker_id; from modelwatch.services import runs; "
                 "app = create_app(make_config(sys.argv[1], EXECUTOR='inline'));"
                 "ctx = app.app_context(); ctx.push(); run = db.session.get(Run, sys.argv[2]); "
-                "run.worker = recovery.worker_id(); db.session.commit(); runs.execute_claimed(sys.argv[2])")
+                "run.worker = worker_id(); db.session.commit(); runs.execute_claimed(sys.argv[2])")
         crashed = subprocess.Popen([sys.executable, "-c", code, executor_app.config["SQLALCHEMY_DATABASE_URI"],
                                     victim.id], cwd=ROOT)
     _wait(lambda: _status(victim.id) == "running" and db.session.get(Run, victim.id).stage != "starting", 90,

@@ -14,10 +14,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select, text
 
-from modelwatch import create_app
+from modelwatch.app import create_app
+from modelwatch.execution import queue, recovery
 from modelwatch.extensions import db
 from modelwatch.models import GZIP_MAGIC, Run, utcnow
-from modelwatch.services import artifact_store, artifacts, logs, recovery, retention, runs
+from modelwatch.services import artifact_store, artifacts, logs, retention, runs
 from tests.api.fast import assert_error, fast_config, submit
 from tests.conftest import make_config
 
@@ -76,7 +77,7 @@ def test_the_sweeper_re_dispatches_queued_runs_nobody_claimed_once_per_period(ap
 
 def test_a_run_handed_out_twice_is_claimed_once(app, artifact):
     run = _row(artifact, status="queued")
-    assert runs._claim(run.id) is True and runs._claim(run.id) is False
+    assert queue.claim(run.id) is True and queue.claim(run.id) is False
 
 
 def test_idempotency_key_returns_the_same_run_within_24_hours(client, app, forest_bytes):

@@ -6,6 +6,7 @@ import io
 import pytest
 
 from modelwatch.errors import NotFound
+from modelwatch.execution.executors import execute_queued
 from modelwatch.models import Run
 from modelwatch.services import artifact_store, artifacts, runs
 from tests.support import dumps
@@ -37,7 +38,7 @@ def test_a_run_over_its_time_limit_fails_with_run_timeout(artifact):
 def test_only_queued_runs_are_executed(artifact):
     run = runs.submit_run(artifact, config={"n_samples": 20, "batch_sizes": [1]})
     finished_at = run.finished_at
-    runs.execute_run(run.id)
+    execute_queued(run.id)
     assert runs.get_run(run.id).finished_at == finished_at
 
 

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
+from modelwatch.core.config import PerformanceConfig
 from modelwatch.core.model.predict import to_model_input
 from modelwatch.core.results.jsonable import to_jsonable
 
@@ -42,7 +43,7 @@ WARMUP_CALLS = 3
 MIN_CALLS = 5
 MAX_CALLS = 2000
 LATENCY_BUDGET_S = 8.0  # all batch sizes together, before the share of the deadline is applied
-LATENCY_PRECISION = 0.05  # stop timing a batch size once its p50 and p95 are known to +-5% (95% confidence)
+LATENCY_PRECISION = PerformanceConfig.latency_precision  # the default, declared once in core.config
 CONFIDENCE = 0.95
 TIMED_QUANTILES = (0.5, 0.95)
 ERROR_BUDGET_S = 60.0
@@ -344,11 +345,11 @@ def scan_errors(model: Any, data: pd.DataFrame, info: dict[str, Any], budget_s: 
 
 
 def _budgets(ctx: SuiteContext) -> tuple[float, float, float]:
-    options = ctx.config.get("performance") or {}
+    options = ctx.config["performance"]
     left = max(ctx.seconds_left(), 1.0)
     latency = float(options.get("latency_budget_s", min(LATENCY_BUDGET_S, 0.2 * left)))
     errors = float(options.get("error_budget_s", min(ERROR_BUDGET_S, 0.2 * left)))
-    return latency, errors, float(options.get("latency_precision", LATENCY_PRECISION))
+    return latency, errors, float(options["latency_precision"])
 
 
 def measure_latency(model: Any, data: pd.DataFrame, info: dict[str, Any], sizes: list[int],

@@ -15,15 +15,16 @@ from sklearn.calibration import calibration_curve
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from modelwatch.core.checks.bootstrap import bootstrap_classification, bootstrap_regression
+from modelwatch.core.config import QualityConfig
 from modelwatch.core.model.predict import to_model_input
 
 if TYPE_CHECKING:
     from modelwatch.core.checks.context import SuiteContext
 
+N_BOOT = QualityConfig.n_boot  # the default of the functions below; declared once, in core.config
 MAX_CURVE_POINTS = 200
 MAX_RESIDUALS = 500
 MAX_CURVE_CLASSES = 10
-N_BOOT = 1000
 CALIBRATION_BINS = 10
 N_CUTOFFS = 101  # rows of the cut-off table: the slider's positions
 MAX_RESIDUAL_FEATURES = 20  # features whose values are kept beside the residuals
@@ -372,9 +373,10 @@ def compute(ctx: SuiteContext) -> dict[str, Any] | None:
                 if target and frame is not None and target in frame.columns}
     if not labelled:
         return None
-    n_boot = int((ctx.config.get("quality") or {}).get("n_boot", N_BOOT))
-    seed = int(ctx.config.get("seed", 0))
-    names = (ctx.config.get("quality") or {}).get("class_names")
+    quality_config = ctx.config["quality"]
+    n_boot = int(quality_config["n_boot"])
+    seed = int(ctx.config["seed"])
+    names = quality_config.get("class_names")
     blocks = {name: evaluate(ctx.model, ctx.info, frame, target, n_boot, seed, names)
               for name, frame in labelled.items()}
     first = "sample" if "sample" in blocks else "current"

@@ -182,7 +182,7 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
         the ``ok`` cases, ``outcomes`` the cases of each ``OUTCOMES`` key, ``handled_rate`` the share of cases
         ``ok`` or ``rejected`` (a correct refusal is not a miss; None without cases).
     """
-    options = ctx.config.get("robustness") or {}
+    options = ctx.config["robustness"]
     stop = time.monotonic() + float(options.get("budget_s", min(BUDGET_S, 0.3 * max(ctx.seconds_left(), 1.0))))
     base = _base_rows(ctx)
     runner = _Runner(ctx.model, ctx.info, base, 1.0)

@@ -4,7 +4,7 @@ Fitting turns every column into normal scores: each distinct value (numbers in o
 order) is scored by the mean of the standard normal over its slice of the cumulative distribution, so
 numeric and categorical columns mix in one correlation matrix, corrected for the coarseness of each column.
 Drawing produces correlated normals and maps each one through the feature's own marginal
-(``synthetic.from_normal``): the schema decides the marginals, the copula only the dependence between them.
+(``marginals.from_normal``): the schema decides the marginals, the copula only the dependence between them.
 Association that is not monotone in the category order is not captured; that is the price of one matrix.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from modelwatch.core.data.synthetic import categories_of, from_normal
+from modelwatch.core.data.marginals import categories_of, from_normal
 
 CHUNK_ROWS = 131_072  # bounds the temporary normal block (chunk x features) whatever n is
 _TRUE_TEXT = {"true", "t", "yes", "y"}

@@ -2,8 +2,8 @@
 
 Reference: ``ctx.sample`` without its target when a sample was uploaded, else the generated ``ctx.data``.
 Config (``config.drift``): ``features`` ("all" or names), ``kinds``, ``severities`` (each kind is swept over them),
-optional ``resamples`` (power resamples per scenario, default ``N_RESAMPLES``), ``tests`` / ``test_thresholds``
-(see ``stattests.Selection``) and ``max_seconds`` (the section's time budget, default ``MAX_SECONDS``).
+``resamples`` (power resamples per scenario), ``tests`` / ``test_thresholds`` (see ``stattests.Selection``) and
+``max_seconds`` (the section's time budget); their defaults are ``core.config.DriftConfig``'s.
 Detection of a scenario compares the reference with the scenario applied to a bootstrap resample of it; impact
 applies it to the reference rows themselves, so predictions are compared row by row (only the rows it changed go
 to the model); power resamples those drifted rows against the reference rows (``power.resampled_power``).
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from modelwatch.core.checks.quality import align_labels
 from modelwatch.core.drift import impact, scenarios
 from modelwatch.core.drift.detect import detect_column, detect_frame
 from modelwatch.core.drift.multivariate import domain_classifier
@@ -30,10 +31,8 @@ from modelwatch.core.drift.stattests import Selection
 if TYPE_CHECKING:
     from modelwatch.core.checks.context import SuiteContext
 
-N_RESAMPLES = 20
 DISTRIBUTION_BINS = 30
 MAX_CATEGORIES = 30
-MAX_SECONDS = 60.0
 BATCH_ROWS = 200_000  # rows per model call when scenario frames are predicted together (config drift.batch_rows)
 MAX_GROUP = 32  # scenarios per group, so that the time budget is still checked often
 SCENARIO_SHARE = 0.8  # of the budget, for the scenarios; past it the remaining ones are left out (``truncated``)
@@ -66,8 +65,8 @@ class _Run:
         self.profile: ReferenceProfile = profile(self.reference, self.kinds)
         self.selection = Selection.from_config(dc)
         self.scenario_selection = _pinned(self.profile, self.reference, self.kinds, self.selection)
-        self.seed = int(ctx.config.get("seed", 0))
-        self.resamples = int(dc.get("resamples", N_RESAMPLES))
+        self.seed = int(ctx.config["seed"])
+        self.resamples = int(dc["resamples"])
         self.before = impact.model_outputs(ctx.model, ctx.info, self.reference)
         # one model call per scenario instead of two when predict() is the argmax of predict_proba() here
         self.fast_labels = impact.argmax_matches_predict(ctx.model, self.before)
@@ -86,8 +85,6 @@ class _Run:
             return None
         X, y = ctx.sample[self.names].reset_index(drop=True), ctx.sample[ctx.target].to_numpy()
         if ctx.info.get("task") == "classification":
-            from modelwatch.core.checks.quality import align_labels
-
             y = align_labels(y, ctx.info.get("classes") or [])
             keep = np.array([v is not None for v in y])
         else:
@@ -331,8 +328,6 @@ def _quality_drift(run: _Run, cur: pd.DataFrame) -> dict[str, Any]:
     task = ctx.info.get("task", "regression")
     y = cur[ctx.target].to_numpy()
     if task == "classification":
-        from modelwatch.core.checks.quality import align_labels
-
         y = align_labels(y, ctx.info.get("classes") or [])
         keep = np.array([v is not None for v in y])
     else:
@@ -358,8 +353,8 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
 
 def _compute(ctx: SuiteContext) -> dict[str, Any]:
     started = time.monotonic()
-    dc = ctx.config.get("drift") or {}
-    budget = min(float(dc.get("max_seconds", MAX_SECONDS)), max(ctx.seconds_left() * 0.4, 1.0))
+    dc = ctx.config["drift"]
+    budget = min(float(dc["max_seconds"]), max(ctx.seconds_left() * 0.4, 1.0))
     run = _Run(ctx)
     results: list[dict[str, Any]] = []
     plan = [(run.seed + 1000 * i, *step) for i, step in enumerate(_plan(run))]

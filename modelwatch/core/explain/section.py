@@ -93,12 +93,12 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
     seconds = _budget_seconds(ctx)
     if seconds < 1.0:
         return {"skipped": f"no time left for explanations ({ctx.seconds_left():.1f} s of the run remained)"}
-    config = ctx.config.get("explain") or {}
-    seed = int(ctx.config.get("seed", 0))
+    config = ctx.config["explain"]
+    seed = int(ctx.config["seed"])
     columns = list(ctx.info["feature_names"])
     rng = np.random.default_rng(seed)
-    rows, background, source, notes = _frames(ctx, columns, int(config.get("max_samples", 200)),
-                                              int(config.get("background", 100)), rng, config.get("rows", "auto"))
+    rows, background, source, notes = _frames(ctx, columns, int(config["max_samples"]), int(config["background"]),
+                                              rng, config["rows"])
     strongest = (ctx.results.get("drift") or {}).get("strongest") if isinstance(ctx.results.get("drift"), dict) \
         else None
     budget = Budget(seconds * (MAIN_SHARE_WITH_DRIFT if strongest else 1.0))

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelwatch.core.drift.scenarios import apply
 from modelwatch.core.explain.common import Attribution, Budget, predicted_index
 from modelwatch.core.explain.plan import Plan
 from modelwatch.core.explain.runner import explain
@@ -37,10 +38,6 @@ def importance_shift(model: Any, plan: Plan, info: dict[str, Any], schema: dict[
     """
     if not strongest or not strongest.get("feature"):
         return {"skipped": "the drift section named no strongest scenario"}
-    try:
-        from modelwatch.core.drift.scenarios import apply
-    except ImportError as exc:
-        return {"skipped": f"drift scenarios are not available ({exc})"}
     if budget.left() < 1.0:
         return {"skipped": "no time left in the explainability budget"}
     columns = list(info["feature_names"])

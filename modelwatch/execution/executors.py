@@ -1,23 +1,33 @@
 """Where runs execute: inline (tests), a thread pool in the web process (default), or Celery workers.
 
-All three take the id of a queued run and nothing else: the run's row is the only state, and
-``services.runs.execute_run`` claims it atomically, so a run handed out twice still executes once.
-Cancellation is written to the row by ``services.runs.cancel_run``; whichever process executes the run
-sees it within a second (``services.recovery.watch``) and stops the sandbox. ``cancel`` here only makes
-that faster when the run happens to execute in this process, or drops a task still waiting in the queue.
+All three take the id of a queued run and nothing else: the run's row is the only state, and a claim
+(``execution.queue``) moves it to ``running`` atomically, so a run handed out twice still executes once. What
+executing a claimed run means (``services.runs.execute_claimed``) is handed in by the application factory:
+``init_executor(app, work)``. Cancellation is written to the row by ``services.runs.cancel_run``; whichever
+process executes the run sees it within a second (``execution.cancellation.watch``) and stops the sandbox.
+``cancel`` here only makes that faster when the run happens to execute in this process, or drops a task still
+waiting in the broker.
 """
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 from flask import Flask, current_app
 
 from modelwatch.errors import ServiceUnavailable
+from modelwatch.execution import queue
+from modelwatch.execution.cancellation import signal_cancel
+from modelwatch.execution.celery_app import CELERY_TASK, make_celery
+from modelwatch.extensions import db
 
 EXTENSION_KEY = "modelwatch.executor"
-CELERY_TASK = "modelwatch.execute_run"
+WORK_KEY = "modelwatch.work"
+
+Work = Callable[[str], str | None]
+"""Executes a run this process has claimed; returns its final status (None when another outcome stands)."""
 
 
 class Executor(Protocol):
@@ -32,10 +42,15 @@ class Executor(Protocol):
         """Best effort: stop a run of this executor sooner than the row watcher would."""
 
 
-def _cancel_local(run_id: str) -> None:
-    from modelwatch.services.recovery import signal_cancel
+def execute_queued(run_id: str) -> str | None:
+    """Claim a queued run for this process and execute it with the app's work function.
 
-    signal_cancel(run_id)
+    Returns the run's final status, or None when the run was not this call's to execute (claimed elsewhere,
+    cancelled or deleted).
+    """
+    if not queue.claim(run_id):
+        return None
+    return current_app.extensions[WORK_KEY](run_id)
 
 
 class InlineExecutor:
@@ -44,12 +59,10 @@ class InlineExecutor:
     name = "inline"
 
     def submit(self, run_id: str) -> None:
-        from modelwatch.services.runs import execute_run
-
-        execute_run(run_id)
+        execute_queued(run_id)
 
     def cancel(self, run_id: str) -> None:
-        _cancel_local(run_id)
+        signal_cancel(run_id)
 
 
 class ThreadExecutor:
@@ -64,14 +77,14 @@ class ThreadExecutor:
     IDLE_POLL_S = 0.5  # how soon a run queued by another process is noticed
     ERROR_BACKOFF_S = 2.0  # the database is unreachable: do not spin
 
-    def __init__(self, app: Flask, workers: int) -> None:
+    def __init__(self, app: Flask, workers: int, work: Work) -> None:
         self.app = app
         self.workers = workers
+        self.work = work
         self.wake = threading.Condition()
         self.lock = threading.Lock()
         self.stopping = threading.Event()  # shutdown: take no more runs
         self.started_pid = 0
-        app.before_request(self.start)  # a server without gunicorn's hook: with the process's first request
 
     def start(self) -> None:
         """Start this process's runners once (gunicorn forks workers after the app is built)."""
@@ -82,23 +95,29 @@ class ThreadExecutor:
             for index in range(self.workers):
                 threading.Thread(target=self._loop, daemon=True, name=f"modelwatch-run-{index}").start()
 
+    def stop(self) -> None:
+        """Take no more runs (shutdown); the runs executing now are released by the caller."""
+        self.stopping.set()
+        with self.wake:
+            self.wake.notify_all()
+
     def submit(self, run_id: str) -> None:
         self.start()
         with self.wake:
             self.wake.notify()
 
     def cancel(self, run_id: str) -> None:
-        _cancel_local(run_id)  # a queued run is skipped anyway: its claim fails once the row says failed
+        signal_cancel(run_id)  # a queued run is skipped anyway: its claim fails once the row says failed
 
     def _loop(self) -> None:
-        from modelwatch.extensions import db
-        from modelwatch.services.runs import execute_next
-
         while not self.stopping.is_set():
             ran, pause = False, self.IDLE_POLL_S
             with self.app.app_context():
                 try:
-                    ran = execute_next()
+                    run_id = queue.claim_next()
+                    if run_id is not None:
+                        self.work(run_id)
+                        ran = True
                 except Exception:
                     self.app.logger.exception("the run queue could not be read")
                     db.session.rollback()
@@ -111,13 +130,11 @@ class ThreadExecutor:
 
 
 class CeleryExecutor:
-    """Sends each run to Celery workers through the broker (``celery -A modelwatch.worker worker``)."""
+    """Sends each run to Celery workers through the broker (``celery -A modelwatch.celery_worker worker``)."""
 
     name = "celery"
 
     def __init__(self, broker_url: str) -> None:
-        from modelwatch.worker import make_celery
-
         self.broker_url = broker_url
         self.celery = make_celery(broker_url)
 
@@ -134,7 +151,7 @@ class CeleryExecutor:
                                      {"broker": _redact(self.broker_url), "reason": str(exc)[:200]}) from exc
 
     def cancel(self, run_id: str) -> None:
-        _cancel_local(run_id)
+        signal_cancel(run_id)
         try:
             self.celery.control.revoke(self.task_id(run_id))  # drops it if no worker has taken it yet
         except Exception:  # the row is already failed: a worker that takes it skips it
@@ -149,8 +166,8 @@ def _redact(url: str) -> str:
     return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
-def make_executor(app: Flask) -> Executor:
-    """The executor the config asks for: ``inline``, Celery when a broker is configured, else threads."""
+def make_executor(app: Flask, work: Work) -> Executor:
+    """The executor the settings ask for: ``inline``, Celery when a broker is configured, else threads."""
     kind = app.config["EXECUTOR"]
     broker = app.config.get("BROKER_URL")
     if kind == "inline":
@@ -159,39 +176,15 @@ def make_executor(app: Flask) -> Executor:
         if not broker:
             raise RuntimeError("MODELWATCH_EXECUTOR=celery needs MODELWATCH_BROKER_URL (a Redis URL).")
         return CeleryExecutor(broker)
-    return ThreadExecutor(app, app.config["EXECUTOR_WORKERS"])
+    return ThreadExecutor(app, app.config["EXECUTOR_WORKERS"], work)
 
 
-def init_executor(app: Flask) -> None:
-    """Choose the executor from the config and keep it on the app."""
-    app.extensions[EXTENSION_KEY] = make_executor(app)
+def init_executor(app: Flask, work: Work) -> None:
+    """Keep the work function and the executor the settings choose on the app (threads start later)."""
+    app.extensions[WORK_KEY] = work
+    app.extensions[EXTENSION_KEY] = make_executor(app, work)
 
 
 def get_executor() -> Executor:
     """The executor of the current app."""
     return current_app.extensions[EXTENSION_KEY]
-
-
-def start_background(app: Flask) -> None:
-    """Start this process's runners and janitor now: recovery and queue draining begin with the process
-    (gunicorn's ``post_worker_init``, the Celery worker), not with its first request."""
-    from modelwatch.services.recovery import start_janitor
-
-    executor = app.extensions[EXTENSION_KEY]
-    if isinstance(executor, ThreadExecutor):
-        executor.start()
-    start_janitor(app)
-
-
-def shutdown(app: Flask) -> list[str]:
-    """Before the process exits: take no more runs, queue again the runs it executes and stop their sandboxes."""
-    from modelwatch.services.recovery import release_own_runs, stop_janitor
-
-    stop_janitor(app)
-    executor = app.extensions[EXTENSION_KEY]
-    if isinstance(executor, ThreadExecutor):
-        executor.stopping.set()
-        with executor.wake:
-            executor.wake.notify_all()
-    with app.app_context():
-        return release_own_runs()

@@ -1,9 +1,6 @@
-"""No run is lost or stuck: a watcher beside each executing run, and a janitor for orphans and lost messages.
-
-While a run executes, :func:`watch` writes ``Run.heartbeat_at`` every few seconds and reads the row every
-second: when the row is no longer ``running`` for this process (cancelled, deleted, or released by the
-janitor) it sets the run's cancel event, which stops the sandbox. The janitor (every ``RECOVERY_INTERVAL_S``
-in each web and worker process, started with the process):
+"""No run is lost or stuck: the janitor releases orphans and re-sends lost messages (with the watcher beside
+each executing run, ``execution.cancellation``). The janitor runs every ``RECOVERY_INTERVAL_S`` in each web and
+worker process, started with the process (``execution.background``), and:
 
 - releases a ``running`` run whose worker process is gone (``Run.worker`` is ``host:pid``) or whose
   heartbeat is older than ``STALE_AFTER_S``: an infrastructure loss, so the run is queued again, at most
@@ -21,8 +18,6 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,88 +26,24 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from modelwatch.core.config import RunConfig
+from modelwatch.errors import WorkerLost
+from modelwatch.execution.cancellation import active_events, executing_here
+from modelwatch.execution.executors import get_executor
+from modelwatch.execution.queue import worker_id
 from modelwatch.extensions import db
 from modelwatch.models import Run, utcnow
+from modelwatch.run_status import RunStatus
+from modelwatch.services import metrics
 
-POLL_S = 1.0  # how soon a cancellation reaches the executing process
-HEARTBEAT_S = 5.0
 STALE_AFTER_S = 30.0  # several missed heartbeats: the executing process is gone or stuck
 OWN_GRACE_S = 10.0  # a run of this very process that it does not know: allow for the claim -> watch gap
 DEFAULT_INTERVAL_S = 10.0
 DEFAULT_REDISPATCH_S = 120.0
 DEFAULT_MAX_ATTEMPTS = 2  # the first execution and one retry after an infrastructure loss
 
-_active: dict[str, threading.Event] = {}  # runs executing in this process -> their cancel events
-_active_lock = threading.Lock()
 _undelivered: dict[str, dict[str, Any]] = {}  # runs whose outcome the database could not take -> that error
-
-
-def worker_id() -> str:
-    """``host:pid`` of this process, as stored in ``Run.worker``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def signal_cancel(run_id: str) -> bool:
-    """Set the cancel event of a run executing in this process; False when it executes elsewhere."""
-    with _active_lock:
-        event = _active.get(run_id)
-    if event is not None:
-        event.set()
-    return event is not None
-
-
-def executing_here() -> set[str]:
-    """Ids of the runs this process is executing now."""
-    with _active_lock:
-        return set(_active)
-
-
-@contextmanager
-def watch(run_id: str) -> Iterator[threading.Event]:
-    """Beat and watch the row while the body executes the (already claimed) run; yields its cancel event."""
-    app = current_app._get_current_object()
-    cancel, stop = threading.Event(), threading.Event()
-    with _active_lock:
-        _active[run_id] = cancel
-    thread = threading.Thread(target=_watch_loop, args=(app, run_id, cancel, stop), daemon=True,
-                              name=f"modelwatch-watch-{run_id}")
-    if not _in_memory_database():  # one shared connection: a second thread must not use it
-        thread.start()
-    try:
-        yield cancel
-    finally:
-        stop.set()
-        if thread.is_alive():
-            thread.join(timeout=10)
-        with _active_lock:
-            _active.pop(run_id, None)
-
-
-def _in_memory_database() -> bool:
-    url = db.engine.url
-    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-
-
-def _watch_loop(app: Flask, run_id: str, cancel: threading.Event, stop: threading.Event) -> None:
-    last_beat = time.monotonic()
-    with app.app_context():
-        try:
-            while not stop.wait(POLL_S):
-                try:
-                    if time.monotonic() - last_beat >= HEARTBEAT_S:
-                        db.session.execute(update(Run).where(Run.id == run_id, Run.status == "running")
-                                           .values(heartbeat_at=utcnow()))
-                        last_beat = time.monotonic()
-                    row = db.session.execute(select(Run.status, Run.worker).where(Run.id == run_id)).first()
-                    db.session.commit()  # ends the read transaction: the next read sees other processes' writes
-                except SQLAlchemyError:
-                    db.session.rollback()  # a locked or briefly unreachable database: try again next tick
-                    continue
-                if row is None or row.status != "running" or row.worker != worker_id():
-                    cancel.set()
-                    return
-        finally:
-            db.session.remove()
+_undelivered_lock = threading.Lock()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -144,7 +75,7 @@ def orphan_reason(run: Run, now: Any = None, stale_after_s: float = STALE_AFTER_
         else:
             # alive here but silent (a database that stays locked?): the sandbox's own time limit ends the run
             # first, so only a process stuck well past it is given up on
-            stale_after_s = max(stale_after_s, float((run.config or {}).get("timeout_s") or 300) + 60)
+            stale_after_s = max(stale_after_s, float((run.config or {}).get("timeout_s") or RunConfig.timeout_s) + 60)
     if quiet_s > stale_after_s:
         return f"its worker ({run.worker or 'unknown'}) sent no heartbeat for {quiet_s:.0f} s"
     return None
@@ -153,7 +84,7 @@ def orphan_reason(run: Run, now: Any = None, stale_after_s: float = STALE_AFTER_
 def recover_orphans(stale_after_s: float = STALE_AFTER_S) -> list[str]:
     """Release every ``running`` run that no live process executes; returns their ids."""
     now = utcnow()
-    orphans = [(run, reason) for run in Run.query.filter(Run.status == "running").all()
+    orphans = [(run, reason) for run in Run.query.filter(Run.status == RunStatus.RUNNING).all()
                if (reason := orphan_reason(run, now, stale_after_s)) is not None]
     db.session.commit()
     return [run.id for run, reason in orphans if release(run.id, run.worker, reason)]
@@ -166,33 +97,29 @@ def release(run_id: str, worker: str | None, reason: str) -> str | None:
     its real outcome, and several janitors never fight. Returns the new status, or None when nothing changed.
     """
     run = db.session.get(Run, run_id)
-    if run is None or run.status != "running" or run.worker != worker:
+    if run is None or run.status != RunStatus.RUNNING or run.worker != worker:
         db.session.commit()
         return None
     now, attempts = utcnow(), (run.attempts or 0) + 1
     limit = int(current_app.config.get("RUN_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
-    where = update(Run).where(Run.id == run_id, Run.status == "running", Run.worker == worker)
+    where = update(Run).where(Run.id == run_id, Run.status == RunStatus.RUNNING, Run.worker == worker)
     if attempts < limit and run.deleted_at is None:
-        values = {"status": "queued", "stage": "queued", "progress": 0.0, "worker": None, "started_at": None,
-                  "heartbeat_at": None, "attempts": attempts, "dispatched_at": now}
+        values = {"status": RunStatus.QUEUED, "stage": "queued", "progress": 0.0, "worker": None,
+                  "started_at": None, "heartbeat_at": None, "attempts": attempts, "dispatched_at": now}
     else:
-        values = {"status": "failed", "stage": "failed", "finished_at": now, "attempts": attempts,
-                  "error": {"code": "worker_lost", "message": f"The run was stopped because {reason}; submit it again.",
-                            "details": {"worker": worker, "stage": run.stage, "progress": run.progress,
-                                        "attempts": attempts,
-                                        "last_heartbeat": run.heartbeat_at.isoformat() + "Z"
-                                        if run.heartbeat_at else None}}}
+        lost = WorkerLost(f"The run was stopped because {reason}; submit it again.",
+                          {"worker": worker, "stage": run.stage, "progress": run.progress, "attempts": attempts,
+                           "last_heartbeat": run.heartbeat_at.isoformat() + "Z" if run.heartbeat_at else None})
+        values = {"status": RunStatus.FAILED, "stage": "failed", "finished_at": now, "attempts": attempts,
+                  "error": lost.to_dict()}
     changed = db.session.execute(where.values(**values).execution_options(synchronize_session=False)).rowcount
     db.session.commit()
     if not changed:
         return None
-    from modelwatch.services import metrics
-    from modelwatch.services.executor import get_executor
-
-    metrics.recovered("requeued" if values["status"] == "queued" else "failed")
+    metrics.recovered("requeued" if values["status"] == RunStatus.QUEUED else "failed")
     current_app.logger.warning("run %s released (%s): %s", run_id, values["status"], reason,
                                extra={"run_id": run_id})
-    if values["status"] == "queued":
+    if values["status"] == RunStatus.QUEUED:
         try:
             get_executor().submit(run_id)
         except Exception:  # the broker is away too: the sweeper sends it again later
@@ -207,20 +134,17 @@ def redispatch_queued(after_s: float) -> list[str]:
     a run: the row is the truth. Each re-dispatch is stamped by a conditional update, so several janitors
     send a given run once per period.
     """
-    from modelwatch.services import metrics
-    from modelwatch.services.executor import get_executor
-
     now = utcnow()
     cutoff = now - timedelta(seconds=after_s)
     stale = db.session.execute(
-        select(Run.id, Run.dispatched_at).where(Run.status == "queued", Run.deleted_at.is_(None),
+        select(Run.id, Run.dispatched_at).where(Run.status == RunStatus.QUEUED, Run.deleted_at.is_(None),
                                                 db.or_(Run.dispatched_at.is_(None), Run.dispatched_at < cutoff))
         .order_by(Run.created_at).limit(500)
     ).all()
     sent = []
     for run_id, dispatched in stale:
         changed = db.session.execute(
-            update(Run).where(Run.id == run_id, Run.status == "queued",
+            update(Run).where(Run.id == run_id, Run.status == RunStatus.QUEUED,
                               Run.dispatched_at.is_(None) if dispatched is None else Run.dispatched_at == dispatched)
             .values(dispatched_at=now).execution_options(synchronize_session=False)
         ).rowcount
@@ -236,22 +160,22 @@ def redispatch_queued(after_s: float) -> list[str]:
 
 def remember_undelivered(run_id: str, error: dict[str, Any]) -> None:
     """Keep an outcome the database could not take; the janitor writes it once the database answers."""
-    with _active_lock:
+    with _undelivered_lock:
         _undelivered[run_id] = error
 
 
 def deliver_pending() -> list[str]:
     """Fail the runs whose outcome was lost to a database outage, with that error (``database_unavailable``)."""
-    with _active_lock:
+    with _undelivered_lock:
         pending = dict(_undelivered)
     delivered = []
     for run_id, error in pending.items():
         db.session.execute(
-            update(Run).where(Run.id == run_id, Run.status == "running", Run.worker == worker_id())
-            .values(status="failed", stage="failed", progress=1.0, error=error, finished_at=utcnow())
+            update(Run).where(Run.id == run_id, Run.status == RunStatus.RUNNING, Run.worker == worker_id())
+            .values(status=RunStatus.FAILED, stage="failed", progress=1.0, error=error, finished_at=utcnow())
             .execution_options(synchronize_session=False))
         db.session.commit()
-        with _active_lock:
+        with _undelivered_lock:
             _undelivered.pop(run_id, None)
         delivered.append(run_id)
     return delivered
@@ -259,10 +183,8 @@ def deliver_pending() -> list[str]:
 
 def release_own_runs(reason: str = "the server shut down", wait_s: float = 5.0) -> list[str]:
     """On shutdown: queue again (or fail, when spent) the runs this process executes and stop their sandboxes."""
-    with _active_lock:
-        mine = dict(_active)
     released = []
-    for run_id, cancel in mine.items():
+    for run_id, cancel in active_events().items():
         try:
             if release(run_id, worker_id(), reason):
                 released.append(run_id)
@@ -312,13 +234,3 @@ def stop_janitor(app: Flask) -> None:
     stop = app.extensions.get("modelwatch.janitor", {}).get("stop")
     if stop is not None:
         stop.set()
-
-
-def init_recovery(app: Flask) -> None:
-    """Start the janitor with the first request of a process that was not started by gunicorn's hook already
-    (the development server, tests); never in CLI commands nor at import."""
-
-    def _start() -> None:
-        start_janitor(app)
-
-    app.before_request(_start)

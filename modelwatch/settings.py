@@ -1,4 +1,6 @@
-"""Configuration classes read from the environment (tests pass their own config to the factory)."""
+"""The app's settings, read from the environment (tests pass their own settings class to the factory).
+
+"Settings" is the server's configuration; a run's own options are its Config document (``core.config``)."""
 from __future__ import annotations
 
 import os
@@ -16,7 +18,7 @@ def database_url(default: str) -> str:
     return url
 
 
-class Config:
+class Settings:
     """Development defaults: embedded SQLite in the instance folder, an in-process thread pool."""
 
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
@@ -41,7 +43,7 @@ class Config:
     # ?wait is capped below routers' 30 s request limit; at most WAIT_SLOTS requests of a process wait at once
     MAX_WAIT_S = float(os.environ.get("MODELWATCH_MAX_WAIT_S", "25"))
     WAIT_SLOTS = int(os.environ.get("MODELWATCH_WAIT_SLOTS", "4"))
-    # recovery (services/recovery.py): janitor period, a queued run re-sent after, attempts after infrastructure
+    # recovery (execution/recovery.py): janitor period, a queued run re-sent after, attempts after infrastructure
     # losses, the heartbeat silence that means a lost worker, how long a database blip is retried during a run
     RECOVERY_INTERVAL_S = float(os.environ.get("MODELWATCH_RECOVERY_INTERVAL_S", "10"))
     REDISPATCH_S = float(os.environ.get("MODELWATCH_REDISPATCH_S", "120"))
@@ -74,7 +76,7 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
 
 
-class TestConfig(Config):
+class TestSettings(Settings):
     """Tests: a throwaway database, runs executed inline so that a test sees the finished row."""
 
     TESTING = True
@@ -85,7 +87,7 @@ class TestConfig(Config):
     RECOVERY_INTERVAL_S = 0  # tests run the janitor's passes themselves
 
 
-class ProductionConfig(Config):
+class ProductionSettings(Settings):
     """Production refuses to start without a real secret key."""
 
     def __init__(self) -> None:
@@ -96,6 +98,6 @@ class ProductionConfig(Config):
         self.SESSION_COOKIE_SECURE = os.environ.get("MODELWATCH_SECURE_COOKIES", "1") == "1"  # behind TLS
 
 
-def from_environment() -> Config:
-    """The config named by ``MODELWATCH_ENV`` (``production`` or anything else for development)."""
-    return ProductionConfig() if os.environ.get("MODELWATCH_ENV") == "production" else Config()
+def from_environment() -> Settings:
+    """The settings named by ``MODELWATCH_ENV`` (``production`` or anything else for development)."""
+    return ProductionSettings() if os.environ.get("MODELWATCH_ENV") == "production" else Settings()
