@@ -16,9 +16,9 @@ def test_the_resolved_config_holds_every_default_of_every_section():
     config = resolve_config({"quality": {"n_boot": 50}})
     assert set(config) == {f.name for f in fields(RunConfig)}
     assert set(SECTIONS) == {"drift", "explain", "performance", "robustness", "quality"}
-    assert config["quality"] == {"n_boot": 50}
-    assert config["drift"]["resamples"] == DriftConfig.resamples and config["explain"] == {"max_samples": 200,
-                                                                                          "background": 100}
+    assert config["quality"] == {"n_boot": 50}  # class_names unset: absent
+    assert config["drift"]["resamples"] == DriftConfig.resamples
+    assert config["explain"] == {"max_samples": 200, "background": 100, "rows": "auto"}
     # a budget left to the time the run has is absent, not null: the stored config can be submitted again
     assert "latency_budget_s" not in config["performance"] and config["robustness"] == {}
 

@@ -74,8 +74,10 @@ def test_each_finished_section_streams_its_headline(scheduled):
     for name, headline in streamed.items():
         assert headline == headlines.headline(SECTIONS[name].headline, ctx.results[name]), name
         assert "skipped" not in headline, name
-    assert streamed["robustness"] == {"passed": ctx.results["robustness"]["passed"],
-                                      "total": ctx.results["robustness"]["total"]}
+    robustness = ctx.results["robustness"]
+    assert streamed["robustness"] == {"passed": robustness["passed"], "total": robustness["total"],
+                                      "handled_rate": pytest.approx(robustness["handled_rate"], rel=1e-3),
+                                      "outcomes": robustness["outcomes"]}
     assert streamed["quality"]["metrics"]["accuracy"] == pytest.approx(ctx.results["quality"]["metrics"]["accuracy"],
                                                                        rel=1e-3)
     assert streamed["performance"]["batch_size"] == 1
