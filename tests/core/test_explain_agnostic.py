@@ -16,6 +16,9 @@ from modelwatch.core.explain.agnostic import _warm_up
 from modelwatch.core.explain.section import compute
 from tests.core.suite_context import make_context
 
+# shap's masking compiles with numba on first use (~10 s): `make test` runs this module, `make test-fast` does not
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def warm():

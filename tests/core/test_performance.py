@@ -82,19 +82,27 @@ def test_time_calls_keeps_to_its_budget_and_counts():
     assert performance.MIN_CALLS <= slow.size <= 8  # at least MIN_CALLS when they fit in twice the budget
 
 
-def test_harness_p50_matches_a_direct_perf_counter_loop(forest, cancer):
+def test_harness_times_the_calls_and_nothing_else(forest, cancer):
+    """Each timed call sits inside the harness's own run, so the timings are positive and their sum is below the
+    whole run's wall time, on any machine (the exact per-call accounting is tests/core/test_latency_precision.py's,
+    on a fake clock)."""
     X = cancer[0].to_numpy()[:1]
-    ratios = []
+    calls = []
+
+    def predict(rows):
+        calls.append(len(rows))
+        return forest.predict(rows)
+
     with threadpool_limits(limits=1):
-        for _ in range(9):  # paired runs, so machine noise hits both alike; the median ratio is compared
-            timings = performance.time_calls(forest.predict, X, 0.1)
-            loop = []
-            for _ in range(timings.size):
-                start = time.perf_counter()
-                forest.predict(X)
-                loop.append(time.perf_counter() - start)
-            ratios.append(performance.latency_summary(timings)["p50"] / (float(np.median(loop)) * 1000))
-    assert np.median(ratios) == pytest.approx(1.0, rel=0.10)
+        started = time.perf_counter()
+        timings = performance.time_calls(predict, X, 0.1)
+        elapsed = time.perf_counter() - started
+    assert timings.size >= performance.MIN_CALLS and (timings > 0).all()
+    assert timings.sum() < elapsed
+    assert timings.size < len(calls) <= timings.size + performance.WARMUP_CALLS  # warm-up calls are not timed
+    summary = performance.latency_summary(timings)
+    assert summary["n_calls"] == timings.size
+    assert summary["p50"] == pytest.approx(float(np.median(timings)) * 1000)
 
 
 def test_error_rate_is_exactly_the_rows_a_validator_rejects(normal_frame):
