@@ -74,12 +74,21 @@ def test_latency_summary_orders_percentiles():
 
 
 def test_time_calls_keeps_to_its_budget_and_counts():
-    calls = []
-    timings = performance.time_calls(lambda X: calls.append(X), 1, budget_s=0.05, max_calls=300)
+    """On a clock that moves only by what each call costs (a real one would make the counts depend on the load)."""
+    now, calls = [0.0], []
+
+    def call_costing(seconds: float):
+        def predict(X):
+            calls.append(X)
+            now[0] += seconds
+        return predict
+
+    timings = performance.time_until(call_costing(1e-6), 1, 0.05, precision=None, max_calls=300,
+                                     clock=lambda: now[0]).seconds
     assert timings.size == 300  # a trivial call hits the cap, not the budget
     assert len(calls) == 300 + performance.WARMUP_CALLS
-    slow = performance.time_calls(lambda X: time.sleep(0.02), 1, budget_s=0.1)
-    assert performance.MIN_CALLS <= slow.size <= 8  # at least MIN_CALLS when they fit in twice the budget
+    slow = performance.time_until(call_costing(0.02), 1, 0.1, precision=None, clock=lambda: now[0]).seconds
+    assert slow.size == performance.MIN_CALLS == round(0.1 / 0.02)  # the calls that fit in the budget, the floor
 
 
 def test_harness_times_the_calls_and_nothing_else(forest, cancer):
