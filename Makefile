@@ -25,9 +25,11 @@ test: migrate
 	$(BIN)/python -m pytest
 
 # The subset for every edit (< 90 s on 2 cores): no sandboxed runs, no browser, no PostgreSQL/Redis/gunicorn,
-# nothing marked slow; the markers are derived from each test's fixtures in tests/conftest.py.
+# nothing marked slow; the markers are derived from each test's fixtures in tests/conftest.py. Two pytest-xdist
+# workers: these tests share no port, file or server (each has its own tmp_path and SQLite file). `make test`
+# stays in one process.
 test-fast: $(BIN)/.installed
-	$(BIN)/python -m pytest -m "not sandbox and not browser and not postgres and not redis and not e2e and not slow"
+	$(BIN)/python -m pytest -n 2 -m "not sandbox and not browser and not postgres and not redis and not e2e and not slow"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

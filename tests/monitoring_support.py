@@ -2,16 +2,14 @@
 never calls the model), and batches cut from sklearn's bundled breast-cancer data."""
 from __future__ import annotations
 
-import hashlib
 import io
 
 import numpy as np
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
 
-from modelwatch.extensions import db
-from modelwatch.models import ModelArtifact
 from modelwatch.services import registry
+from tests.factories import stored_artifact
 
 FEATURES = ["mean radius", "mean texture", "mean smoothness", "worst area", "worst symmetry"]
 SHIFTED = ["mean radius", "worst area"]
@@ -27,11 +25,7 @@ def cancer_frame() -> pd.DataFrame:
 def register_champion(name: str, reference: pd.DataFrame, target: str = "label", data: bytes = b"model") -> None:
     """A model version with this reference sample, chosen as champion by a user (``data``: the model's bytes, only
     read when a batch asks for predictions)."""
-    artifact = ModelArtifact(sha256=hashlib.sha256(data + name.encode()).hexdigest(), name=name,
-                             filename="model.pkl", format="pickle", size=len(data), data=data,
-                             info={"task": "classification"})
-    db.session.add(artifact)
-    db.session.commit()
+    artifact = stored_artifact(name, data, info={"task": "classification"})
     version = registry.register_version(name, artifact, reference_csv=reference.to_csv(index=False).encode(),
                                         target=target)
     registry.set_champion(name, version.number)

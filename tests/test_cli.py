@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.fast import FAILING_GATES, PASSING_GATES, TIMEOUT_CONFIG, fast_config, slow_model_bytes
+from tests.api.fast import FAILING_GATES, PASSING_GATES, TIMEOUT_CONFIG, fast_config
+from tests.factories import never_returning_onnx
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,8 +66,8 @@ def test_gates_fail_exit_1_with_a_junit_failure(live_server, model_file, tmp_pat
 
 @pytest.mark.usefixtures("sandbox")
 def test_a_model_that_runs_out_of_time_exits_1(live_server, tmp_path):
-    model = tmp_path / "knn.pkl"
-    model.write_bytes(slow_model_bytes())
+    model = tmp_path / "never_returns.onnx"
+    model.write_bytes(never_returning_onnx())
     done, _, out_xml = cli(live_server[1], model, tmp_path, "--config", TIMEOUT_CONFIG)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "run_timeout" in done.stdout

@@ -7,10 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelwatch.extensions import db
-from modelwatch.models import ModelArtifact, Run, utcnow
 from modelwatch.models_monitoring import AlertEvent
 from modelwatch.services import alerting, registry
+from tests.factories import stored_artifact, stored_run
 from tests.monitoring_support import batch_csv, cancer_frame, register_champion
 
 
@@ -40,10 +39,7 @@ def test_batches_page_with_a_cursor_and_labels_join(client):
 
 def test_refusals(client):
     assert _post(client, "/api/models/ghost/batches", b"a\n1\n").status_code == 404
-    artifact = ModelArtifact(sha256="f" * 64, name="new", filename="m.pkl", format="pickle", size=1, data=b"-")
-    db.session.add(artifact)
-    db.session.commit()
-    registry.register_version("new", artifact)
+    registry.register_version("new", stored_artifact("new"))
     no_champion = _post(client, "/api/models/new/batches", b"a\n1\n")
     assert no_champion.status_code == 409 and no_champion.get_json()["error"]["code"] == "no_champion"
     register_champion("ready", cancer_frame())
@@ -64,10 +60,7 @@ def test_a_run_rule_fires_on_a_failed_verdict(app):
     rule = alerting.create_rule("ci", metric="verdict.status", op="==", value="fail", source="run")
     version = registry.get_model("ci").versions[0]
     for passed in (True, False):
-        run = Run(artifact=version.artifact, name="ci", status="succeeded", stage="done", progress=1.0,
-                  result={"performance": {}}, gates={"passed": passed, "checks": []}, finished_at=utcnow())
-        db.session.add(run)
-        db.session.commit()
+        run = stored_run(version.artifact, "ci", result={"performance": {}}, gates={"passed": passed, "checks": []})
         alerting.on_run_finished(run)
     [event] = AlertEvent.query.all()
     assert event.rule_id == rule.id and event.run_id == run.id and event.value == "fail"

@@ -18,11 +18,10 @@ from tests.api.fast import (
     TIMEOUT_CONFIG,
     assert_error,
     fast_config,
-    slow_model_bytes,
     submit,
-    unsafe_pickle,
 )
 from tests.conftest import make_config
+from tests.factories import never_returning_onnx, unsafe_pickle
 from tests.support import dumps
 
 CONTRACT_PATHS = {"/run_tests": {"post"}, "/api/runs": {"get", "post"}, "/api/runs/{run_id}": {"get", "delete"},
@@ -224,7 +223,7 @@ def test_schema_mismatch(client, forest_bytes):
 
 @pytest.mark.usefixtures("sandbox")
 def test_runs_that_fail_carry_their_error_code(client, forest_bytes, frame_logistic, cancer):
-    run = submit(client, slow_model_bytes(), config=TIMEOUT_CONFIG).get_json()["run"]
+    run = submit(client, never_returning_onnx(), "model.onnx", config=TIMEOUT_CONFIG).get_json()["run"]
     assert run["status"] == "failed" and run["error"]["code"] == "run_timeout" and run["gates"] is None
 
     # a logistic regression cannot take NaN: every generated row has one

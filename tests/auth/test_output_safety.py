@@ -9,11 +9,10 @@ import re
 
 import pytest
 
-from modelwatch.extensions import db
 from modelwatch.figures.html_report import json_for_script
-from modelwatch.models import ModelArtifact, Run
 from modelwatch.services import exports
 from modelwatch.services.history import history_rows
+from tests.factories import stored_artifact, stored_run
 
 HOSTILE = "=HYPERLINK(\"https://evil.example\")"
 SCHEMA = {"schema_version": 1, "features": [
@@ -25,15 +24,11 @@ SCHEMA = {"schema_version": 1, "features": [
 @pytest.fixture
 def hostile_run(app):
     """A finished run written straight to the table, named and shaped by an attacker."""
-    artifact = ModelArtifact(sha256="0" * 64, name="m", filename="m.pkl", format="pickle", size=1, data=b"x")
     result = {"schema": SCHEMA, "data": {"n_samples": 40, "seed": 0, "generator": "independent"},
               "performance": {"latency_ms": {"1": {"p95": 2.0}}, "=cmd|' /C calc'!A0": 1.0}}
-    run = Run(artifact=artifact, name="x](https://evil.example) [y", status="failed", schema=SCHEMA,
-              config={"n_samples": 40}, result=result,
-              error={"code": "model_error", "message": "-2+3+cmd|' /C calc'!A0", "details": {}})
-    db.session.add(run)
-    db.session.commit()
-    return run.id
+    return stored_run(stored_artifact(), "x](https://evil.example) [y", "failed", schema=SCHEMA,
+                      config={"n_samples": 40}, result=result,
+                      error={"code": "model_error", "message": "-2+3+cmd|' /C calc'!A0", "details": {}}).id
 
 
 def cells(text: str) -> list[str]:

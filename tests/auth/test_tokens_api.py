@@ -9,10 +9,11 @@ import pytest
 
 from modelwatch.app import create_app
 from modelwatch.extensions import db
-from modelwatch.models import ApiToken, ModelArtifact, Run, User, utcnow
+from modelwatch.models import ApiToken, Run, User, utcnow
 from tests.api.fast import assert_error
 from tests.auth.accounts import ensure_user, token_for
 from tests.conftest import make_config
+from tests.factories import stored_artifact, stored_run
 
 
 @pytest.fixture
@@ -89,12 +90,7 @@ def run_by(app, headers: dict[str, str], name: str) -> str:
     """A run created while this token's request is served (no sandbox: the row is what the test is about)."""
     with app.test_request_context("/api/runs", method="POST", headers=headers):
         app.preprocess_request()  # the gate names the caller
-        artifact = ModelArtifact.query.first() or ModelArtifact(sha256="1" * 64, name="m", filename="m.pkl",
-                                                                 format="pickle", size=1, data=b"x")
-        run = Run(artifact=artifact, name=name, status="succeeded", schema={}, config={})
-        db.session.add(run)
-        db.session.commit()
-        return run.id
+        return stored_run(stored_artifact(), name).id
 
 
 def test_editors_delete_only_their_own_runs_and_everything_is_audited(app):

@@ -42,6 +42,7 @@ def data():
     return X, 2 * X["x1"] - X["x2"] + 0.5 * X["n"]
 
 
+@pytest.mark.slow  # every drift scenario predicted twice, batched and one call each
 @pytest.mark.parametrize("kind", ["regressor", "classifier"])
 def test_batched_scenarios_equal_one_call_each(data, kind):
     X, y = data

@@ -16,6 +16,8 @@ from modelwatch.core.explain.agnostic import _warm_up
 from modelwatch.core.explain.section import compute
 from tests.core.suite_context import make_context
 
+# the tests that request `warm` are marked slow: shap's masking compiles with numba on first use (~10 s)
+
 
 @pytest.fixture(scope="module")
 def warm():
@@ -65,6 +67,7 @@ class LabelsOnly(ClassifierMixin, BaseEstimator):
         return self.classes_[(np.asarray(X, dtype=float)[:, 0] > 0).astype(int)]
 
 
+@pytest.mark.slow
 def test_pipeline_with_strings_is_explained_over_raw_columns(warm, categorical):
     frame, y = categorical
     pre = make_column_transformer((StandardScaler(), ["a", "b"]), (OneHotEncoder(), ["color"]))
@@ -81,6 +84,7 @@ def test_pipeline_with_strings_is_explained_over_raw_columns(warm, categorical):
                                                                                                abs=1e-3)
 
 
+@pytest.mark.slow
 def test_mixing_preprocessing_goes_model_agnostic(warm, categorical):
     frame, y = categorical
     from sklearn.linear_model import LogisticRegression
@@ -92,6 +96,7 @@ def test_mixing_preprocessing_goes_model_agnostic(warm, categorical):
     assert section["additivity_max_error"] < 1e-3
 
 
+@pytest.mark.slow
 def test_slow_model_keeps_the_time_budget(warm):
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(60, 4)), columns=list("abcd"))

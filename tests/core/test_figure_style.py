@@ -3,7 +3,7 @@ import plotly.graph_objects as go
 
 from modelwatch.figures.common import TOP_MARGIN, style_figure
 from modelwatch.figures.compare import compare_figures
-from tests.runs_data import V1, V2
+from tests.factories import V1, V2
 
 
 def test_style_sets_title_axes_margin_and_legend():

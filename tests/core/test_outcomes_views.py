@@ -9,7 +9,7 @@ from modelwatch.cli import summary
 from modelwatch.core.checks import outcomes
 from modelwatch.core.results import verdict
 from modelwatch.figures import html_report
-from tests.runs_data import V1
+from tests.factories import V1
 
 CASES = [{"name": "baseline", "feature": None, "kind": "baseline", "status": "ok", "outcome": "ok", "message": ""},
          {"name": "nan:a", "feature": "a", "kind": "nan", "status": "error", "outcome": "rejected",

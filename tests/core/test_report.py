@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from modelwatch.core.results.report import headline_metrics, label, metric_rows, section_of, skip_reason
-from tests.runs_data import V1
+from tests.factories import V1
 
 
 def test_headline_metrics_of_a_known_result():

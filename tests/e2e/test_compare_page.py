@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from modelwatch.extensions import db
-from tests.runs_data import V1, V2, add_run
+from tests.factories import V1, V2, add_run
 
 
 def test_compare_shows_deltas_for_two_known_runs(browser, live_server):

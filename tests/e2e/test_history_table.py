@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 from modelwatch.extensions import db
 from tests.e2e.console import console_lines, record_console
-from tests.runs_data import V1, V2, add_run
+from tests.factories import V1, V2, add_run
 
 GRID = "#history-runs-grid"
 

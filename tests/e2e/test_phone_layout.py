@@ -6,7 +6,7 @@ import time
 
 from modelwatch.extensions import db
 from tests.e2e.console import console_lines, record_console
-from tests.runs_data import V1, V2, add_run
+from tests.factories import V1, V2, add_run
 
 OVERFLOW = """
 const width = window.innerWidth;

@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from modelwatch.core.results import verdict as core_verdict
 from modelwatch.dashboard.tabs import RUN_TAB_BODY, TABS, tab_id
 from modelwatch.extensions import db
-from tests.runs_data import V1, add_run
+from tests.factories import V1, add_run
 
 
 @pytest.fixture

@@ -8,18 +8,7 @@ import pytest
 from modelwatch.core.results.report import compare_metrics, direction, verdict
 from modelwatch.errors import BadRequest, NotFound
 from modelwatch.figures.compare import compare_figures
-from modelwatch.services.compare import (
-    baseline_for,
-    choose_baseline,
-    comparable_runs,
-    compare_runs,
-    differing_settings,
-    interval,
-    judge,
-    judged_metrics,
-    noise_band,
-)
-from tests.runs_data import V1, V2, add_run
+from tests.factories import V1, V2, add_run
 
 
 def test_deltas_and_verdicts_for_two_known_runs(app):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from modelwatch.services.history import group_by_model, headline_row
-from tests.runs_data import V1
+from tests.factories import V1
 
 
 def test_a_finished_run_gives_one_number_per_metric_and_its_verdict():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from modelwatch.services.history import history_rows
-from tests.runs_data import V1, add_run
+from tests.factories import V1, add_run
 
 
 def test_a_correct_rejection_counts_as_handled_in_history(app):

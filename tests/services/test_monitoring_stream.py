@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from modelwatch.extensions import db
 from modelwatch.figures.monitoring import heatmap_data
@@ -17,6 +18,7 @@ from tests.monitoring_support import FEATURES, SHIFTED, batch_csv, cancer_frame,
 N_BATCHES, DRIFT_FROM, ROWS = 200, 120, 60
 
 
+@pytest.mark.slow  # 200 batches ingested one by one
 def test_drift_from_batch_120_fires_one_alert_and_shows_in_the_heatmap(app):
     frame = cancer_frame()
     register_champion("churn", frame)

@@ -1,21 +1,16 @@
 """The champion rule: the latest version whose latest run passed (its verdict, else its gates); a user's choice wins."""
 from __future__ import annotations
 
-from modelwatch.extensions import db
-from modelwatch.models import ModelArtifact, Run, utcnow
 from modelwatch.services import registry
+from tests.factories import stored_artifact, stored_run
 
 
 def _version(name: str, n: int, verdict: str | None = None, gates_passed: bool | None = None):
-    artifact = ModelArtifact(sha256=f"{n:064x}", name=name, filename="m.pkl", format="pickle", size=1, data=b"-")
-    db.session.add(artifact)
-    db.session.commit()
+    artifact = stored_artifact(name, str(n).encode())
     version = registry.register_version(name, artifact)
     result = {"verdict": {"status": verdict, "checks": [], "reasons": []}} if verdict else {}
     gates = {"passed": gates_passed, "checks": []} if gates_passed is not None else None
-    db.session.add(Run(artifact=artifact, name=name, status="succeeded", stage="done", progress=1.0, result=result,
-                       gates=gates, finished_at=utcnow()))
-    db.session.commit()
+    stored_run(artifact, name, result=result, gates=gates)
     return version
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
 from modelwatch.core.drift.multivariate import domain_classifier
@@ -10,6 +11,7 @@ from modelwatch.core.drift.multivariate import domain_classifier
 N_FRAMES = 240
 
 
+@pytest.mark.slow  # 240 fitted classifiers
 def test_false_positive_rate_is_nominal_without_drift():
     """Reference and current drawn from one distribution, 240 seeds: p < 0.05 in 5% +- 2.5% of them.
 

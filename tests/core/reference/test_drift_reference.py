@@ -146,6 +146,7 @@ def _columns(n: int, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, np
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("test", ["ks", "wasserstein"])
 def test_fast_path_is_the_exact_path_at_60k_rows(test):
     selection = Selection(tests={"all": test})
@@ -159,6 +160,7 @@ def test_fast_path_is_the_exact_path_at_60k_rows(test):
         assert fast["drift_detected"] == exact["drift_detected"], name
 
 
+@pytest.mark.slow
 def test_fast_path_is_exact_at_a_million_rows():
     rng = np.random.default_rng(2)
     ref, cur = rng.normal(size=1_000_000), rng.normal(0.001, 1, size=1_000_000)

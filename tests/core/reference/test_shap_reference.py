@@ -20,6 +20,9 @@ from modelwatch.core.explain.tree import explain_tree
 from modelwatch.core.explain.treeshap import Kernel
 from tests.core.suite_context import make_context
 
+# shap's numba kernels compile on first use (~10 s): `make test` runs this module, `make test-fast` does not
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def cancer_with_nan():
