@@ -8,6 +8,17 @@ import pytest
 from modelwatch.core.results.report import compare_metrics, direction, verdict
 from modelwatch.errors import BadRequest, NotFound
 from modelwatch.figures.compare import compare_figures
+from modelwatch.services.compare import (
+    baseline_for,
+    choose_baseline,
+    comparable_runs,
+    compare_runs,
+    differing_settings,
+    interval,
+    judge,
+    judged_metrics,
+    noise_band,
+)
 from tests.factories import V1, V2, add_run
 
 
