@@ -126,8 +126,9 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS,
                  compute: dict[str, Compute] = COMPUTE) -> None:
     """Fill ``ctx.results``: the sections declared ``alone`` in turn, then the others on ``workers`` threads.
 
-    Each group starts in the order of ``Section.start``; a shared section waits for the sections it ``needs``;
-    ``compute`` maps each section of ``sections`` to its compute function.
+    Each group starts in the order of ``Section.start``; a shared section waits for the sections it ``needs``
+    before it starts, and for those it ``awaits`` when it asks for them (``SuiteContext.result_of``); ``compute``
+    maps each section of ``sections`` to its compute function.
 
     ``ctx.progress`` gets a stage when a section starts and ``section=`` and ``headline=`` keywords when it ends;
     its calls are serialised, so a progress line is never interleaved with another.
@@ -144,10 +145,11 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS,
     ctx.progress = progress
 
     def finished(name: str, section: dict[str, Any] | None) -> None:
-        ctx.results[name] = section
+        ctx.publish(name, section)
         progress(f"{name} done", 0.1 + 0.85 * len(ctx.results) / len(sections),
                  {"section": name, "headline": headline(sections[name].headline, section)})
 
+    ctx.pending = set(sections) - set(ctx.results)
     ordered = sorted(sections.values(), key=lambda s: s.start)
     for section in (s for s in ordered if s.alone):
         progress(section.name, 0.1 + 0.85 * len(ctx.results) / len(sections))
@@ -157,12 +159,15 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS,
     # BLAS pools are process-wide: held to one thread here, once, not by each worker (whose exit would restore them)
     with threadpool_limits(limits=1, user_api="blas"), \
             ThreadPoolExecutor(max_workers=max(1, min(workers, len(waiting))), thread_name_prefix="section") as pool:
-        while waiting or running:
-            for section in list(waiting):
-                if all(need in ctx.results for need in section.needs):
-                    waiting.remove(section)
-                    progress(section.name, 0.1 + 0.85 * len(ctx.results) / len(sections))
-                    running[pool.submit(_compute_single_threaded, compute[section.name], ctx)] = section.name
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                finished(running.pop(future), future.result())
+        try:
+            while waiting or running:
+                for section in list(waiting):
+                    if all(need in ctx.results for need in section.needs):
+                        waiting.remove(section)
+                        progress(section.name, 0.1 + 0.85 * len(ctx.results) / len(sections))
+                        running[pool.submit(_compute_single_threaded, compute[section.name], ctx)] = section.name
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finished(running.pop(future), future.result())
+        finally:  # on the way out, no section may be left waiting for one that will not be published
+            ctx.release_waiters()

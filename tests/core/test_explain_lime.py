@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import shap
 from sklearn.ensemble import RandomForestClassifier
 
-from modelwatch.core.explain.lime import explain_row, top_agreement, weighted_ridge
+from modelwatch.core.explain.lime import N_PERTURBATIONS, add_lime, explain_row, top_agreement, weighted_ridge
+from modelwatch.core.model.introspect import describe
 
 
 def test_lime_top_features_of_the_cancer_forest_agree_with_shap(cancer):
@@ -47,3 +49,29 @@ def test_agreement_counts_shared_top_features():
     shap_values = {"a": 3.0, "b": -2.0, "c": 1.0, "d": 0.1}
     agreement = top_agreement(shap_values, {"a": 0.3, "b": 0.1, "c": -0.2, "d": 0.0}, k=2)
     assert agreement["shared"] == 1 and agreement["top_shap"] == ["a", "b"] and agreement["top_lime"] == ["a", "c"]
+
+
+def test_lime_of_several_rows_in_two_calls_equals_one_row_at_a_time(cancer):
+    X, y = cancer
+    forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
+    rows, background = X.iloc[:4].reset_index(drop=True), X.iloc[200:300].reset_index(drop=True)
+    index = np.array([0, 1, 1, 0])  # the explained class of each row, not always the predicted one
+    calls = []
+
+    def predict_proba(frame):
+        calls.append(len(frame))
+        return RandomForestClassifier.predict_proba(forest, frame)
+
+    forest.predict_proba = predict_proba
+    section = {"samples": [{"contributions": dict(zip(X.columns, np.arange(30.0)))} for _ in range(4)]}
+    add_lime(section, forest, describe(forest), rows, background, index, seed=5, deadline=1e12)
+    assert calls == [N_PERTURBATIONS, 3 * N_PERTURBATIONS] and section["lime"]["n_rows"] == 4
+    rng = np.random.default_rng(5)
+    for i, sample in enumerate(section["samples"]):
+        alone = explain_row(lambda f, k=int(index[i]): forest.predict_proba(f[X.columns])[:, k], rows.iloc[i],
+                            background, rng)
+        assert sample["lime"]["weights"] == pytest.approx(alone["weights"], abs=1e-12)
+        assert sample["lime"]["score"] == pytest.approx(alone["score"], abs=1e-12)
+    past = {"samples": [{"contributions": {"a": 1.0}}]}
+    add_lime(past, forest, describe(forest), rows, background, index, seed=5, deadline=0.0)
+    assert past["lime"]["n_rows"] == 0 and "lime" not in past["samples"][0]

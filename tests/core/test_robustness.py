@@ -203,3 +203,36 @@ def test_handled_rate_counts_ok_and_rejected_cases_and_older_results_are_counted
                                                         "1 rejected with a clear error · 1 ok")
     assert set(outcomes.LABELS) == set(outcomes.WORST_FIRST) == set(outcomes.OUTCOMES)
     assert set(outcomes.HANDLED) | set(outcomes.MISSES) == set(outcomes.OUTCOMES)
+
+
+@pytest.mark.parametrize("which", ["linear regression", "churn pipeline"])
+def test_cases_stacked_in_one_call_per_kind_equal_one_call_per_case(which, churn_frame):
+    """Valid inputs of a kind share one call; a call that raises falls back to one call per case, so every
+    rejection stays attributed to its own case: both give each case the outcome it gets alone."""
+    if which == "linear regression":  # degraded cases (extrapolation) and rejected ones (infinities, strings)
+        X, y = load_diabetes(return_X_y=True, as_frame=True)
+        model, data, schema = LinearRegression().fit(X, y), X.head(100), schema_from_frame(X)
+    else:  # unseen categories rejected by the encoder, strings in numbers, NaN
+        X, y = churn_frame.drop(columns="churn"), churn_frame["churn"]
+        encode = ColumnTransformer([("cat", OneHotEncoder(handle_unknown="error"), ["plan", "region"])],
+                                   remainder=StandardScaler())
+        model, data = make_pipeline(encode, LogisticRegression(max_iter=500)).fit(X, y), X.head(60)
+        schema = {"schema_version": 1, "target": None, "features": [
+            {"name": "plan", "type": "categorical", "categories": ["basic", "plus", "pro"]},
+            {"name": "region", "type": "categorical", "categories": ["north", "south", "east", "west"]},
+            {"name": "tenure", "type": "float", "min": 1, "max": 71},
+            {"name": "monthly", "type": "float", "min": 0, "max": 100}]}
+    ctx = make_context(model, data, schema)
+    stacked = by_name(robustness.compute(ctx))
+    runner = robustness._Runner(model, ctx.info, robustness._base_rows(ctx), 1.0)
+    runner.baseline = runner.predict(runner.base)
+    runner.scale = robustness._prediction_scale(runner, ctx.data)
+    alone = [runner.run_group([case])[0] for case in edge_cases(ctx.schema, robustness.CASE_KINDS)]
+    assert {c["outcome"] for c in alone} >= {"ok", "rejected"} and len(alone) > 10
+    for case in alone:
+        got = stacked[case["name"]]
+        assert (got["status"], got["outcome"], got["valid"]) == (case["status"], case["outcome"], case["valid"])
+        assert ("shift" in got) == ("shift" in case)
+        assert got.get("shift", 0.0) == pytest.approx(case.get("shift", 0.0), rel=1e-9, abs=1e-12)
+        if case["status"] == "error":
+            assert got["message"] == case["message"]

@@ -164,3 +164,7 @@ def test_an_incomplete_or_inconsistent_declaration_fails_when_declared():
     b = Section("b", "B", ToySchema, TOY.headline, needs=("a",))
     with pytest.raises(RegistryError, match="wait for each other"):
         Registry([a, b])
+    early = Section("early", "Early", ToySchema, TOY.headline, start=1)
+    with pytest.raises(RegistryError, match="starts earlier"):  # a lone worker would wait for its own queue
+        Registry([early, Section("late", "Late", ToySchema, TOY.headline, start=1, awaits=("early",))])
+    Registry([early, Section("late", "Late", ToySchema, TOY.headline, start=2, awaits=("early",))])

@@ -59,7 +59,8 @@ def test_latency_runs_alone_and_dependencies_come_first(scheduled):
     assert stages[perf_start + 1:perf_done] == ["performance: latency"]  # nothing else starts while it times
     for shared in ("drift", "robustness", "explainability"):
         assert _position(events, shared) > perf_done
-    assert _position(events, "explainability") > _position(events, "drift done")
+    # explainability shares the cores with drift and waits for it only to explain its strongest scenario
+    assert _position(events, "explaining under drift") > _position(events, "drift done")
     # drift and robustness are handed to the two workers together, before either is done
     assert max(_position(events, "drift"), _position(events, "robustness")) < min(
         _position(events, "drift done"), _position(events, "robustness done"))
@@ -84,6 +85,29 @@ def test_each_finished_section_streams_its_headline(scheduled):
     assert streamed["performance"]["p50_ms"] == pytest.approx(ctx.results["performance"]["latency_ms"]["1"]["p50"],
                                                               rel=1e-3)
     assert streamed["drift"]["scenarios"] == len(ctx.results["drift"]["scenarios"]) > 0
+
+
+def test_explainability_compares_the_strongest_drift_scenario_it_waited_for(scheduled):
+    ctx, _ = scheduled
+    strongest = ctx.results["drift"]["strongest"]
+    assert ctx.results["explainability"]["drift"]["scenario"] == {
+        k: strongest.get(k) for k in ("feature", "kind", "severity")}
+    assert not ctx.pending
+
+
+def test_a_section_waits_for_an_awaited_result_published_by_another_thread(cancer):
+    X, y = cancer
+    ctx = make_context(LogisticRegression().fit(X.iloc[:50, :3], y.iloc[:50]), X.iloc[:5, :3])
+    ctx.pending = {"drift"}
+    got = []
+    reader = threading.Thread(target=lambda: got.append(ctx.result_of("drift")))
+    reader.start()
+    ctx.publish("drift", {"strongest": {"feature": "a"}})
+    reader.join(timeout=60)
+    assert got == [{"strongest": {"feature": "a"}}] and not ctx.pending
+    ctx.pending = {"robustness"}
+    ctx.release_waiters()  # the suite stopped: nothing waits for a section that will not come
+    assert ctx.result_of("robustness") is None and ctx.result_of("not in the run") is None
 
 
 def test_shared_sections_hold_their_pools_to_one_thread(scheduled):

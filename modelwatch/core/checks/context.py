@@ -4,6 +4,7 @@ The suite (``core.suite``) builds one per run; each section reads it and returns
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,28 @@ class SuiteContext:
     deadline: float
     progress: ProgressFn
     results: dict[str, Any] = field(default_factory=dict)
+    pending: set[str] = field(default_factory=set)  # sections the suite will still put in ``results``
+    _ready: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def seconds_left(self) -> float:
         return self.deadline - time.monotonic()
+
+    def publish(self, name: str, section: dict[str, Any] | None) -> None:
+        """Put a finished section in ``results`` and wake the sections waiting for it (``result_of``)."""
+        with self._ready:
+            self.results[name] = section
+            self.pending.discard(name)
+            self._ready.notify_all()
+
+    def result_of(self, name: str) -> Any:
+        """Section ``name``'s result, waited for while it is pending (at most until the deadline); None when it
+        is not part of the run or did not finish in time."""
+        with self._ready:
+            self._ready.wait_for(lambda: name not in self.pending, timeout=max(self.seconds_left(), 0.0))
+            return self.results.get(name)
+
+    def release_waiters(self) -> None:
+        """Nothing more will be published (the suite is done, or failed): wake every ``result_of``."""
+        with self._ready:
+            self.pending.clear()
+            self._ready.notify_all()

@@ -38,20 +38,32 @@ def _bins(values: pd.Series, numeric: bool) -> tuple[np.ndarray, Callable[[Any],
         lambda x: np.array([categories.get(str(v), -1) for v in np.atleast_1d(x)])
 
 
-def perturb(row: pd.Series, reference: pd.DataFrame, n: int,
-            rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
-    """``n`` rows around ``row`` (the first is ``row`` itself) and their binary representation."""
-    columns: dict[str, np.ndarray] = {}
-    binary = np.ones((n, len(reference.columns)))
-    for j, column in enumerate(reference.columns):
+Binning = list[tuple[str, np.ndarray, np.ndarray, Callable[[Any], np.ndarray]]]
+
+
+def binning(reference: pd.DataFrame) -> Binning:
+    """Per reference column: its name, values, each value's bin code and the function that codes any value."""
+    out = []
+    for column in reference.columns:
         values = reference[column]
         numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
         codes, code_of = _bins(values, numeric)
+        out.append((column, values.to_numpy(), codes, code_of))
+    return out
+
+
+def perturb(row: pd.Series, reference: pd.DataFrame, n: int, rng: np.random.Generator,
+            bins: Binning | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """``n`` rows around ``row`` (the first is ``row`` itself) and their binary representation; ``bins`` is
+    ``binning(reference)``, computed once for many rows."""
+    columns: dict[str, np.ndarray] = {}
+    binary = np.ones((n, len(reference.columns)))
+    for j, (column, values, codes, code_of) in enumerate(bins or binning(reference)):
         # a reference row drawn uniformly is a bin drawn by its frequency, then a value of that bin
         drawn = rng.integers(0, len(values), n)
         binary[:, j] = codes[drawn] == code_of([row[column]])[0]
         binary[0, j] = 1
-        columns[column] = values.to_numpy()[drawn]
+        columns[column] = values[drawn]
         columns[column][0] = row[column]
     frame = pd.DataFrame(columns)
     return frame, binary
@@ -87,14 +99,18 @@ def explain_row(predict: Callable[[pd.DataFrame], np.ndarray], row: pd.Series, r
         "n_samples"}``.
     """
     frame, binary = perturb(row, reference, n_samples, rng)
-    target = np.asarray(predict(frame), dtype=float).reshape(-1)
+    return fit_row(binary, np.asarray(predict(frame), dtype=float).reshape(-1), reference.columns)
+
+
+def fit_row(binary: np.ndarray, target: np.ndarray, columns: Any) -> dict[str, Any]:
+    """LIME weights of one row from its perturbations' binary representation and explained outputs."""
     width = 0.75 * np.sqrt(binary.shape[1])
     distances = np.sqrt(((binary - 1.0) ** 2).sum(axis=1))
     kernel = np.sqrt(np.exp(-(distances ** 2) / width ** 2))
     coef, intercept, score = weighted_ridge(binary, target, kernel)
-    return {"weights": dict(zip(map(str, reference.columns), coef.tolist())), "intercept": intercept,
+    return {"weights": dict(zip(map(str, columns), coef.tolist())), "intercept": intercept,
             "score": score, "local_prediction": float(intercept + coef.sum()), "kernel_width": float(width),
-            "n_samples": n_samples}
+            "n_samples": len(binary)}
 
 
 def add_lime(section: dict[str, Any], model: Any, info: dict[str, Any], rows: pd.DataFrame,
@@ -102,23 +118,37 @@ def add_lime(section: dict[str, Any], model: Any, info: dict[str, Any], rows: pd
              max_rows: int = MAX_ROWS) -> None:
     """Give the first ``max_rows`` explained samples of ``section`` their LIME weights (``sample["lime"]``) and
     their agreement with SHAP (``sample["lime"]["agreement"]``), for the output SHAP explained; stop at
-    ``deadline`` (``time.monotonic()``). ``section["lime"]`` says how many rows were explained and how."""
-    samples = section.get("samples") or []
+    ``deadline`` (``time.monotonic()``). ``section["lime"]`` says how many rows were explained and how.
+
+    The perturbations of all rows are drawn first (the same draws, in the same order, as one row at a time) and
+    predicted in two calls, not one per row: the first row's alone, which times a row, then as many of the others
+    as that says fit before the deadline.
+    """
+    samples = (section.get("samples") or [])[:max_rows]
     rng = np.random.default_rng(seed)
-    done = 0
-    for i, sample in enumerate(samples[:max_rows]):
-        if time.monotonic() > deadline:
-            break
-        column = int(index[i])
+    bins = binning(background)
+    perturbed = [perturb(rows.iloc[i], background, N_PERTURBATIONS, rng, bins) for i in range(len(samples))]
 
-        def output(frame: pd.DataFrame, column: int = column) -> np.ndarray:
-            values = np.asarray(predict_output(model, to_model_input(frame, info), info), dtype=float)
-            return values.reshape(len(frame), -1)[:, column if values.ndim > 1 else 0]
+    def outputs(start: int, stop: int) -> list[np.ndarray]:
+        frame = pd.concat([f for f, _ in perturbed[start:stop]], ignore_index=True)
+        values = np.asarray(predict_output(model, to_model_input(frame, info), info), dtype=float)
+        values = values.reshape(len(frame), -1)
+        return [values[k * N_PERTURBATIONS:(k + 1) * N_PERTURBATIONS, int(index[i]) if values.shape[1] > 1 else 0]
+                for k, i in enumerate(range(start, stop))]
 
-        explained = explain_row(output, rows.iloc[i], background, rng)
+    targets: list[np.ndarray] = []
+    if samples and time.monotonic() <= deadline:
+        started = time.monotonic()
+        targets = outputs(0, 1)
+        per_row = time.monotonic() - started
+        fit = int(max(deadline - time.monotonic(), 0.0) / max(per_row, 1e-9))
+        if fit > 0 and len(samples) > 1:
+            targets += outputs(1, min(len(samples), 1 + fit))
+    for sample, (_, binary), target in zip(samples, perturbed, targets):
+        explained = fit_row(binary, target, background.columns)
         explained["agreement"] = top_agreement(sample["contributions"], explained["weights"])
         sample["lime"] = explained
-        done += 1
+    done = len(targets)
     shared = [s["lime"]["agreement"]["shared"] for s in samples[:done]]
     section["lime"] = {"n_rows": done, "n_samples": N_PERTURBATIONS, "discretizer": "quartile",
                        "mean_shared_top5": round(float(np.mean(shared)), 3) if shared else None}

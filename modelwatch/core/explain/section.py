@@ -79,12 +79,17 @@ def _labels(ctx: SuiteContext, columns: list[str]) -> tuple[pd.DataFrame, Any] |
     return None
 
 
+def _strongest(drift: Any) -> Any:
+    return drift.get("strongest") if isinstance(drift, dict) else None
+
+
 def compute(ctx: SuiteContext) -> dict[str, Any]:
     """The contract's explainability section, with ``why``, ``method``, ``class``, ``sampled``,
     ``dependence`` and ``drift`` as extras. Never runs past the run's deadline.
 
     Args:
-        ctx: the suite's context; ``ctx.results["drift"]["strongest"]`` (when present) names the drift scenario.
+        ctx: the suite's context; the drift section's ``strongest`` (when present) names the drift scenario: it is
+            waited for (``SuiteContext.result_of``) after the rows are explained.
 
     Returns:
         The section, or ``{"skipped": why}`` when no time is left.
@@ -99,9 +104,9 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     rows, background, source, notes = _frames(ctx, columns, int(config["max_samples"]), int(config["background"]),
                                               rng, config["rows"])
-    strongest = (ctx.results.get("drift") or {}).get("strongest") if isinstance(ctx.results.get("drift"), dict) \
-        else None
-    budget = Budget(seconds * (MAIN_SHARE_WITH_DRIFT if strongest else 1.0))
+    # drift may still be computing beside this section: its strongest scenario is asked for once the rows are done
+    drift_coming = "drift" in ctx.pending or _strongest(ctx.results.get("drift")) is not None
+    budget = Budget(seconds * (MAIN_SHARE_WITH_DRIFT if drift_coming else 1.0))
     plan = choose(ctx.model, ctx.info, pd.concat([background, rows], ignore_index=True))
     try:
         att, plan = explain(ctx.model, plan, ctx.info, rows, background, budget, seed)
@@ -118,7 +123,6 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
                                   "note": SOURCE_NOTE["sample" if labelled else source]}
         return section
     main_s = time.monotonic() - started
-    ctx.progress("explaining under drift", 0.97)
     index = predicted_index(ctx.model, att.rows, ctx.info, att)
     section = build(att, index, columns)
     add_lime(section, ctx.model, ctx.info, att.rows, background, index, seed,  # a second local view (#22)
@@ -134,6 +138,8 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
     section["rows_source"] = {"name": source, "note": SOURCE_NOTE[source]}
     section["features"] = feature_specs(ctx.schema, columns)
     section["n_background"] = len(background) if att.explainer != "TreeExplainer" else None
+    strongest = _strongest(ctx.result_of("drift"))
+    ctx.progress("explaining under drift", 0.97)
     try:
         section["drift"] = importance_shift(ctx.model, plan, ctx.info, ctx.schema, att, index, background,
                                             strongest, Budget(seconds - (time.monotonic() - started)), seed)

@@ -60,7 +60,7 @@ SECTIONS = Registry([
         "explainability", "Explainability", shapes.ExplainabilitySchema,
         headlines.explainability_headline,
         metric_paths=("additivity_max_error",),
-        start=4, needs=("drift",),  # explains the strongest drift scenario
+        start=4, awaits=("drift",),  # explains the strongest drift scenario, after its own rows
         key_metrics=metrics.explainability_metrics, detail_rows=metrics.explainability_rows,
     ),
 ])

@@ -41,6 +41,9 @@ class Section:
             share the cores.
         alone: run with nothing else running (its timings must not be disturbed).
         needs: the sections whose result it reads: it starts once they are done.
+        awaits: the sections whose result it reads only late in its compute (``SuiteContext.result_of``): it may
+            start before they are done and waits for them then. They start earlier (a lower ``start``) and need
+            nothing it does not need, so a worker never waits for a section queued behind it.
         absent: why it holds ``null`` when ``compute`` returned None; None when it always computes.
         key_metrics: ``key_metrics(section) -> {metric: number}``, the numbers a reader compares first
             (``core.results.report.headline_metrics``: the report's summary, comparisons between runs).
@@ -56,6 +59,7 @@ class Section:
     start: int = 0
     alone: bool = False
     needs: tuple[str, ...] = ()
+    awaits: tuple[str, ...] = ()
     absent: str | None = None
     key_metrics: Callable[[dict[str, Any]], dict[str, float]] = no_key_metrics
     detail_rows: Callable[[dict[str, Any]], list[tuple[str, Any]]] = no_detail_rows
@@ -93,8 +97,15 @@ class Registry(Mapping[str, Section]):
             unknown = [need for need in section.needs if need not in self._sections]
             if unknown or section.name in section.needs:
                 raise RegistryError(f"Section {section.name!r} needs unknown section(s): {unknown or [section.name]}.")
-            if section.alone and section.needs:
-                raise RegistryError(f"Section {section.name!r} runs alone: it cannot wait for {section.needs}.")
+            if section.alone and (section.needs or section.awaits):
+                raise RegistryError(f"Section {section.name!r} runs alone: it cannot wait for "
+                                    f"{section.needs + section.awaits}.")
+            late = [name for name in section.awaits if name not in self._sections or self._sections[name].alone
+                    or self._sections[name].start >= section.start
+                    or not set(self._sections[name].needs) <= set(section.needs)]
+            if late:
+                raise RegistryError(f"Section {section.name!r} awaits {late}: each must be a shared section that "
+                                    "starts earlier and needs nothing it does not need.")
         self._check_no_cycle()
 
     def _check_no_cycle(self) -> None:
