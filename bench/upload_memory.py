@@ -47,12 +47,16 @@ def cancer_model_and_csv(megabytes: float) -> tuple[bytes, bytes]:
     """A logistic regression on breast cancer, and a CSV of its rows resampled with 1 % noise to ``megabytes``."""
     data = load_breast_cancer(as_frame=True)
     model = pickle.dumps(LogisticRegression(max_iter=5000).fit(data.data, data.target))
-    one_row = len(data.frame.to_csv(index=False).encode()) / len(data.frame)
     rng = np.random.default_rng(0)
-    picked = rng.integers(0, len(data.frame), int(megabytes * MB / one_row))
-    frame = data.data.iloc[picked].reset_index(drop=True)
-    frame = frame * (1 + 0.01 * rng.standard_normal(frame.shape))
-    frame["label"] = data.target.iloc[picked].to_numpy()
+
+    def rows(n: int) -> pd.DataFrame:
+        picked = rng.integers(0, len(data.frame), n)
+        frame = data.data.iloc[picked].reset_index(drop=True) * (1 + 0.01 * rng.standard_normal((n, 30)))
+        frame["label"] = data.target.iloc[picked].to_numpy()
+        return frame
+
+    one_row = len(rows(1000).to_csv(index=False).encode()) / 1000
+    frame = rows(int(megabytes * MB / one_row))
     return model, frame.to_csv(index=False).encode()
 
 
