@@ -388,7 +388,7 @@ def wait_in_request(run_id: str, seconds: float) -> Run:
 
 
 LIST_COLUMNS = ("id", "artifact_id", "name", "status", "stage", "progress", "source", "submitted_by", "tags",
-                "target", "config", "gates", "error", "created_at", "started_at", "finished_at")
+                "target", "config", "gates", "error", "headlines", "created_at", "started_at", "finished_at")
 
 
 def light_runs_query():
