@@ -85,6 +85,7 @@ def store_csv(upload: bytes | IO[bytes] | None, artifact: ModelArtifact, target:
     decoder = _Decoder(text_encoding(head))
     text = decoder.decode(head)
     while "\n" not in text and (more := stream.read(CHUNK)):  # a header longer than a chunk
+        check_size(decoder.consumed + len(more), what)
         text += decoder.decode(more)
     delimiter = sniff_delimiter(text[:_line_end(text, SNIFF_LINES)])
     body = _line_end(text, 1, quoted=True)
