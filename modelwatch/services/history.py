@@ -26,25 +26,33 @@ _headlines: OrderedDict[str, dict[str, Any]] = OrderedDict()  # finished run id 
 _lock = threading.Lock()
 
 
-def _headline(run_id: str) -> dict[str, Any]:
+def _headlines_of(run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The headline figures of these finished runs: kept ones, the others from their Results read in one query."""
     with _lock:
-        if run_id in _headlines:
+        found = {run_id: _headlines[run_id] for run_id in run_ids if run_id in _headlines}
+        for run_id in found:
             _headlines.move_to_end(run_id)
-            return _headlines[run_id]
-    result = db.session.query(Run.result).filter(Run.id == run_id).scalar()
+    missing = [run_id for run_id in run_ids if run_id not in found]
+    if missing:
+        fresh = {run_id: _headline(result)
+                 for run_id, result in db.session.query(Run.id, Run.result).filter(Run.id.in_(missing))}
+        found.update(fresh)
+        with _lock:
+            _headlines.update(fresh)
+            while len(_headlines) > _CACHE_SIZE:
+                _headlines.popitem(last=False)
+    return found
+
+
+def _headline(result: dict[str, Any] | None) -> dict[str, Any]:
     metrics = headline_metrics(result)
     quality = next((f"{k} {metrics[f'quality.{k}']:.3f}" for k in QUALITY_KEYS if f"quality.{k}" in metrics), None)
     robust = metrics.get("robustness.pass_rate")
     best = metrics.get("performance.best_throughput_rows_per_s")
     p95 = metrics.get("performance.latency_ms.1.p95")
-    row = {"p95_1_ms": round(p95, 3) if p95 is not None else None,
-           "throughput": round(best) if best is not None else None, "quality": quality,
-           "robustness": round(100 * robust, 1) if robust is not None else None}
-    with _lock:
-        _headlines[run_id] = row
-        while len(_headlines) > _CACHE_SIZE:
-            _headlines.popitem(last=False)
-    return row
+    return {"p95_1_ms": round(p95, 3) if p95 is not None else None,
+            "throughput": round(best) if best is not None else None, "quality": quality,
+            "robustness": round(100 * robust, 1) if robust is not None else None}
 
 
 def markdown_text(text: str) -> str:
@@ -56,6 +64,7 @@ def markdown_text(text: str) -> str:
 def history_rows(limit: int = MAX_ROWS) -> list[dict[str, Any]]:
     """The newest ``limit`` runs as grid rows (name links to the run page)."""
     found = light_runs_query().order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).all()
+    headlines = _headlines_of([run.id for run in found if run.status == "succeeded"])
     rows = []
     for run in found:
         duration = ((run.finished_at - run.started_at).total_seconds()
@@ -65,7 +74,7 @@ def history_rows(limit: int = MAX_ROWS) -> list[dict[str, Any]]:
                "sha256": run.artifact.sha256[:12], "source": run.source, "status": status,
                "created_at": iso(run.created_at), "duration_s": round(duration, 1) if duration is not None else None,
                "gates": None if not run.gates else ("passed" if run.gates.get("passed") else "failed")}
-        row.update(_headline(run.id) if run.status == "succeeded" else {})
+        row.update(headlines.get(run.id, {}))
         rows.append(row)
     return rows
 
