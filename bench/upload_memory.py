@@ -1,13 +1,14 @@
 """Upload memory: the peak RSS a gunicorn worker gains while it takes a 70 MB model and a 50 MB CSV.
 
-Run: ``.venv/bin/python bench/upload_memory.py [--model-mb 70] [--csv-mb 50]`` (Linux: reads ``/proc``; resetting
-the peak needs the worker to be ours, which it is).
+Run: ``.venv/bin/python bench/upload_memory.py [--model-mb 70] [--csv-mb 50] [--database URL]`` (Linux: reads
+``/proc``; resetting the peak needs the worker to be ours, which it is).
 
-One gunicorn worker on a temporary SQLite file, runs sent to a Celery broker that no worker reads (``--broker``,
-default a Redis on 127.0.0.1:56314) so that only the request itself is measured, not a run executing in the same
-process. Before each upload the worker's peak RSS is reset (``/proc/<pid>/clear_refs`` 5) and its RSS read; after
-the answer its peak (``VmHWM``) is read. A small model and CSV are uploaded first, so that imports and first-use
-caches are not counted. Printed: the peak increase of each upload, the file's size and their ratio (goal <= 1.5).
+One gunicorn worker on a temporary SQLite file (or ``--database``, migrated first), runs sent to a Celery broker
+that no worker reads (``--broker``, default a Redis on 127.0.0.1:56314) so that only the request itself is
+measured, not a run executing in the same process. Before each upload the worker's peak RSS is reset
+(``/proc/<pid>/clear_refs`` 5) and its RSS read; after the answer its peak (``VmHWM``) is read. A small model and
+CSV are uploaded first, so that imports and first-use caches are not counted. Printed: the peak increase of each
+upload, the file's size and their ratio (goal <= 1.5).
 """
 from __future__ import annotations
 
@@ -84,12 +85,13 @@ def main() -> None:
     parser.add_argument("--csv-mb", type=float, default=50)
     parser.add_argument("--broker", default="redis://127.0.0.1:56314/0")
     parser.add_argument("--port", type=int, default=8764)
+    parser.add_argument("--database", default=None, help="a SQLAlchemy URL (default: a temporary SQLite file)")
     args = parser.parse_args()
     big_model = knn_model(args.model_mb)
     small_model, big_csv = cancer_model_and_csv(args.csv_mb)
     _, small_csv = cancer_model_and_csv(0.2)
     with tempfile.TemporaryDirectory(prefix="modelwatch-upload-bench-") as tmp:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/bench.db", "PORT": str(args.port),
+        env = {**os.environ, "DATABASE_URL": args.database or f"sqlite:///{tmp}/bench.db", "PORT": str(args.port),
                "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1", "MODELWATCH_EXECUTOR": "celery",
                "MODELWATCH_BROKER_URL": args.broker, "MODELWATCH_AUTH": "none", "MODELWATCH_LOG_FORMAT": "text",
                "MODELWATCH_ARTIFACT_DIR": f"{tmp}/artifacts", "MODELWATCH_SANDBOX_MEMORY_MB": "6144",
