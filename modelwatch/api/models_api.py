@@ -13,6 +13,15 @@ from modelwatch.api.model_schemas import (
     LabelUploadSchema,
     ModelUpdateSchema,
 )
+from modelwatch.api.monitoring_schemas import (
+    AlertsSchema,
+    BatchEnvelopeSchema,
+    BatchPageSchema,
+    LabelsJoinedSchema,
+    ModelEnvelopeSchema,
+    ModelListSchema,
+    RuleEnvelopeSchema,
+)
 from modelwatch.api.runs import MultipartParser
 from modelwatch.services import alerting, monitoring, registry
 
@@ -30,7 +39,7 @@ errors = error_responses(blp)
 
 
 @blp.route("/api/models", methods=["GET"])
-@blp.response(200)
+@blp.response(200, ModelListSchema)
 @errors(503)
 def list_models():
     """Registered models with their versions and champion (without each version's runs)."""
@@ -38,7 +47,7 @@ def list_models():
 
 
 @blp.route("/api/models/<name>", methods=["GET"])
-@blp.response(200)
+@blp.response(200, ModelEnvelopeSchema)
 @errors(404, 503)
 def get_model(name: str):
     """One model: versions, their runs' verdicts, and the champion (`chosen_by`: `user` or `rule`)."""
@@ -47,7 +56,7 @@ def get_model(name: str):
 
 @blp.route("/api/models/<name>", methods=["PATCH"])
 @blp.arguments(ModelUpdateSchema, error_status_code=400)
-@blp.response(200)
+@blp.response(200, ModelEnvelopeSchema)
 @errors(400, 404, 503)
 def update_model(body: dict, name: str):
     """Change a model's description or owner."""
@@ -56,7 +65,7 @@ def update_model(body: dict, name: str):
 
 @blp.route("/api/models/<name>/champion", methods=["POST"])
 @blp.arguments(ChampionSchema, error_status_code=400)
-@blp.response(200)
+@blp.response(200, ModelEnvelopeSchema)
 @errors(400, 404, 503)
 def set_champion(body: dict, name: str):
     """Choose the champion version (a user's choice beats the rule "latest version whose run passed")."""
@@ -65,7 +74,7 @@ def set_champion(body: dict, name: str):
 
 @blp.route("/api/models/<name>/batches", methods=["POST"])
 @blp.arguments(BatchUploadSchema, location="files", content_type=MULTIPART, error_status_code=400)
-@blp.response(201)
+@blp.response(201, BatchEnvelopeSchema)
 @errors(400, 404, 409, 413, 422, 503)
 def post_batch(body: dict, name: str):
     """Send a production batch: it is profiled and compared with the champion's reference; raw rows are not kept."""
@@ -76,7 +85,7 @@ def post_batch(body: dict, name: str):
 
 @blp.route("/api/models/<name>/batches", methods=["GET"])
 @blp.arguments(BatchListQuerySchema, location="query", error_status_code=400)
-@blp.response(200)
+@blp.response(200, BatchPageSchema)
 @errors(400, 404, 503)
 def list_batches(query: dict, name: str):
     """Batches newest first; `next` is the cursor of the following page (absent on the last one)."""
@@ -89,7 +98,7 @@ def list_batches(query: dict, name: str):
 
 @blp.route("/api/models/<name>/labels", methods=["POST"])
 @blp.arguments(LabelUploadSchema, location="files", content_type=MULTIPART, error_status_code=400)
-@blp.response(200)
+@blp.response(200, LabelsJoinedSchema)
 @errors(400, 404, 503)
 def post_labels(body: dict, name: str):
     """Late labels (`id`, `label` columns): joined by id with the batches' predictions, whose quality is updated."""
@@ -98,7 +107,7 @@ def post_labels(body: dict, name: str):
 
 
 @blp.route("/api/models/<name>/alerts", methods=["GET"])
-@blp.response(200)
+@blp.response(200, AlertsSchema)
 @errors(404, 503)
 def list_alerts(name: str):
     """The model's alert rules and their latest events."""
@@ -107,7 +116,7 @@ def list_alerts(name: str):
 
 @blp.route("/api/models/<name>/alerts", methods=["POST"])
 @blp.arguments(AlertRuleSchema, error_status_code=400)
-@blp.response(201)
+@blp.response(201, RuleEnvelopeSchema)
 @errors(400, 404, 503)
 def create_alert(body: dict, name: str):
     """Add a rule: `metric op value` on each batch (or finished run), firing after `consecutive` hits in a row."""

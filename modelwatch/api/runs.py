@@ -1,6 +1,8 @@
 """Run endpoints: submit (POST /run_tests, POST /api/runs), read, list, delete."""
 from __future__ import annotations
 
+from typing import IO
+
 from flask import request
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
@@ -56,8 +58,9 @@ _ERRORS = {
 errors = error_responses(blp, _ERRORS)
 
 
-def _read(upload) -> bytes | None:
-    return upload.read() if upload is not None else None
+def _stream(upload) -> IO[bytes] | None:
+    """A file part's stream (Werkzeug spools large parts to a temporary file): read in chunks, never whole."""
+    return upload.stream if upload is not None else None
 
 
 LOCATION = {"Location": {"description": "/api/runs/<id>: where to follow the run",
@@ -91,8 +94,8 @@ def submit(body: dict, query: dict, headers: dict):
         if body.get("name"):  # a named upload is a version of that registered model (its sample: the reference)
             registry.register_version(body["name"], artifact, owner=caller)
         run = runs.submit_run(
-            artifact, schema=body.get("schema"), config=body.get("config"), sample_csv=_read(body.get("sample")),
-            current_csv=_read(body.get("current")), target=body.get("target"),
+            artifact, schema=body.get("schema"), config=body.get("config"), sample_csv=_stream(body.get("sample")),
+            current_csv=_stream(body.get("current")), target=body.get("target"),
             name=artifacts.display_name(upload.filename or "", body.get("name")), source="api",
             submitted_by=caller, idempotency_key=key,
         )

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from modelwatch.api.error_docs import error_responses
 from modelwatch.api.model_schemas import IdQuerySchema, WebhookSchema
+from modelwatch.api.monitoring_schemas import DeliveryListSchema, WebhookEnvelopeSchema, WebhookListSchema
 from modelwatch.services import webhooks
 
 blp = Blueprint("webhooks", __name__, description="Webhooks: signed alert deliveries to allowed destinations")
@@ -14,7 +15,7 @@ errors = error_responses(blp)
 
 
 @blp.route("/api/webhooks", methods=["GET"])
-@blp.response(200)
+@blp.response(200, WebhookListSchema)
 @errors(503)
 def list_webhooks():
     """Registered webhooks (their secrets are never shown again)."""
@@ -23,7 +24,7 @@ def list_webhooks():
 
 @blp.route("/api/webhooks", methods=["POST"])
 @blp.arguments(WebhookSchema, error_status_code=400)
-@blp.response(201)
+@blp.response(201, WebhookEnvelopeSchema)
 @errors(400, 403, 503)
 def create_webhook(body: dict):
     """Register a destination; it must match a prefix of the admin's allowlist (`MODELWATCH_WEBHOOK_ALLOWLIST`),
@@ -51,7 +52,7 @@ def delete_webhook_by_query(query: dict):
 
 
 @blp.route("/api/webhooks/<int:webhook_id>/deliveries", methods=["GET"])
-@blp.response(200)
+@blp.response(200, DeliveryListSchema)
 @errors(404, 503)
 def list_deliveries(webhook_id: int):
     """The latest deliveries, newest first: status (`pending`, `retrying`, `delivered`, `failed`), attempts, the

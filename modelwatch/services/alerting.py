@@ -1,16 +1,18 @@
 """Alert rules as use cases: create, list, delete, and evaluate them on each batch or finished run of a model."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from modelwatch.core.monitoring import alerts
 from modelwatch.errors import NotFound
 from modelwatch.extensions import db
 from modelwatch.models import Run
-from modelwatch.models_monitoring import AlertEvent, AlertRule, RegisteredModel
+from modelwatch.models_monitoring import AlertEvent, AlertRule, MonitorBatch, RegisteredModel
 from modelwatch.services import registry, webhooks
 
 RECENT_EVENTS = 50
+LATE_METRICS = ("quality.",)  # batch metrics known only once labels arrive (they may come later)
 
 
 def create_rule(name: str, *, metric: str, op: str, value: Any, source: str = "batch",
@@ -50,16 +52,24 @@ def alerts_dict(name: str) -> dict[str, Any]:
 
 
 def evaluate(model: RegisteredModel, source: str, document: dict[str, Any], *, batch_id: int | None = None,
-             run_id: str | None = None) -> list[int]:
+             run_id: str | None = None, late_only: bool = False, skip: Collection[int] = ()) -> list[int]:
     """Step every rule of this source on the document; rules that start firing record an event and queue a
     delivery to each matching webhook. The caller commits, then hands the returned ids to ``webhooks.dispatch``.
+
+    A batch's quality needs labels, which may come later (``on_late_labels``): a quality rule is not stepped on
+    a batch without them (unknown is not "fine", so the streak is kept), and ``late_only`` steps only those.
 
     Returns:
         The ids of the queued webhook deliveries.
     """
     deliveries: list[int] = []
     for rule in AlertRule.query.filter_by(model_id=model.id, source=source).order_by(AlertRule.id):
+        late = source == "batch" and rule.metric.startswith(LATE_METRICS)
+        if (late_only and not late) or rule.id in skip:
+            continue
         value = alerts.lookup(document, rule.metric)
+        if late and value is None:
+            continue  # no labels for this batch yet
         condition = alerts.holds(value, rule.op, rule.value)
         rule.streak, rule.firing, fire = alerts.step(rule.streak, rule.firing, condition, rule.consecutive)
         if not fire:
@@ -71,6 +81,17 @@ def evaluate(model: RegisteredModel, source: str, document: dict[str, Any], *, b
         db.session.flush()
         payload = {"event": "alert", "model": model.name, "rule": rule_dict(rule), **event_dict(event)}
         deliveries += webhooks.queue(event.id, model.name, payload)
+    return deliveries
+
+
+def on_late_labels(model: RegisteredModel, batches: list[MonitorBatch]) -> list[int]:
+    """Labels arrived for batches already received: step the model's quality rules on each (oldest first), as
+    if the labels had come with the batch; a rule that already fired on a batch is not stepped on it again.
+    The caller commits, then hands the returned ids to ``webhooks.dispatch``."""
+    deliveries: list[int] = []
+    for batch in sorted(batches, key=lambda b: (b.batch_time, b.id)):
+        fired = {rule_id for (rule_id,) in db.session.query(AlertEvent.rule_id).filter_by(batch_id=batch.id)}
+        deliveries += evaluate(model, "batch", batch.summary, batch_id=batch.id, late_only=True, skip=fired)
     return deliveries
 
 

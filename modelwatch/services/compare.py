@@ -65,7 +65,7 @@ def choose_baseline(run: dict[str, Any], candidates: list[dict[str, Any]]) -> st
         comparing a churn model with a cancer model says nothing).
     """
     earlier = [c for c in candidates if c["id"] != run["id"] and c["name"] == run["name"]
-               and c["status"] == "succeeded" and c["created_at"] <= run["created_at"]]
+               and c["status"] == RunStatus.SUCCEEDED and c["created_at"] <= run["created_at"]]
     return max(earlier, key=lambda c: (c["created_at"], c["id"]))["id"] if earlier else None
 
 

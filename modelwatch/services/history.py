@@ -53,17 +53,23 @@ def headline_row(result: dict[str, Any] | None) -> dict[str, Any]:
     return row
 
 
-def _headline(run_id: str) -> dict[str, Any]:
+def _headlines_of(run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The headline figures of these finished runs: kept ones, the others from their Results read in one query."""
     with _lock:
-        if run_id in _headlines:
+        found = {run_id: _headlines[run_id] for run_id in run_ids if run_id in _headlines}
+        for run_id in found:
             _headlines.move_to_end(run_id)
-            return _headlines[run_id]
-    row = headline_row(db.session.query(Run.result).filter(Run.id == run_id).scalar())
-    with _lock:
-        _headlines[run_id] = row
-        while len(_headlines) > _CACHE_SIZE:
-            _headlines.popitem(last=False)
-    return row
+    missing = [run_id for run_id in run_ids if run_id not in found]
+    if missing:
+        fresh = {run_id: headline_row(result)
+                 for run_id, result in db.session.query(Run.id, Run.result).filter(Run.id.in_(missing))}
+        found.update(fresh)
+        with _lock:
+            _headlines.update(fresh)
+            while len(_headlines) > _CACHE_SIZE:
+                _headlines.popitem(last=False)
+    return found
+
 
 
 def markdown_text(text: str) -> str:
@@ -74,7 +80,7 @@ def markdown_text(text: str) -> str:
 
 def _verdict(run: Run) -> str | None:
     """``pass|warn|fail|incomplete`` once finished (a run that errored is ``error``), None while running."""
-    if run.status == "failed":
+    if run.status == RunStatus.FAILED:
         return "error"
     if run.gates and run.status == RunStatus.SUCCEEDED:
         return "pass" if run.gates.get("passed") else "fail"
@@ -86,6 +92,7 @@ def history_rows(limit: int = MAX_ROWS, now: datetime | None = None) -> list[dic
     groups by; ``created_at`` sorts, ``created`` is what a reader sees, ``created_title`` its tooltip)."""
     now = now or utcnow()
     found = light_runs_query().order_by(Run.created_at.desc(), Run.id.desc()).limit(limit).all()
+    headlines = _headlines_of([run.id for run in found if run.status == RunStatus.SUCCEEDED])
     rows = []
     for run in found:
         seconds = ((run.finished_at - run.started_at).total_seconds()
@@ -98,9 +105,7 @@ def history_rows(limit: int = MAX_ROWS, now: datetime | None = None) -> list[dic
                "duration_s": round(seconds, 1) if seconds is not None else None, "duration": duration(seconds),
                "n_samples": (run.config or {}).get("n_samples"), "target": run.target,
                **dict.fromkeys(METRIC_FIELDS)}
-        if run.status == RunStatus.SUCCEEDED:
-            headline = _headline(run.id)
-            row.update({k: v for k, v in headline.items() if k != "verdict" or v is not None})
+        row.update({k: v for k, v in headlines.get(run.id, {}).items() if k != "verdict" or v is not None})
         rows.append(row)
     return rows
 

@@ -155,9 +155,11 @@ def join_labels(name: str, data: bytes, filename: str = "") -> dict[str, Any]:
         batch.summary = {**batch.summary,
                          "quality": monitoring.quality(predictions, labels, task_of[batch.version_id])}
         batch.quality = batch.summary["quality"].get("metrics")
-        touched.append(batch.id)
+        touched.append(batch)
+    queued = alerting.on_late_labels(model, touched)  # quality rules see the batches' new quality
     db.session.commit()
-    return {"matched": matched, "unmatched": len(pending), "batches": sorted(touched)}
+    webhooks.dispatch(queued)
+    return {"matched": matched, "unmatched": len(pending), "batches": sorted(b.id for b in touched)}
 
 
 def list_batches(name: str, limit: int, cursor: int | None = None) -> tuple[list[MonitorBatch], int | None]:

@@ -8,8 +8,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import String, cast, update
@@ -30,7 +31,8 @@ from modelwatch.models import ModelArtifact, Run, utcnow
 from modelwatch.run_status import ACTIVE, FINISHED, RunStatus
 from modelwatch.services import alerting, artifact_store, audit, logs, metrics, registry
 from modelwatch.services.artifacts import sandbox_limits
-from modelwatch.services.schemas import infer_schema, match_csv
+from modelwatch.services.csv_uploads import StoredCsv, release_freed_memory, store_csv
+from modelwatch.services.schemas import infer_schema
 
 PROGRESS_COMMIT_INTERVAL_S = 0.3
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -39,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 
 def build_schema(
-    artifact: ModelArtifact, schema: dict[str, Any] | None, sample_csv: bytes | None = None,
+    artifact: ModelArtifact, schema: dict[str, Any] | None, sample_csv: bytes | StoredCsv | None = None,
     target: str | None = None, generator: str = "independent",
 ) -> dict[str, Any]:
     """The run's schema: the one given, else inferred from the sample (merged with the model), else the model's.
@@ -73,8 +75,8 @@ def submit_run(
     *,
     schema: dict[str, Any] | None = None,
     config: dict[str, Any] | None = None,
-    sample_csv: bytes | None = None,
-    current_csv: bytes | None = None,
+    sample_csv: bytes | IO[bytes] | None = None,
+    current_csv: bytes | IO[bytes] | None = None,
     target: str | None = None,
     name: str | None = None,
     source: str = "api",
@@ -84,7 +86,7 @@ def submit_run(
     """Create a queued run for a stored artifact and hand it to the executor.
 
     With an ``idempotency_key`` already used within ``IDEMPOTENCY_TTL``, the run it created is returned and
-    nothing new is queued.
+    nothing new is queued. The CSVs (bytes, or streams read in chunks) are stored compressed, never held whole.
 
     Raises:
         BadRequest: the config or schema is malformed.
@@ -93,16 +95,24 @@ def submit_run(
     if idempotency_key and (earlier := idempotent_run(idempotency_key, submitted_by)) is not None:
         return earlier
     config = checked_config(config)
-    sample_csv, _ = match_csv(sample_csv, artifact, target, "sample")  # refused here, before any row exists
-    current_csv, _ = match_csv(current_csv, artifact, target, "current")
-    run = Run(
-        artifact=artifact, name=name or artifact.name, source=source, submitted_by=submitted_by,
-        schema=build_schema(artifact, schema, sample_csv, target, config["generator"]), config=config,
-        target=target or None,
-        sample_csv=sample_csv or None, current_csv=current_csv or None,
-        idempotency_key=_idempotency_digest(idempotency_key, submitted_by) if idempotency_key else None,
-        dispatched_at=utcnow(),
-    )
+    with ExitStack() as files:  # refused here, before any row exists
+        stored: dict[str, StoredCsv | None] = {}
+        for what, upload in (("sample", sample_csv), ("current", current_csv)):
+            stored[what] = store_csv(upload, artifact, target, what)
+            if stored[what] is not None:
+                files.callback(stored[what].close)
+        sample, current = stored["sample"], stored["current"]
+        run = Run(
+            artifact=artifact, name=name or artifact.name, source=source, submitted_by=submitted_by,
+            schema=build_schema(artifact, schema, sample, target, config["generator"]), config=config,
+            target=target or None,
+            idempotency_key=_idempotency_digest(idempotency_key, submitted_by) if idempotency_key else None,
+            dispatched_at=utcnow(),
+        )
+        if sample is not None and schema is None:
+            release_freed_memory()  # the inference's frames are gone: their pages go back before the insert
+        run.sample_csv = sample.compressed() if sample else None
+        run.current_csv = current.compressed() if current else None
     db.session.add(run)
     try:
         db.session.commit()
@@ -325,7 +335,7 @@ def wait_in_request(run_id: str, seconds: float) -> Run:
 
 
 LIST_COLUMNS = ("id", "artifact_id", "name", "status", "stage", "progress", "source", "submitted_by", "tags",
-                "target", "config", "gates", "error", "created_at", "started_at", "finished_at")
+                "target", "config", "gates", "error", "headlines", "created_at", "started_at", "finished_at")
 
 
 def light_runs_query():

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from flask import current_app
 
 from modelwatch.core.data.edge_cases import edge_cases
 from modelwatch.core.data.synthetic import GENERATORS, generate
@@ -15,26 +14,21 @@ from modelwatch.core.schema.document import schema_errors, validate_schema
 from modelwatch.core.schema.from_csv import infer_frame, read_csv_bytes, warning
 from modelwatch.core.schema.from_model import check_against_model, schema_from_model
 from modelwatch.core.schema.merge import merge
-from modelwatch.errors import BadRequest, ModelwatchError, PayloadTooLarge
+from modelwatch.errors import BadRequest, ModelwatchError
 from modelwatch.models import ModelArtifact
+from modelwatch.services.csv_uploads import StoredCsv, check_size
 
 MAX_GENERATE_ROWS = 1_000_000
 MAX_PREVIEW_ROWS = 5_000
 
 
-def _check_sample_size(sample: bytes) -> None:
-    max_mb = current_app.config.get("MAX_UPLOAD_MB", 200)
-    if len(sample) > max_mb * 1024 * 1024:
-        raise PayloadTooLarge(f"The sample CSV is larger than the {max_mb} MB this server accepts.",
-                              {"max_mb": max_mb, "size_bytes": len(sample)})
-
-
-def infer_schema(sample: bytes | None, artifact: ModelArtifact | None = None,
+def infer_schema(sample: bytes | StoredCsv | None, artifact: ModelArtifact | None = None,
                  target: str | None = None) -> dict[str, Any]:
     """Infer a Schema from a sample CSV, merged with what the model knows when there is one.
 
     Args:
-        sample: the CSV's bytes, or None to build the schema from the model alone.
+        sample: the CSV's bytes, or as a run stores it (its columns already matched), or None to build the
+            schema from the model alone.
         artifact: the stored model (its cached introspection is used), or None.
         target: the label column, when the user named it.
 
@@ -50,8 +44,11 @@ def infer_schema(sample: bytes | None, artifact: ModelArtifact | None = None,
         if info is None:
             raise BadRequest("Send a sample CSV, a model, or both.", {"sample": ["required when no model is given"]})
         return {"schema": validate_schema(schema_from_model(info)), "warnings": []}
-    _check_sample_size(sample)
-    raw, notes = read_csv_bytes(sample), []
+    if isinstance(sample, StoredCsv):
+        raw, notes = sample.frame(), []
+    else:
+        check_size(len(sample))
+        raw, notes = read_csv_bytes(sample), []
     if info is not None:
         match = match_columns(list(raw.columns), info, target)
         raw = raw.rename(columns=match.mapped)
@@ -67,19 +64,20 @@ def infer_schema(sample: bytes | None, artifact: ModelArtifact | None = None,
 
 def match_csv(data: bytes | None, artifact: ModelArtifact, target: str | None = None,
               what: str = "sample") -> tuple[bytes | None, ColumnMatch | None]:
-    """A run's sample or current CSV with its columns renamed to the model's features (``core.schema.columns``).
+    """A CSV with its columns renamed to the model's features (``core.schema.columns``), read whole (the upload page's
+    preview; runs take theirs in chunks through ``csv_uploads.store_csv``).
 
     Returns:
-        ``(csv, match)``: the CSV as the run stores it, and how its columns matched (None without a CSV).
+        ``(csv, match)``: the CSV renamed, and how its columns matched (None without a CSV).
 
     Raises:
         SchemaMismatch: the CSV lacks a feature the model needs (``details.missing``, ``details.unexpected``,
-            ``details.mapped``): refused before any run exists.
+            ``details.mapped``).
         BadRequest / PayloadTooLarge: the file is not a readable CSV, or too large.
     """
     if not data or artifact.info is None:
         return data, None
-    _check_sample_size(data)
+    check_size(len(data), what)
     match = require_match(csv_header(data), artifact.info, target, what)
     return rename_header(data, match.mapped), match
 

@@ -9,6 +9,7 @@ from modelwatch.core.sandbox.runner import run_task
 from modelwatch.errors import BadRequest, NotFound, RunNotFinished
 from modelwatch.extensions import db
 from modelwatch.models import Run
+from modelwatch.run_status import ACTIVE, RunStatus
 from modelwatch.services import artifact_store, audit
 from modelwatch.services.artifacts import sandbox_limits
 from modelwatch.services.runs import get_run
@@ -36,10 +37,10 @@ def what_if(run_id: str, row: Any) -> dict[str, Any]:
         ModelwatchError: the sandbox's typed error (the model raised, timed out, crashed).
     """
     run = get_run(run_id)
-    if run.status in ("queued", "running"):
+    if run.status in ACTIVE:
         raise RunNotFinished(f"Run {run_id} is still {run.status}; what-if needs a finished run.",
                              {"status": run.status})
-    if run.status != "succeeded":
+    if run.status != RunStatus.SUCCEEDED:
         raise NotFound(f"Run {run_id} failed: there is nothing to ask what-if of.", {"status": run.status})
     specs = specs_for(run)
     clean, problems, notes = coerce_row(specs, row)

@@ -82,3 +82,20 @@ def test_predictions_are_computed_by_the_champion_in_the_sandbox_when_asked(clie
     expected = forest.predict(batch.to_numpy())
     assert prediction["top"] == {str(k): v for k, v in pd.Series(expected).value_counts(normalize=True).items()}
     assert prediction["drift"]["against"] == "reference labels"
+
+
+def test_a_quality_rule_is_evaluated_when_late_labels_arrive_for_a_received_batch(client):
+    frame = cancer_frame()
+    register_champion("late", frame)
+    rule = client.post("/api/models/late/alerts",
+                       json={"metric": "quality.metrics.accuracy", "op": "<", "value": 0.9}).get_json()["rule"]
+    sent = batch_csv(frame, np.random.default_rng(5), 40, False, 0)
+    batch_id = _post(client, "/api/models/late/batches", sent).get_json()["batch"]["id"]
+    assert client.get("/api/models/late/alerts").get_json()["events"] == []  # no labels: nothing to say yet
+    rows = pd.read_csv(io.BytesIO(sent))
+    wrong = pd.DataFrame({"id": rows["id"], "label": 1 - rows["prediction"]}).to_csv(index=False).encode()
+    for _ in range(2):  # the same labels again: the rule fired on that batch already
+        assert _post(client, "/api/models/late/labels", wrong).get_json()["batches"] == [batch_id]
+    alerts = client.get("/api/models/late/alerts").get_json()
+    assert [(e["rule_id"], e["batch_id"]) for e in alerts["events"]] == [(rule["id"], batch_id)]
+    assert alerts["rules"][0]["firing"] and "accuracy" in alerts["events"][0]["message"]

@@ -5,6 +5,10 @@ machine is shared. (Strategies are driven by hand: schemathesis' lazy pytest loa
 """
 from __future__ import annotations
 
+import io
+
+import numpy as np
+import pandas as pd
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +25,7 @@ from modelwatch.app import create_app
 from modelwatch.extensions import db
 from tests.api.fast import PASSING_GATES, fast_config, submit
 from tests.conftest import make_config
+from tests.monitoring_support import batch_csv, cancer_frame, register_champion
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MAX_EXAMPLES = 8
@@ -30,9 +35,10 @@ MAX_EXAMPLES = 8
 def api_schema(tmp_path_factory, forest_bytes, sandbox):
     """The served document, on an app whose database holds one real run (so that listings return a Run)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'fuzz.db'}"
-    app = create_app(make_config(url))
+    app = create_app(make_config(url, WEBHOOK_ALLOWLIST=["http://127.0.0.1:9/"]))
     with app.app_context():
         db.create_all()
+        register_champion("watched", cancer_frame())  # the monitoring endpoints answer with real bodies too
     run = submit(app.test_client(), forest_bytes, config=fast_config(thresholds=PASSING_GATES)).get_json()["run"]
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     schema.real_run_id = run["id"]
@@ -46,6 +52,38 @@ def test_a_real_run_fits_the_document(api_schema):
     assert run["status"] == "succeeded" and run["gates"]["passed"] and run["result"]["performance"]
     listing = api_schema["/api/runs"]["GET"].Case(query={"limit": 5}).call_and_validate(checks=CHECKS)
     assert listing.json()["total"] == 1
+
+
+def test_monitoring_answers_fit_the_document(api_schema):
+    """Registered models, batches, late labels, alert rules and events, webhooks and their deliveries: each body
+    as the document describes it (response-schema conformance)."""
+    def call(method: str, path: str, status: int, **kwargs):
+        response = api_schema[path][method].Case(**kwargs).call_and_validate(checks=CHECKS)
+        assert response.status_code == status, response.text
+        return response.json() if response.content else None
+
+    model = {"path_parameters": {"name": "watched"}}
+    hook = call("POST", "/api/webhooks", 201, body={"url": "http://127.0.0.1:9/hook"})["webhook"]
+    assert hook["secret"]
+    rule = call("POST", "/api/models/{name}/alerts", 201, **model,
+                body={"metric": "quality.metrics.accuracy", "op": "<", "value": 0.9})["rule"]
+    sent = batch_csv(cancer_frame(), np.random.default_rng(1), 30, False, 0)
+    batch = call("POST", "/api/models/{name}/batches", 201, **model, media_type="multipart/form-data",
+                 body={"data": sent})["batch"]
+    rows = pd.read_csv(io.BytesIO(sent))
+    labels = pd.DataFrame({"id": rows["id"], "label": 1 - rows["prediction"]}).to_csv(index=False).encode()
+    joined = call("POST", "/api/models/{name}/labels", 200, **model, media_type="multipart/form-data",
+                  body={"data": labels})
+    assert joined["batches"] == [batch["id"]]
+    assert call("GET", "/api/models/{name}/batches", 200, **model, query={"limit": 5})["batches"][0]["quality"]
+    alerts = call("GET", "/api/models/{name}/alerts", 200, **model)
+    assert alerts["rules"][0]["id"] == rule["id"] and alerts["events"][0]["batch_id"] == batch["id"]
+    assert call("GET", "/api/models/{name}", 200, **model)["model"]["champion"]["version"] == 1
+    assert call("GET", "/api/models", 200)["models"][0]["name"] == "watched"
+    assert call("GET", "/api/webhooks", 200)["webhooks"][0]["id"] == hook["id"]
+    deliveries = call("GET", "/api/webhooks/{webhook_id}/deliveries", 200,
+                      path_parameters={"webhook_id": hook["id"]})["deliveries"]
+    assert len(deliveries) == 1
 
 
 def _json_schema(node):

@@ -200,3 +200,23 @@ def test_legacy_joblib_array_wrapper_is_refused():
     legacy = b"\x80\x04" + b"cjoblib.numpy_pickle\nNDArrayWrapper\n)\x81."
     with pytest.raises(UnsupportedFormat, match="legacy"):
         scan(legacy, "pickle")
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+def test_the_scan_copies_none_of_a_large_arrays_bytes(protocol):
+    """An upload's static scan holds the file once: a 24 MB in-band array is skipped, not read (bounded memory)."""
+    import tracemalloc
+
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100_000, 30))
+    blob = pickle.dumps(KNeighborsClassifier(algorithm="brute").fit(X, rng.integers(0, 2, len(X))), protocol=protocol)
+    tracemalloc.start()
+    try:
+        report = scan(blob, "pickle")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "sklearn.neighbors._classification.KNeighborsClassifier" in report["globals"]
+    assert peak < len(blob) / 20

@@ -6,6 +6,7 @@ cancelled; none is left queued or running after the bound.
 - PostgreSQL stopped mid-run: a run spanning the outage succeeds; one that ends while the database stays away
   fails with ``database_unavailable`` (not ``worker_lost``) once it is back.
 - SIGTERM to gunicorn mid-run: the run is queued again, and a restarted server executes it with no request.
+- Two CPU hogs while the Celery worker starts and runs arrive: each run succeeds, times out or is cancelled.
 
 Each case starts its own servers (a private Redis, PostgreSQL cluster or gunicorn), so stopping them harms no
 other test; the recovery bounds are shortened through the documented settings.
@@ -20,6 +21,8 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,6 +38,7 @@ from modelwatch.services import artifacts, runs
 from tests.api.fast import FAST_CONFIG
 from tests.conftest import make_config
 from tests.e2e.test_gunicorn import BIN, ROOT, Server
+from tests.e2e.waiting import cpu_hog
 from tests.services.test_executor import CeleryWorker
 from tests.support import dumps, free_port, require
 
@@ -99,8 +103,8 @@ class Redis:
             self.proc.wait(timeout=30)
 
 
-@pytest.fixture
-def celery_setup(tmp_path, forest, diabetes_regressor):
+@contextmanager
+def celery_stack(tmp_path: Path, forest, diabetes_regressor) -> Iterator[tuple]:
     """An app sending runs through a private Redis to a real Celery worker (2 pool processes), short bounds."""
     redis = Redis(tmp_path).start()
     url = f"sqlite:///{tmp_path / 'runs.db'}"
@@ -112,7 +116,7 @@ def celery_setup(tmp_path, forest, diabetes_regressor):
         db.create_all()
         worker = CeleryWorker(redis.url, url, tmp_path / "worker.log", **bounds)
         try:
-            worker.wait_ready(get_executor().celery)
+            worker.wait_ready(get_executor().celery, timeout=BOUND_S)
             quick = artifacts.store_upload(dumps(diabetes_regressor), "diabetes.pkl")
             slow = artifacts.store_upload(dumps(forest), "forest.pkl")
             yield app, redis, worker, quick, slow
@@ -120,6 +124,12 @@ def celery_setup(tmp_path, forest, diabetes_regressor):
             worker.stop()
             redis.stop()
             db.session.remove()
+
+
+@pytest.fixture
+def celery_setup(tmp_path, forest, diabetes_regressor):
+    with celery_stack(tmp_path, forest, diabetes_regressor) as stack:
+        yield stack
 
 
 def test_redis_restarted_without_its_queue_strands_no_run(celery_setup):
@@ -145,6 +155,25 @@ def test_a_celery_pool_process_killed_mid_run_is_retried(celery_setup):
     states = _wait_for(lambda: _all_finished([victim.id]), BOUND_S, "the victim has an outcome")
     run = db.session.get(Run, victim.id)
     assert states[victim.id] == ("succeeded", None) and run.attempts == 1 and run.worker != worker_of
+
+
+def test_runs_submitted_while_workers_start_under_a_cpu_hog_all_have_outcomes(tmp_path, forest, diabetes_regressor):
+    """Two busy loops take the machine's cores while the Celery worker starts (its pool processes build their
+    app and warm sandbox worker) and runs arrive: every run still ends as it should."""
+    from tests.support import QUICK_DIABETES_CONFIG
+
+    with cpu_hog(processes=2, max_seconds=4 * BOUND_S), \
+            celery_stack(tmp_path, forest, diabetes_regressor) as (app, redis, worker, quick, slow):
+        ok = [runs.submit_run(quick, config=QUICK_DIABETES_CONFIG, name=f"quick {i}").id for i in range(3)]
+        late = runs.submit_run(slow, config={**SLOW, "timeout_s": 1}, name="over its time limit").id
+        cancelled = runs.submit_run(slow, config=SLOW, name="cancelled").id
+        _wait_for(lambda: _statuses([cancelled])[cancelled][0] != "queued", 2 * BOUND_S, "the cancelled run starts")
+        runs.cancel_run(cancelled)
+        ids = [*ok, late, cancelled]
+        states = _wait_for(lambda: _all_finished(ids), 2 * BOUND_S, "every run has an outcome",
+                           show=lambda: _statuses(ids))
+    assert [states[i] for i in ok] == [("succeeded", None)] * 3, states
+    assert states[late] == ("failed", "run_timeout") and states[cancelled] == ("failed", "cancelled"), states
 
 
 class Postgres:

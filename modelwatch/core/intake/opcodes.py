@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import io
 import math
-import pickletools
 from dataclasses import dataclass, field
 from typing import Any
 
 from modelwatch.core.intake.allowlist import ATTRIBUTE_NAME, MODULE_NAME
 from modelwatch.core.intake.dtypes import DESCR
+from modelwatch.core.intake.opstream import genops
 from modelwatch.core.intake.symbols import Global, Obj, SymDict, SymSet, nesting_depth
 
 UNRESOLVED = "<unresolved>"
@@ -71,7 +71,8 @@ class _Walker:
         self.max_array_bytes = limits.max_array_bytes
         self.globals: list[Global] = []
         self.ops = 0
-        self.total = len(stream.getbuffer())
+        self.total = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
         self.nested = False  # inside an object array's own pickle, where joblib never writes array wrappers
         self.depths: dict[int, tuple[int, Any]] = {}
 
@@ -85,7 +86,7 @@ class _Walker:
         memo: dict[int, Any] = {}
         frame_end = 0
         while True:
-            for op, arg, pos in pickletools.genops(self.stream):
+            for op, arg, pos in genops(self.stream, MAX_LITERAL):
                 self.ops += 1
                 if self.ops > self.limits.max_opcodes:
                     raise ScanError("unsafe", f"The pickle has more than {self.limits.max_opcodes:,} opcodes, over "
@@ -172,7 +173,7 @@ class _Walker:
             if not pad:
                 raise ScanError("corrupt", "The joblib file is truncated inside an array.")
             self.stream.seek(pad[0], io.SEEK_CUR)
-        if self.stream.tell() + size > len(self.stream.getbuffer()):
+        if self.stream.tell() + size > self.total:
             raise ScanError("corrupt", f"A joblib array claims {size:,} bytes but the file ends before.",
                             {"claimed_bytes": size})
         self.stream.seek(size, io.SEEK_CUR)

@@ -204,7 +204,7 @@ def main(root: Path, mode: str = "cold", pid_namespace: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    # cold start: <workdir> <result fd>; or the warm worker: --zygote <socket>
+    # cold start: <workdir> <result fd>; or the warm worker: --zygote <socket> <pid of the process that started it>
     from modelwatch.core.sandbox.zygote import preload
 
     # everything the task can import, before the drop makes the interpreter's files unreadable
@@ -212,7 +212,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "--zygote":
         from modelwatch.core.sandbox.zygote import serve
 
-        serve(Path(sys.argv[2]))
+        serve(Path(sys.argv[2]), int(sys.argv[3]))
     else:
         from modelwatch.core.sandbox.channels import RESULT_FD
 

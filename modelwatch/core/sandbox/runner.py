@@ -107,7 +107,8 @@ class _Zygote:
         stderr = os.open(os.path.join(self.dir, "stderr.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-s", "-P", "-m", "modelwatch.core.sandbox.child", "--zygote", self.socket_path],
+                [sys.executable, "-s", "-P", "-m", "modelwatch.core.sandbox.child", "--zygote", self.socket_path,
+                 str(self.owner_pid)],
                 cwd=self.dir, env=_clean_env(self.dir), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=stderr, start_new_session=True, close_fds=True,
             )

@@ -7,7 +7,10 @@ the zygote forks; the child makes its own process group, puts the connection on 
 writes ``{"zygote_exit": status}`` and closes its end. The client reads to EOF, so a child cannot end the
 exchange early by forging that line; the client shuts its side down to have the child killed. Run as root,
 the zygote serves from a PID namespace of its own. It exits when its stdin (a pipe from the process that
-started it) closes.
+started it) closes, or when that process is gone although the pipe is still open (a fork of it, such as a
+gunicorn or Celery child, may hold the write end). It leaves with ``os._exit``: a fork of a multi-threaded
+interpreter must not run the C++ exit handlers of the libraries it preloaded (onnxruntime's wait forever on a
+condition variable of a thread that did not survive the fork), and it removes its private directory.
 """
 from __future__ import annotations
 
@@ -16,9 +19,11 @@ import json
 import os
 import pkgutil
 import select
+import shutil
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -129,11 +134,12 @@ def _child(conn: socket.socket, request: dict[str, Any], fds: list[int], keep_cl
             os._exit(code)
 
 
-def _enter_pid_namespace() -> bool:
+def _enter_pid_namespace(parent: int, socket_path: Path) -> bool:
     """Put the children in a PID namespace of their own (root only): no other process is even addressable.
 
     The calling process forks; the fork becomes the namespace's init and goes on serving, and the caller
-    only waits for it (it is what the parent started and kills). False where the kernel refuses.
+    only waits for it (it is what the parent started and kills), killing it when ``parent`` is gone. False
+    where the kernel refuses.
     """
     if os.geteuid() != 0:
         return False
@@ -148,19 +154,33 @@ def _enter_pid_namespace() -> bool:
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: die with the process the parent started
         return True
     signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
-    _, status = os.waitpid(pid, 0)
-    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        if os.getppid() != parent:
+            os.kill(pid, signal.SIGKILL)
+            _leave(socket_path)
+        time.sleep(0.5)
 
 
-def serve(socket_path: Path) -> None:
-    """Listen on ``socket_path``, print ``ready`` and fork a child per connection until stdin closes.
+def _leave(socket_path: Path) -> None:
+    """Exit now, without the interpreter's or the libraries' exit handlers, leaving no directory behind."""
+    if socket_path.parent.name.startswith("modelwatch-zygote-"):  # ``sandbox`` made it for this worker alone
+        shutil.rmtree(socket_path.parent, ignore_errors=True)
+    os._exit(0)
+
+
+def serve(socket_path: Path, parent: int) -> None:
+    """Listen on ``socket_path``, print ``ready`` and fork a child per connection until stdin closes or the
+    process ``parent`` is gone; never returns.
 
     Every module is imported already (``preload`` ran in ``sandbox.child``'s entry point).
     """
     global _PID_NAMESPACE
     import gc
 
-    _PID_NAMESPACE = _enter_pid_namespace()
+    _PID_NAMESPACE = _enter_pid_namespace(parent, socket_path)
     gc.collect()
     gc.freeze()  # the preloaded heap is never scanned by a child's collector: fewer copy-on-write pages
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -180,6 +200,8 @@ def serve(socket_path: Path) -> None:
         readable, _, _ = select.select([listener, wake_r, sys.stdin, *watched], [], [], 1.0)
         if sys.stdin in readable and not os.read(sys.stdin.fileno(), 4096):
             break  # the process that started us is gone
+        if not _PID_NAMESPACE and os.getppid() != parent:
+            break  # so is it, though a fork of it still holds the pipe (in a namespace, our parent watches)
         if wake_r in readable:
             try:
                 while os.read(wake_r, 4096):
@@ -193,6 +215,7 @@ def serve(socket_path: Path) -> None:
             _accept(listener, running, [listener, wake_r, wake_w])
     for pid in running:
         _kill(pid)
+    _leave(socket_path)
 
 
 def _kill(pid: int) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -63,22 +63,33 @@ def decode(data: bytes) -> str:
     Raises:
         BadRequest: the file is empty, binary, or not UTF-8.
     """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    if not data.strip():
+    try:
+        return data.decode(text_encoding(data))
+    except UnicodeDecodeError as exc:
+        raise not_utf8(data[exc.start], exc.start) from None
+
+
+def text_encoding(head: bytes) -> str:
+    """The codec of a CSV that starts with ``head`` (its whole text, or its first chunk when streamed).
+
+    Raises:
+        BadRequest: the file is empty or binary.
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if not head.strip():
         raise BadRequest("The sample CSV is empty.", {"sample": ["the file is empty"]})
-    if b"\x00" in data[:8192]:
+    if b"\x00" in head[:8192]:
         raise BadRequest("The sample is not a CSV file: it looks binary (it contains NUL bytes).",
                          {"sample": ["binary content; expected a UTF-8 text CSV"]})
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadRequest(f"The sample CSV is not UTF-8 (byte 0x{data[exc.start]:02x} at position {exc.start}); "
-                         "save it as UTF-8 and upload it again.",
-                         {"sample": [f"not UTF-8: byte 0x{data[exc.start]:02x} at position {exc.start}"]}) from None
+    return "utf-8-sig"
+
+
+def not_utf8(byte: int, position: int) -> BadRequest:
+    """The error for a CSV whose byte at ``position`` is not valid UTF-8."""
+    return BadRequest(f"The sample CSV is not UTF-8 (byte 0x{byte:02x} at position {position}); "
+                      "save it as UTF-8 and upload it again.",
+                      {"sample": [f"not UTF-8: byte 0x{byte:02x} at position {position}"]})
 
 
 def sniff_delimiter(text: str) -> str:
@@ -107,9 +118,17 @@ def read_csv_bytes(data: bytes) -> pd.DataFrame:
         BadRequest: undecodable, binary or malformed CSV.
     """
     text = decode(data)
+    return read_csv_text(io.StringIO(text), sniff_delimiter(text))
+
+
+def read_csv_text(stream: TextIO, delimiter: str) -> pd.DataFrame:
+    """Read decoded CSV text with pandas' own typing; ``stream`` may be a file that pandas reads in chunks.
+
+    Raises:
+        BadRequest: malformed CSV.
+    """
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sniff_delimiter(text), skipinitialspace=True,
-                            on_bad_lines="error")
+        frame = pd.read_csv(stream, sep=delimiter, skipinitialspace=True, on_bad_lines="error")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise BadRequest(f"The CSV could not be parsed: {str(exc).strip()[:200]}",
                          {"sample": [str(exc).strip()[:200]]}) from None
@@ -289,6 +308,12 @@ def _target(feature: dict[str, Any], values: pd.Series) -> dict[str, Any]:
     return {"name": feature["name"], "type": feature["type"], "classes": classes}
 
 
+def copula_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows a copula is fitted on: all of them up to ``COPULA_MAX_ROWS``, a fixed random subset beyond
+    (the correlations settle long before; the whole of a 50 MB sample would cost its size again in memory)."""
+    return frame.sample(COPULA_MAX_ROWS, random_state=0) if len(frame) > COPULA_MAX_ROWS else frame
+
+
 def infer_frame(raw: pd.DataFrame, feature_names: list[str] | None = None,
                 target: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]], pd.DataFrame]:
     """Infer a Schema from a frame as ``read_csv_bytes`` reads it.
@@ -309,7 +334,7 @@ def infer_frame(raw: pd.DataFrame, feature_names: list[str] | None = None,
         features.append(feature)
         parsed[name] = column
         warnings.extend(notes)
-    frame = pd.DataFrame(parsed, index=raw.index)
+    frame = pd.DataFrame(parsed, index=raw.index, copy=False)  # the parsed columns as they are: no second copy
     if len(raw) < 30:
         warnings.append(warning("few_rows", f"The sample has {len(raw)} row(s); ranges and fitted distributions "
                                 "are rough. More rows give a better schema."))
@@ -324,8 +349,7 @@ def infer_frame(raw: pd.DataFrame, feature_names: list[str] | None = None,
                                     "it is not generated as a feature.", target_name))
     if not schema["features"]:
         raise BadRequest("The sample CSV has no feature columns.", {"sample": ["no columns besides the target"]})
-    fit_on = frame.sample(COPULA_MAX_ROWS, random_state=0) if len(frame) > COPULA_MAX_ROWS else frame
-    copula = fit_copula(schema, fit_on) if len(frame) >= 3 else None
+    copula = fit_copula(schema, copula_rows(frame)) if len(frame) >= 3 else None
     if copula:
         schema["copula"] = copula
     return schema, warnings, frame

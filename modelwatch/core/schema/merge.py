@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from modelwatch.core.data.copula import fit_copula
-from modelwatch.core.schema.from_csv import warning
+from modelwatch.core.schema.from_csv import copula_rows, warning
 from modelwatch.core.schema.from_model import encoder_categories, feature_from_encoder, schema_from_model
 
 UNSEEN_WEIGHT = 0.01  # share given to an encoder category the sample never shows
@@ -121,7 +121,8 @@ def merge(info: dict[str, Any] | None, sample_schema: dict[str, Any],
     schema: dict[str, Any] = {"schema_version": sample_schema.get("schema_version", 1), "features": features,
                               "target": target}
     if sample_frame is not None:
-        copula = fit_copula(schema, sample_frame.rename(columns=renamed)) if len(sample_frame) >= 3 else None
+        fit_on = copula_rows(sample_frame).rename(columns=renamed)
+        copula = fit_copula(schema, fit_on) if len(sample_frame) >= 3 else None
     else:
         copula = sample_schema.get("copula")
         if copula:
