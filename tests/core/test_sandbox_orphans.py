@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # A process hosting a warm worker; with "fork" it also forks a child that inherits the worker's stdin pipe.
 HOST = """
 import os, sys, time
-from modelwatch.core import sandbox
+from modelwatch.core.sandbox import runner as sandbox
 sandbox.configure(allow_insecure=True, passed_env={"MODELWATCH_SANDBOX_WARM_EXPLAIN": "0"})
 sandbox.warm_up(wait=True)
 holder = os.fork() if sys.argv[1] == "fork" else 0
