@@ -3,24 +3,14 @@ times, a column chooser the browser remembers, and search, grouping and filters 
 no AG Grid warning in the console."""
 from __future__ import annotations
 
-import time
 from urllib.parse import parse_qs, urlparse
 
 from modelwatch.extensions import db
 from tests.e2e.console import console_lines, record_console
+from tests.e2e.waiting import wait_until
 from tests.factories import V1, V2, add_run
 
 GRID = "#history-runs-grid"
-
-
-def _wait(condition, what: str, ceiling_s: float = 30.0):
-    deadline = time.monotonic() + ceiling_s
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{what} within {ceiling_s:g} s")
 
 
 def _headers(browser) -> list[str]:
@@ -42,7 +32,7 @@ def _visible_names(browser) -> list[str]:
 
 def _open_history(browser, url: str) -> None:
     browser.driver.get(url)
-    _wait(lambda: "ledger v2" in browser.driver.execute_script(
+    wait_until(lambda: "ledger v2" in browser.driver.execute_script(
         f"return (document.querySelector('{GRID}') || {{}}).innerText || ''"), "the grid shows the runs")
 
 
@@ -77,24 +67,25 @@ def test_history_columns_and_filters_persist(browser, live_server):
     for label in ("sha256", "Accuracy"):
         browser.driver.find_element(
             "xpath", f"//div[@id='history-columns-checklist']//label[normalize-space()='{label}']").click()
-    _wait(lambda: "sha256" in _headers(browser) and "Accuracy" not in _headers(browser), "the chooser applies")
+    wait_until(lambda: "sha256" in _headers(browser) and "Accuracy" not in _headers(browser), "the chooser applies")
 
     # search and grouping go to the query string as they change
     browser.find_element("#history-filter-input").send_keys("ledger")
     browser.driver.find_element("css selector", "#history-group-switch").click()
-    _wait(lambda: _query(browser).get("q") == ["ledger"] and _query(browser).get("group") == ["model"],
-          "the URL carries the search and the grouping")
-    _wait(lambda: _visible_names(browser) and all("ledger" in n for n in _visible_names(browser)),
-          "the search hides the other runs")
+    wait_until(lambda: _query(browser).get("q") == ["ledger"] and _query(browser).get("group") == ["model"],
+               "the URL carries the search and the grouping")
+    wait_until(lambda: _visible_names(browser) and all("ledger" in n for n in _visible_names(browser)),
+               "the search hides the other runs")
     assert [line for line in console_lines(browser) if "AG Grid" in line] == []  # choosing, grouping: no warning
 
     browser.driver.refresh()
     _open_history(browser, browser.driver.current_url)
     assert browser.find_element("#history-filter-input").get_attribute("value") == "ledger"
     assert browser.driver.find_element("css selector", "#history-group-switch").is_selected()
-    _wait(lambda: "sha256" in _headers(browser) and "Accuracy" not in _headers(browser), "the chosen columns return")
-    names = _wait(lambda: (lambda n: n if len(n) == 3 else None)(_visible_names(browser)),
-                  "only the three ledger runs are listed")
+    wait_until(lambda: "sha256" in _headers(browser) and "Accuracy" not in _headers(browser),
+               "the chosen columns return")
+    names = wait_until(lambda: (lambda n: n if len(n) == 3 else None)(_visible_names(browser)),
+                       "only the three ledger runs are listed")
     assert names[:2] == ["ledger v2", "ledger v2"]  # grouped: the model with the newest run first, its runs together
     model_cells = browser.driver.execute_script(
         f"return Array.from(document.querySelectorAll('{GRID} .ag-pinned-left-cols-container [col-id=model]'))"
@@ -106,21 +97,21 @@ def test_history_columns_and_filters_persist(browser, live_server):
     # the creation date filters by day
     browser.driver.execute_script("dash_ag_grid.getApi('history-runs-grid').setFilterModel("
                                   "{created_at: {filterType: 'date', type: 'lessThan', dateFrom: '2000-01-01'}})")
-    _wait(lambda: _visible_names(browser) == [], "no run was created before 2000")
+    wait_until(lambda: _visible_names(browser) == [], "no run was created before 2000")
     browser.driver.execute_script("dash_ag_grid.getApi('history-runs-grid').setFilterModel("
                                   "{created_at: {filterType: 'date', type: 'greaterThan', dateFrom: '2000-01-01'}})")
-    _wait(lambda: len(_visible_names(browser)) == 3, "every ledger run was created after 2000")
+    wait_until(lambda: len(_visible_names(browser)) == 3, "every ledger run was created after 2000")
 
     # a column filter joins them in the URL, and a reload applies it again
     browser.driver.execute_script(
         "dash_ag_grid.getApi('history-runs-grid').setFilterModel("
         "{robustness: {filterType: 'number', type: 'greaterThan', filter: 0.85}})")
-    _wait(lambda: "robustness" in "".join(_query(browser).get("filter", [])), "the URL carries the column filter")
+    wait_until(lambda: "robustness" in "".join(_query(browser).get("filter", [])), "the URL carries the column filter")
     browser.driver.refresh()
     _open_history(browser, browser.driver.current_url)
-    _wait(lambda: _visible_names(browser) == ["ledger v2"], "the reloaded grid keeps the column filter")
+    wait_until(lambda: _visible_names(browser) == ["ledger v2"], "the reloaded grid keeps the column filter")
     # the metric chart follows what the grid lists
-    _wait(lambda: browser.driver.execute_script(
+    wait_until(lambda: browser.driver.execute_script(
         "const plot = document.querySelector('#history-chart-graph .js-plotly-plot');"
         "return plot && plot.data && JSON.stringify(plot.data.map(t => [t.name, t.y.length]))") == '[["ledger v2",1]]',
           "the chart shows the one listed run")

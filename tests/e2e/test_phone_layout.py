@@ -2,10 +2,9 @@
 tables and tab bars scroll inside themselves)."""
 from __future__ import annotations
 
-import time
-
 from modelwatch.extensions import db
 from tests.e2e.console import console_lines, record_console
+from tests.e2e.waiting import wait_until
 from tests.factories import V1, V2, add_run
 
 OVERFLOW = """
@@ -16,16 +15,6 @@ const outermost = wide.filter(e => !wide.includes(e.parentElement)).slice(0, 5);
 return {scroll: document.documentElement.scrollWidth, width: width,
         culprits: outermost.map(e => e.tagName + '#' + e.id + '.' + e.className)};
 """
-
-
-def _wait(condition, what: str, ceiling_s: float = 30.0):
-    deadline = time.monotonic() + ceiling_s
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{what} within {ceiling_s:g} s")
 
 
 def _assert_fits(browser, where: str) -> None:
@@ -49,7 +38,7 @@ def test_phone_pages_have_no_horizontal_scroll(browser, live_server):
     for path, ready in pages.items():
         browser.driver.get(f"{url}{path}")
         browser.wait_for_element(ready, timeout=30)
-        _wait(lambda: not browser.driver.execute_script(
+        wait_until(lambda: not browser.driver.execute_script(
             "return document.querySelector('._dash-loading, [data-dash-is-loading=true]')"), f"{path} settles")
         _assert_fits(browser, path)
         grid_warnings += [f"{path}: {line}" for line in console_lines(browser) if "AG Grid" in line]
@@ -59,14 +48,14 @@ def test_phone_pages_have_no_horizontal_scroll(browser, live_server):
     for i in range(len(tabs)):  # every tab of the run page, wide tables included
         tab = browser.driver.find_elements("css selector", ".nav-tabs .nav-link")[i]
         browser.driver.execute_script("arguments[0].click()", tab)
-        _wait(lambda i=i: "active" in browser.driver.find_elements("css selector", ".nav-tabs .nav-link")[i]
-              .get_attribute("class"), "the tab opens")
+        wait_until(lambda i=i: "active" in browser.driver.find_elements("css selector", ".nav-tabs .nav-link")[i]
+                   .get_attribute("class"), "the tab opens")
         _assert_fits(browser, f"run page, tab {tab.text}")
 
     # the navbar's links hide behind the toggler, which opens and closes them
     links = "#shell-navbar-collapse"
     assert not browser.find_element(links).is_displayed()
     browser.find_element("#shell-navbar-toggler").click()
-    _wait(lambda: browser.find_element(links).is_displayed(), "the toggler opens the links")
+    wait_until(lambda: browser.find_element(links).is_displayed(), "the toggler opens the links")
     browser.driver.find_element("css selector", f"{links} a[href='/history']").click()
-    _wait(lambda: not browser.find_element(links).is_displayed(), "following a link closes them")
+    wait_until(lambda: not browser.find_element(links).is_displayed(), "following a link closes them")

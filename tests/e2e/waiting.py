@@ -28,6 +28,17 @@ def wait_for_run(url: str, run_id: str, ceiling_s: float = 300.0) -> tuple[dict,
     raise AssertionError(f"run {run_id} did not finish within {ceiling_s:g} s")
 
 
+def wait_until(condition, what: str, ceiling_s: float = 30.0):
+    """Poll ``condition`` until it returns something truthy (returned), or fail saying ``what`` did not happen."""
+    deadline = time.monotonic() + ceiling_s
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{what} within {ceiling_s:g} s")
+
+
 def _spin(seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:

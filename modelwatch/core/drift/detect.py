@@ -74,17 +74,22 @@ def _numeric_value_counts(ref: NumericReference, cur: np.ndarray) -> tuple[np.nd
     return keys, r, c
 
 
-def _sturges_counts(ref: NumericReference, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.histogram_bin_edges(concat(ref, cur), "sturges")`` without building the pooled column."""
-    first, last = min(ref.lo, float(cur.min())), max(ref.hi, float(cur.max()))
-    size = ref.n + cur.size
+def sturges_edges(first: float, last: float, size: int, is_integer: bool) -> np.ndarray:
+    """``np.histogram_bin_edges(pooled, "sturges")`` from the pooled column's range and size alone (integer
+    columns keep bins at least one unit wide)."""
     width = (last - first) / (np.log2(size) + 1.0)
-    if width and ref.is_integer and width < 1:
+    if width and is_integer and width < 1:
         width = 1
     n_bins = int(np.ceil((last - first) / width)) if width else 1
     if first == last:
         first, last = first - 0.5, last + 0.5
-    edges = np.linspace(first, last, n_bins + 1)
+    return np.linspace(first, last, n_bins + 1)
+
+
+def _sturges_counts(ref: NumericReference, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sturges counts of the pooled column without building it."""
+    edges = sturges_edges(min(ref.lo, float(cur.min())), max(ref.hi, float(cur.max())), ref.n + cur.size,
+                          ref.is_integer)
     return np.histogram(ref.values, edges)[0], np.histogram(cur, edges)[0]
 
 

@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import special, stats
 
 from modelwatch.core.drift import scenarios, stattests
-from modelwatch.core.drift.detect import MAX_BINNED_UNIQUE, detect_column, detect_frame, key_order
+from modelwatch.core.drift.detect import MAX_BINNED_UNIQUE, detect_column, detect_frame, key_order, sturges_edges
 from modelwatch.core.drift.profile import (
     NUMERIC,
     CategoricalReference,
@@ -155,14 +155,8 @@ def _wasserstein_flags(col: ResampledColumn, rc: np.ndarray, cc: np.ndarray, n_r
 def _sturges(col: ResampledColumn, rc: np.ndarray, cc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``detect._sturges_counts`` on one resample's counts: bins over both samples' range, Sturges' number."""
     present = np.flatnonzero(rc + cc)
-    first, last = float(col.values[present[0]]), float(col.values[present[-1]])
-    width = (last - first) / (np.log2(rc.sum() + cc.sum()) + 1.0)
-    if width and col.is_integer and width < 1:
-        width = 1
-    n_bins = int(np.ceil((last - first) / width)) if width else 1
-    if first == last:
-        first, last = first - 0.5, last + 0.5
-    edges = np.linspace(first, last, n_bins + 1)
+    edges = sturges_edges(float(col.values[present[0]]), float(col.values[present[-1]]), int(rc.sum() + cc.sum()),
+                          col.is_integer)
     return (np.histogram(col.values, edges, weights=rc)[0].astype(np.int64),
             np.histogram(col.values, edges, weights=cc)[0].astype(np.int64))
 
