@@ -7,7 +7,14 @@ import pytest
 import shap
 from sklearn.ensemble import RandomForestClassifier
 
-from modelwatch.core.explain.lime import N_PERTURBATIONS, add_lime, explain_row, top_agreement, weighted_ridge
+from modelwatch.core.explain.lime import (
+    N_PERTURBATIONS,
+    ROWS_PER_CALL,
+    add_lime,
+    explain_row,
+    top_agreement,
+    weighted_ridge,
+)
 from modelwatch.core.model.introspect import describe
 
 
@@ -51,11 +58,11 @@ def test_agreement_counts_shared_top_features():
     assert agreement["shared"] == 1 and agreement["top_shap"] == ["a", "b"] and agreement["top_lime"] == ["a", "c"]
 
 
-def test_lime_of_several_rows_in_two_calls_equals_one_row_at_a_time(cancer):
+def test_lime_of_several_rows_in_bounded_calls_equals_one_row_at_a_time(cancer):
     X, y = cancer
     forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
-    rows, background = X.iloc[:4].reset_index(drop=True), X.iloc[200:300].reset_index(drop=True)
-    index = np.array([0, 1, 1, 0])  # the explained class of each row, not always the predicted one
+    rows, background = X.iloc[:5].reset_index(drop=True), X.iloc[200:300].reset_index(drop=True)
+    index = np.array([0, 1, 1, 0, 1])  # the explained class of each row, not always the predicted one
     calls = []
 
     def predict_proba(frame):
@@ -63,9 +70,11 @@ def test_lime_of_several_rows_in_two_calls_equals_one_row_at_a_time(cancer):
         return RandomForestClassifier.predict_proba(forest, frame)
 
     forest.predict_proba = predict_proba
-    section = {"samples": [{"contributions": dict(zip(X.columns, np.arange(30.0)))} for _ in range(4)]}
+    section = {"samples": [{"contributions": dict(zip(X.columns, np.arange(30.0)))} for _ in range(5)]}
     add_lime(section, forest, describe(forest), rows, background, index, seed=5, deadline=1e12)
-    assert calls == [N_PERTURBATIONS, 3 * N_PERTURBATIONS] and section["lime"]["n_rows"] == 4
+    # the first row alone (it times a row), then at most ROWS_PER_CALL rows a call
+    assert calls == [N_PERTURBATIONS, ROWS_PER_CALL * N_PERTURBATIONS, N_PERTURBATIONS] and ROWS_PER_CALL == 3
+    assert section["lime"]["n_rows"] == 5
     rng = np.random.default_rng(5)
     for i, sample in enumerate(section["samples"]):
         alone = explain_row(lambda f, k=int(index[i]): forest.predict_proba(f[X.columns])[:, k], rows.iloc[i],

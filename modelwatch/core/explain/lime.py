@@ -25,6 +25,7 @@ from modelwatch.core.model.predict import predict_output, to_model_input
 N_PERTURBATIONS = 2000
 TOP_K = 5
 MAX_ROWS = 10
+ROWS_PER_CALL = 3  # rows whose perturbations one call predicts (6,000 rows at N = 2000): a bounded frame
 
 
 def _bins(values: pd.Series, numeric: bool) -> tuple[np.ndarray, Callable[[Any], np.ndarray]]:
@@ -121,8 +122,9 @@ def add_lime(section: dict[str, Any], model: Any, info: dict[str, Any], rows: pd
     ``deadline`` (``time.monotonic()``). ``section["lime"]`` says how many rows were explained and how.
 
     The perturbations of all rows are drawn first (the same draws, in the same order, as one row at a time) and
-    predicted in two calls, not one per row: the first row's alone, which times a row, then as many of the others
-    as that says fit before the deadline.
+    predicted in few calls, not one per row: the first row's alone, which times a row, then as many of the others
+    as that says fit before the deadline, ``ROWS_PER_CALL`` rows a call (a bounded frame: the sandbox's memory limit
+    holds while drift runs beside this section).
     """
     samples = (section.get("samples") or [])[:max_rows]
     rng = np.random.default_rng(seed)
@@ -142,8 +144,9 @@ def add_lime(section: dict[str, Any], model: Any, info: dict[str, Any], rows: pd
         targets = outputs(0, 1)
         per_row = time.monotonic() - started
         fit = int(max(deadline - time.monotonic(), 0.0) / max(per_row, 1e-9))
-        if fit > 0 and len(samples) > 1:
-            targets += outputs(1, min(len(samples), 1 + fit))
+        stop = min(len(samples), 1 + fit)
+        for start in range(1, stop, ROWS_PER_CALL):
+            targets += outputs(start, min(stop, start + ROWS_PER_CALL))
     for sample, (_, binary), target in zip(samples, perturbed, targets):
         explained = fit_row(binary, target, background.columns)
         explained["agreement"] = top_agreement(sample["contributions"], explained["weights"])

@@ -63,7 +63,7 @@ def _grid(samples: list[dict[str, Any]], features: list[str]) -> dag.AgGrid:
     if any(s.get("class") is not None for s in samples):
         columns.insert(2, {"field": "class"})
     columns += [{"field": f} for f in features]
-    return dag.AgGrid(id=SAMPLES_GRID, rowData=rows, columnDefs=columns, getRowId="String(params.data.index)",
+    return dag.AgGrid(id=SAMPLES_GRID, rowData=rows, columnDefs=columns, getRowId="params.data.index",
                       defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90},
                       dashGridOptions={"animateRows": False}, className="ag-theme-alpine",
                       style={"height": "360px"})
