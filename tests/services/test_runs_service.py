@@ -9,6 +9,7 @@ from modelwatch.errors import NotFound
 from modelwatch.execution.executors import execute_queued
 from modelwatch.models import Run
 from modelwatch.services import artifact_store, artifacts, runs
+from tests.factories import never_returning_onnx
 from tests.support import dumps
 
 pytestmark = pytest.mark.usefixtures("sandbox")
@@ -28,8 +29,9 @@ def test_a_submitted_run_is_executed_and_stored(artifact):
     assert stored.schema["features"][0]["name"] == "f0" and stored.config["n_samples"] == 50
 
 
-def test_a_run_over_its_time_limit_fails_with_run_timeout(artifact):
-    run = runs.submit_run(artifact, config={"n_samples": 5000, "timeout_s": 1})
+def test_a_run_over_its_time_limit_fails_with_run_timeout(app):
+    endless = artifacts.store_upload(never_returning_onnx(), "endless.onnx")  # a run can only end by its deadline
+    run = runs.submit_run(endless, config={"n_samples": 50, "timeout_s": 1})
     stored = runs.get_run(run.id)
     assert stored.status == "failed" and stored.error["code"] == "run_timeout"
     assert "1 s" in stored.error["message"] and stored.result is None
