@@ -21,13 +21,17 @@ migrate: $(BIN)/.installed
 run: migrate
 	PORT=$(PORT) $(BIN)/gunicorn wsgi:server
 
+# The whole suite in two passes: what runs in-process (sandboxed runs included) on two pytest-xdist workers, then
+# what starts servers or a browser (PostgreSQL, Redis, gunicorn, Chromium: ports and databases they share) in one.
+SERVERS := browser or postgres or redis or e2e
+
 test: migrate
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 -m "not ($(SERVERS))"
+	$(BIN)/python -m pytest -m "$(SERVERS)"
 
 # The subset for every edit (< 90 s on 2 cores): no sandboxed runs, no browser, no PostgreSQL/Redis/gunicorn,
 # nothing marked slow; the markers are derived from each test's fixtures in tests/conftest.py. Two pytest-xdist
-# workers: these tests share no port, file or server (each has its own tmp_path and SQLite file). `make test`
-# stays in one process.
+# workers: these tests share no port, file or server (each has its own tmp_path and SQLite file).
 test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -n 2 -m "not sandbox and not browser and not postgres and not redis and not e2e and not slow"
 
