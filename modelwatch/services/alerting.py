@@ -5,6 +5,7 @@ from collections.abc import Collection
 from typing import Any
 
 from modelwatch.core.monitoring import alerts
+from modelwatch.core.results.gates import lookup
 from modelwatch.errors import NotFound
 from modelwatch.extensions import db
 from modelwatch.models import Run
@@ -67,7 +68,7 @@ def evaluate(model: RegisteredModel, source: str, document: dict[str, Any], *, b
         late = source == "batch" and rule.metric.startswith(LATE_METRICS)
         if (late_only and not late) or rule.id in skip:
             continue
-        value = alerts.lookup(document, rule.metric)
+        value = lookup(document, rule.metric)
         if late and value is None:
             continue  # no labels for this batch yet
         condition = alerts.holds(value, rule.op, rule.value)

@@ -14,16 +14,6 @@ _FUNCS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.
           "!=": operator.ne}
 
 
-def lookup(document: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path of a nested dict, or None when a step is missing."""
-    node: Any = document
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def holds(value: Any, op: str, bound: Any) -> bool:
     """Whether ``value <op> bound``; a missing or non-finite value never holds (nothing measured, nothing to say)."""
     if value is None:
