@@ -127,7 +127,9 @@ def test_metrics_csv_is_flat_section_metric_value(client, finished):
     assert float(values[("performance", "latency_ms.1.p95")]) == pytest.approx(
         result["performance"]["latency_ms"]["1"]["p95"])
     assert float(values[("quality", "metrics.accuracy")]) == pytest.approx(result["quality"]["metrics"]["accuracy"])
-    top = result["explainability"]["feature_importance"][0]
+    explained = result["explainability"]
+    assert "feature_importance" in explained, explained  # a skipped section shows its reason and traceback
+    top = explained["feature_importance"][0]
     assert float(values[("explainability", f"importance.{top['feature']}")]) == pytest.approx(top["mean_abs_shap"])
     assert {s for s, _, _ in rows[1:]} >= {"data", "performance", "robustness", "quality", "drift", "explainability"}
 
