@@ -13,14 +13,23 @@ GRAPH_CONFIG: dict[str, Any] = {"displayModeBar": "hover", "displaylogo": False,
 MISSING = "—"
 
 
-def number(value: Any, digits: int = 3, unit: str = "") -> str:
-    """`value` rounded to `digits` significant digits, thousands separated, plain notation; "—" when absent."""
-    if isinstance(value, bool) or value is None:
-        return MISSING if value is None else str(value)
+def _float(value: Any) -> float | str:
+    """``value`` as a float, or the text to show instead: "—" when absent (None, a flag), itself when not a number."""
+    if value is None or isinstance(value, bool):
+        return MISSING
     try:
-        number_ = float(value)
+        return float(value)
     except (TypeError, ValueError):
         return str(value)
+
+
+def number(value: Any, digits: int = 3, unit: str = "") -> str:
+    """`value` rounded to `digits` significant digits, thousands separated, plain notation; "—" when absent."""
+    if isinstance(value, bool):
+        return str(value)
+    number_ = _float(value)
+    if isinstance(number_, str):
+        return number_
     if math.isnan(number_):
         return MISSING
     if math.isinf(number_):
@@ -41,12 +50,10 @@ def number(value: Any, digits: int = 3, unit: str = "") -> str:
 
 def percent(fraction: Any, digits: int = 3) -> str:
     """A fraction in [0, 1] shown as a percentage with `digits` significant digits ("4.6%")."""
-    if fraction is None or isinstance(fraction, bool):
-        return MISSING
-    try:
-        value = float(fraction) * 100
-    except (TypeError, ValueError):
-        return str(fraction)
+    value = _float(fraction)
+    if isinstance(value, str):
+        return value
+    value *= 100
     return MISSING if math.isnan(value) else f"{number(value, digits)}%"
 
 
@@ -58,12 +65,9 @@ def signed(value: Any, digits: int = 3, unit: str = "") -> str:
 
 def duration(seconds: Any) -> str:
     """A duration the way people say it: "850 ms", "12.3 s", "4 min 05 s", "2 h 03 min"; "—" when absent."""
-    if seconds is None or isinstance(seconds, bool):
-        return MISSING
-    try:
-        value = float(seconds)
-    except (TypeError, ValueError):
-        return str(seconds)
+    value = _float(seconds)
+    if isinstance(value, str):
+        return value
     if math.isnan(value) or value < 0:
         return MISSING
     if value < 1:
@@ -102,12 +106,9 @@ def absolute_time(moment: datetime | None) -> str:
 
 def bytes_(size: Any) -> str:
     """A size in bytes with a binary unit and ~3 significant digits ("87.6 KiB", "1.9 MiB")."""
-    if size is None or isinstance(size, bool):
-        return MISSING
-    try:
-        value = float(size)
-    except (TypeError, ValueError):
-        return str(size)
+    value = _float(size)
+    if isinstance(value, str):
+        return value
     for unit in ("B", "KiB", "MiB", "GiB"):
         if abs(value) < 1024 or unit == "GiB":
             break
