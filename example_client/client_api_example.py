@@ -77,10 +77,12 @@ def main() -> int:
     run = response.json()["run"]
     print(f"run {run['id']}: {run['status']} (dashboard: {run['links']['dashboard']})")
 
-    # 5. 202 means "still running": poll the run's URL (the Location header) until it has finished.
+    # 5. 202 means "still running": ask the run's URL (the Location header) until it has finished; with
+    #    "wait" the server answers as soon as it has (or after 5 s, to show the stage it is at).
     while run["status"] in ("queued", "running"):
-        time.sleep(1)
-        run = requests.get(f"{server}/api/runs/{run['id']}", headers=headers, timeout=30).json()["run"]
+        time.sleep(0.5)  # a busy server answers at once instead of waiting: never ask in a tight loop
+        run = requests.get(f"{server}/api/runs/{run['id']}", params={"wait": 5}, headers=headers,
+                           timeout=30).json()["run"]
         print(f"  {run['stage']} {run['progress']:.0%}")
 
     # 6. A failed run carries an error (for example model_error when the model raised on every row).

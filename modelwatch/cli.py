@@ -13,7 +13,8 @@ A server without verdicts is judged by its gates (0 passed, 1 failed).
 Uses only ``requests`` and the standard library, so it runs in any CI image with ``pip install requests``.
 
 The submission carries an ``Idempotency-Key``: a connection error or a 502/503/504 is retried with the same key,
-so a retry never starts a second run. Polls back off from ``--poll`` to ``--max-poll`` seconds. When the
+so a retry never starts a second run. Polls (``?wait``: answered the moment the run finishes) back off from
+``--poll`` to ``--max-poll`` seconds. When the
 ``--timeout`` runs out, or CI cancels the job (SIGTERM, SIGINT), the run is cancelled on the server too
 (``--keep-running`` leaves it going).
 """
@@ -132,7 +133,8 @@ def _post(args: argparse.Namespace, session: requests.Session, fields: dict[str,
 
 
 def follow(run: dict[str, Any], args: argparse.Namespace, session: requests.Session) -> dict[str, Any]:
-    """Poll GET /api/runs/<id> with backoff, printing each new stage, until the run finishes or the wait runs out."""
+    """Follow GET /api/runs/<id>?wait= with backoff, printing each new stage, until the run finishes or the wait
+    runs out; the server answers the moment the run finishes, so the verdict is never a poll late."""
     started = time.monotonic()
     deadline = started + args.wait
     last, failures, pause, last_line = None, 0, args.poll, started
@@ -146,14 +148,17 @@ def follow(run: dict[str, Any], args: argparse.Namespace, session: requests.Sess
             return run
         if now >= deadline:
             raise CliError(f"run {run['id']} did not finish within {args.wait:g} s", {"run": run})
-        time.sleep(min(pause, max(deadline - now, 0.05)))
+        wait, asked = min(pause, max(deadline - now, 0.05)), time.monotonic()
         pause = min(pause * 1.5, max(args.max_poll, args.poll))
-        try:
-            response = session.get(f"{args.server}/api/runs/{run['id']}", timeout=args.http_timeout)
+        try:  # the server answers as soon as the run finishes, else after ``wait``
+            response = session.get(f"{args.server}/api/runs/{run['id']}", params={"wait": wait},
+                                   timeout=args.http_timeout + wait)
         except requests.RequestException as exc:
             response, reason = None, str(exc)
-        if response is not None and response.status_code == 200:
-            fresh = response.json()["run"]
+        fresh = response.json()["run"] if response is not None and response.status_code == 200 else None
+        if fresh is None or fresh["status"] not in FINISHED:
+            time.sleep(max(wait - (time.monotonic() - asked), 0))  # answered early (its waiting slots were taken)
+        if fresh is not None:
             if (fresh["status"], fresh["stage"]) != (run["status"], run["stage"]):
                 pause = args.poll  # something moves: look again soon
             run, failures = fresh, 0

@@ -10,6 +10,7 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from modelwatch.api.error_docs import error_responses
 from modelwatch.api.schemas import (
+    FollowQuerySchema,
     IdempotencyHeaderSchema,
     ListQuerySchema,
     RunEnvelopeSchema,
@@ -119,11 +120,17 @@ def list_runs(query: dict):
 
 
 @blp.route("/api/runs/<run_id>", methods=["GET"])
+@blp.arguments(FollowQuerySchema, location="query", error_status_code=400)
 @blp.response(200, RunEnvelopeSchema)
-@errors(404, 503)
-def get_run(run_id: str):
-    """One run with its result and its gates verdict."""
-    return {"run": run_dict(runs.get_run(run_id), base_url=request.host_url)}
+@errors(400, 404, 503)
+def get_run(query: dict, run_id: str):
+    """One run with its result and its gates verdict.
+
+    With `wait`, the answer comes once the run has finished or when `wait` seconds (capped by the server, 25 s
+    by default) have passed, whichever is first: a client follows a run without polling in a loop.
+    """
+    run = runs.wait_in_request(run_id, query["wait"]) if query["wait"] > 0 else runs.get_run(run_id)
+    return {"run": run_dict(run, base_url=request.host_url)}
 
 
 @blp.route("/api/runs/<run_id>", methods=["DELETE"], endpoint="delete_run")

@@ -6,7 +6,7 @@ from datetime import UTC
 from typing import Any
 
 from flask_smorest.fields import Upload
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
 from modelwatch.api.result_schemas import GatesSchema, OpenSchema, ResultSchema, VerdictSchema
@@ -210,11 +210,24 @@ class SubmitSchema(StrictSchema):
                          metadata={"description": "the model's display name (default: the file name)"})
 
 
-class WaitQuerySchema(StrictSchema):
-    wait = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=600),
+def _wait_field() -> fields.Float:
+    return fields.Float(load_default=0.0, validate=validate.Range(min=0, max=600),
                         metadata={"description": "seconds to wait for the run to finish (0 to 600); the server "
                                                  "caps it (MODELWATCH_MAX_WAIT_S, default 25 s) and answers 202 "
                                                  "with `Location` when the run is still going"})
+
+
+class WaitQuerySchema(StrictSchema):
+    wait = _wait_field()
+
+
+class FollowQuerySchema(Schema):
+    """``GET /api/runs/<id>``: other query parameters (a cache buster) pass, as they always did."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    wait = _wait_field()
 
 
 class IdempotencyHeaderSchema(Schema):

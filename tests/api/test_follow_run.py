@@ -1,0 +1,52 @@
+"""``GET /api/runs/<id>?wait=``: the answer leaves as the run finishes, not a poll later; without ``wait`` nothing
+changed (other query parameters still pass)."""
+from __future__ import annotations
+
+import threading
+import time
+
+from modelwatch.extensions import db
+from modelwatch.models import Run, utcnow
+from tests.api.fast import assert_error
+from tests.factories import stored_artifact, stored_run
+
+
+def finish_later(app, run_id: str, started: threading.Event) -> threading.Thread:
+    """Mark the run succeeded from another thread once the request is waiting (as an executor would)."""
+    def finish() -> None:
+        started.wait(30)
+        time.sleep(0.3)  # the request has read the status at least once
+        with app.app_context():
+            run = db.session.get(Run, run_id)
+            run.status, run.stage, run.progress, run.finished_at = "succeeded", "done", 1.0, utcnow()
+            db.session.commit()
+    thread = threading.Thread(target=finish)
+    thread.start()
+    return thread
+
+
+def test_wait_answers_when_the_run_finishes(app, client):
+    run_id = stored_run(stored_artifact(), status="running", started_at=utcnow()).id
+    started = threading.Event()
+    thread = finish_later(app, run_id, started)
+    started.set()
+    asked = time.monotonic()
+    response = client.get(f"/api/runs/{run_id}?wait=20")
+    waited = time.monotonic() - asked
+    thread.join()
+    assert response.status_code == 200
+    assert response.get_json()["run"]["status"] == "succeeded" and response.get_json()["run"]["stage"] == "done"
+    assert waited < 20  # it did not sit out the whole wait
+
+
+def test_wait_on_a_running_run_answers_it_running_after_the_wait(app, client):
+    run_id = stored_run(stored_artifact(), status="running", started_at=utcnow()).id
+    response = client.get(f"/api/runs/{run_id}?wait=0.2")
+    assert response.status_code == 200 and response.get_json()["run"]["status"] == "running"
+
+
+def test_without_wait_and_with_other_parameters_nothing_changed(app, client):
+    run_id = stored_run(stored_artifact()).id
+    assert client.get(f"/api/runs/{run_id}?_=1733468400").get_json()["run"]["status"] == "succeeded"
+    assert_error(client.get(f"/api/runs/{run_id}?wait=-1"), 400, "bad_request")
+    assert_error(client.get("/api/runs/nope?wait=5"), 404, "not_found")
