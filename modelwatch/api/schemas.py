@@ -210,15 +210,15 @@ class SubmitSchema(StrictSchema):
                          metadata={"description": "the model's display name (default: the file name)"})
 
 
-def _wait_field() -> fields.Float:
+def _wait_field(still_going: str) -> fields.Float:
     return fields.Float(load_default=0.0, validate=validate.Range(min=0, max=600),
                         metadata={"description": "seconds to wait for the run to finish (0 to 600); the server "
-                                                 "caps it (MODELWATCH_MAX_WAIT_S, default 25 s) and answers 202 "
-                                                 "with `Location` when the run is still going"})
+                                                 "caps it (MODELWATCH_MAX_WAIT_S, default 25 s) and answers "
+                                                 f"{still_going} when the run is still going"})
 
 
 class WaitQuerySchema(StrictSchema):
-    wait = _wait_field()
+    wait = _wait_field("202 with `Location`")
 
 
 class FollowQuerySchema(Schema):
@@ -227,7 +227,7 @@ class FollowQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    wait = _wait_field()
+    wait = _wait_field("with the run as it is then")
 
 
 class IdempotencyHeaderSchema(Schema):

@@ -4,13 +4,18 @@ The parent never opens a path the child could have planted (a symlink, a FIFO, a
 child exists it makes three channels: progress lines (the child's stdout), the result (``RESULT_FD`` in the
 child) and stderr. :func:`collect` reads them all until each is closed, keeps a bounded tail of stderr,
 refuses a result over its cap, and stops at the deadline. :func:`encode_result` / :func:`decode_result`
-define the result's framing: one JSON line, then the raw ``.npy`` bytes of any arrays it names.
+define the result's framing: one JSON line, then the raw bytes of any arrays it names, each described in that line
+by a plain dtype (``ARRAY_DTYPE``: booleans, numbers, fixed-width text), a shape and a byte length. The parent
+checks the description against the bytes and reads them with ``numpy.frombuffer``: nothing the child sent is
+unpickled or evaluated (``.npy`` headers are read with ``ast.literal_eval``, whose AST constructor CPython 3.11
+shares between threads: two runs finishing at once could fail with a ``SystemError``, gh-106905).
 """
 from __future__ import annotations
 
-import io
 import json
+import math
 import os
+import re
 import selectors
 import threading
 import time
@@ -23,6 +28,8 @@ from modelwatch.errors import ModelError
 RESULT_FD = 3  # the result pipe's number inside the child, in both the warm and the cold path
 STDERR_TAIL = 64 * 1024
 MAX_LINE = 1 << 20
+# an array's dtype as ``dtype.str``: byte order, kind (bool, int, uint, float, complex, bytes, text), item size
+ARRAY_DTYPE = re.compile(r"[<>|=][biufcSU][0-9]{1,4}")
 MAX_EXTRA_BYTES = 4096  # a progress line's extra keys ("section", "headline"), as JSON
 
 
@@ -111,21 +118,37 @@ def collect(progress_fd: int, result_fd: int, stderr_fd: int, deadline: float, m
 
 
 def encode_result(result: dict[str, Any], arrays: dict[str, Any] | None = None) -> bytes:
-    """The result's bytes: a JSON line (``arrays`` maps each name to its length) and the arrays' ``.npy`` bytes."""
+    """The result's bytes: a JSON line (``arrays`` describes each array) and the arrays' bytes in C order.
+
+    Raises:
+        ValueError: an array's dtype is not a plain one (``ARRAY_DTYPE``), e.g. objects.
+    """
     import numpy as np
 
-    blobs = {}
-    for name, array in (arrays or {}).items():
-        buffer = io.BytesIO()
-        np.save(buffer, np.asarray(array), allow_pickle=False)
-        blobs[name] = buffer.getvalue()
-    if blobs:
-        result = {**result, "arrays": {name: len(blob) for name, blob in blobs.items()}}
-    return json.dumps(result, allow_nan=False).encode() + b"\n" + b"".join(blobs.values())
+    described, blobs = {}, []
+    for name, value in (arrays or {}).items():
+        array = np.asarray(value)
+        if not ARRAY_DTYPE.fullmatch(array.dtype.str):
+            raise ValueError(f"array {name!r} has dtype {array.dtype}: only booleans, numbers and text are sent")
+        described[name] = {"dtype": array.dtype.str, "shape": list(array.shape), "bytes": array.nbytes}
+        blobs.append(array.tobytes(order="C"))
+    if described:
+        result = {**result, "arrays": described}
+    return json.dumps(result, allow_nan=False).encode() + b"\n" + b"".join(blobs)
+
+
+def _well_described(spec: Any) -> bool:
+    """An array's description: a plain dtype, at most 32 non-negative dimensions, and their exact byte length."""
+    if not (isinstance(spec, dict) and isinstance(spec.get("dtype"), str) and ARRAY_DTYPE.fullmatch(spec["dtype"])
+            and isinstance(spec.get("shape"), list) and len(spec["shape"]) <= 32
+            and all(type(d) is int and 0 <= d < 2**31 for d in spec["shape"]) and type(spec.get("bytes")) is int):
+        return False
+    itemsize = int(spec["dtype"][2:]) * (4 if spec["dtype"][1] == "U" else 1)
+    return math.prod(spec["shape"]) * itemsize == spec["bytes"]
 
 
 def decode_result(data: bytes) -> dict[str, Any]:
-    """The child's result, validated; ``result["arrays"]`` holds numpy arrays (never a pickle).
+    """The child's result, validated; ``result["arrays"]`` holds numpy arrays (never a pickle, never evaluated).
 
     Raises:
         ModelError: the bytes are not a well-formed result.
@@ -142,21 +165,23 @@ def decode_result(data: bytes) -> dict[str, Any]:
                                   and isinstance(error.get("message", ""), str)
                                   and isinstance(error.get("details", {}), dict)):
         raise ModelError("The sandbox sent back a malformed error.")
-    sizes = result.get("arrays")
-    if sizes is None:
+    described = result.get("arrays")
+    if described is None:
         return result
-    if not isinstance(sizes, dict) or not all(isinstance(n, int) and n >= 0 for n in sizes.values()) \
-            or sum(sizes.values()) != len(rest):
+    if not isinstance(described, dict) or not all(isinstance(spec, dict) for spec in described.values()):
         raise ModelError("The sandbox sent back arrays that do not match their description.")
-    arrays, offset = {}, 0
+    for name, spec in described.items():
+        if not _well_described(spec):
+            raise ModelError(f"The sandbox sent back an unreadable array {str(name)[:100]!r}.",
+                             {"description": str(spec)[:200]})
+    if sum(spec["bytes"] for spec in described.values()) != len(rest):
+        raise ModelError("The sandbox sent back arrays that do not match their description.")
     import numpy as np
 
-    for name, size in sizes.items():
-        try:
-            arrays[str(name)] = np.load(io.BytesIO(rest[offset:offset + size]), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise ModelError(f"The sandbox sent back an unreadable array {str(name)[:100]!r}.",
-                             {"reason": str(exc)[:200]}) from None
-        offset += size
+    arrays, offset = {}, 0
+    for name, spec in described.items():
+        chunk = bytearray(rest[offset:offset + spec["bytes"]])  # writable, so the array is too
+        arrays[str(name)] = np.frombuffer(chunk, dtype=np.dtype(spec["dtype"])).reshape(spec["shape"])
+        offset += spec["bytes"]
     result["arrays"] = arrays
     return result

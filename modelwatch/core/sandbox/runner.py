@@ -334,8 +334,8 @@ def run_task(
         cancel: when set (from any thread), the child is killed within 0.2 s.
 
     Returns:
-        The task's result; ``result["arrays"]`` (when present) maps names to numpy arrays read with
-        ``allow_pickle=False``.
+        The task's result; ``result["arrays"]`` (when present) maps names to numpy arrays of plain dtypes
+        (``channels.decode_result``: never unpickled).
 
     Raises:
         RunTimeout: the wall clock ran out or ``cancel`` was set; the child was killed.
