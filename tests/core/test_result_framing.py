@@ -49,6 +49,8 @@ def _framed(spec: object, payload: bytes) -> bytes:
     {"dtype": "|O8", "shape": [1], "bytes": 8},  # objects: a pickle
     {"dtype": "<M8[ns]", "shape": [1], "bytes": 8},  # not a plain dtype
     {"dtype": "__import__('os').system('true')", "shape": [1], "bytes": 8},  # never evaluated
+    {"dtype": "<f3", "shape": [1], "bytes": 3},  # no such type
+    {"dtype": "|S0", "shape": [8], "bytes": 0},  # items of no size
     {"dtype": "<f8", "shape": [2], "bytes": 8},  # the shape needs 16 bytes
     {"dtype": "<U2", "shape": [1], "bytes": 2},  # text is 4 bytes a character
     {"dtype": "<f8", "shape": [-1], "bytes": 8},

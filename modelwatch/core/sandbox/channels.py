@@ -138,13 +138,18 @@ def encode_result(result: dict[str, Any], arrays: dict[str, Any] | None = None) 
 
 
 def _well_described(spec: Any) -> bool:
-    """An array's description: a plain dtype, at most 32 non-negative dimensions, and their exact byte length."""
+    """An array's description: a plain dtype numpy knows, at most 32 non-negative dimensions, their exact bytes."""
+    import numpy as np
+
     if not (isinstance(spec, dict) and isinstance(spec.get("dtype"), str) and ARRAY_DTYPE.fullmatch(spec["dtype"])
             and isinstance(spec.get("shape"), list) and len(spec["shape"]) <= 32
             and all(type(d) is int and 0 <= d < 2**31 for d in spec["shape"]) and type(spec.get("bytes")) is int):
         return False
-    itemsize = int(spec["dtype"][2:]) * (4 if spec["dtype"][1] == "U" else 1)
-    return math.prod(spec["shape"]) * itemsize == spec["bytes"]
+    try:
+        itemsize = np.dtype(spec["dtype"]).itemsize  # a short string matched above: parsed, never evaluated
+    except TypeError:  # e.g. "<f3"
+        return False
+    return itemsize > 0 and math.prod(spec["shape"]) * itemsize == spec["bytes"]
 
 
 def decode_result(data: bytes) -> dict[str, Any]:
