@@ -215,7 +215,6 @@ class PeakMemory:
     """Measure the peak RSS of the code inside ``with``: VmHWM reset via clear_refs when the kernel allows it."""
 
     def __enter__(self) -> Self:
-        self.baseline_kb = _status_kb("VmRSS") or _maxrss_kb()
         self.measured = False
         try:
             with open("/proc/self/clear_refs", "w") as fh:
@@ -223,6 +222,9 @@ class PeakMemory:
             self.measured = _status_kb("VmHWM") is not None
         except OSError:
             pass
+        # after the reset: the peak starts from this RSS (read before it, memory another thread freed in between
+        # would have hidden the increase)
+        self.baseline_kb = _status_kb("VmRSS") or _maxrss_kb()
         return self
 
     def __exit__(self, *exc: object) -> None:
