@@ -14,9 +14,8 @@ Uses only ``requests`` and the standard library, so it runs in any CI image with
 
 The submission carries an ``Idempotency-Key``: a connection error or a 502/503/504 is retried with the same key,
 so a retry never starts a second run. Polls (``?wait``: answered the moment the run finishes) back off from
-``--poll`` to ``--max-poll`` seconds. When the
-``--timeout`` runs out, or CI cancels the job (SIGTERM, SIGINT), the run is cancelled on the server too
-(``--keep-running`` leaves it going).
+``--poll`` to ``--max-poll`` seconds. When the ``--timeout`` runs out, or CI cancels the job (SIGTERM, SIGINT), the
+run is cancelled on the server too (``--keep-running`` leaves it going).
 """
 from __future__ import annotations
 

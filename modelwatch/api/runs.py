@@ -102,8 +102,7 @@ def submit(body: dict, query: dict, headers: dict):
         )
         if body.get("name"):
             registry.register_run(run)
-    if query["wait"] > 0:
-        run = runs.wait_in_request(run.id, query["wait"])
+    run = runs.wait_in_request(run.id, query["wait"])
     status = 200 if run.status in FINISHED else 202
     return {"run": run_dict(run, base_url=request.host_url)}, status, {"Location": f"/api/runs/{run.id}"}
 
@@ -129,8 +128,7 @@ def get_run(query: dict, run_id: str):
     With `wait`, the answer comes once the run has finished or when `wait` seconds (capped by the server, 25 s
     by default) have passed, whichever is first: a client follows a run without polling in a loop.
     """
-    run = runs.wait_in_request(run_id, query["wait"]) if query["wait"] > 0 else runs.get_run(run_id)
-    return {"run": run_dict(run, base_url=request.host_url)}
+    return {"run": run_dict(runs.wait_in_request(run_id, query["wait"]), base_url=request.host_url)}
 
 
 @blp.route("/api/runs/<run_id>", methods=["DELETE"], endpoint="delete_run")

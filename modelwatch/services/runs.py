@@ -325,7 +325,10 @@ def wait_for_run(run_id: str, seconds: float, cap_s: float | None = None) -> Run
 
 def wait_in_request(run_id: str, seconds: float) -> Run:
     """``?wait`` of a request: capped by MAX_WAIT_S, and only while one of the process's WAIT_SLOTS is free, so
-    that waiting requests never hold every server thread (health checks and reads always find one)."""
+    that waiting requests never hold every server thread (health checks and reads always find one); 0 answers
+    the run as it is."""
+    if seconds <= 0:
+        return get_run(run_id)
     slots = current_app.extensions.setdefault(
         "modelwatch.wait_slots", threading.BoundedSemaphore(max(int(current_app.config["WAIT_SLOTS"]), 1)))
     if not slots.acquire(blocking=False):
