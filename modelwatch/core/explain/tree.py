@@ -76,7 +76,7 @@ def explain_tree(plan: Plan, info: dict[str, Any], rows: pd.DataFrame, budget: B
 
     X = model_input(rows, info, plan.pre)
     explainer = shap.TreeExplainer(plan.final)
-    kernel = treeshap.Kernel.from_explainer(explainer, workers())
+    kernel = treeshap.Kernel.from_explainer(explainer, workers()) if workers() > 1 else None  # threads or nothing
     n, parts, done, chunk = len(rows), [], 0, min(len(rows), 8)
     engines: dict[str, int] = {}
     while done < n:
