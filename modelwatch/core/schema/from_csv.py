@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from functools import partial
 from typing import Any, TextIO
 
 import numpy as np
@@ -147,14 +148,16 @@ def fit_distribution(values: np.ndarray) -> dict[str, Any]:
     mean, std = float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
     if std <= 0:
         return {"kind": "constant", "value": mean}
-    candidates = {"normal": ({"mean": mean, "std": std}, stats.norm(mean, std).cdf)}
+    # the cdfs with their parameters bound, not frozen distributions: freezing one builds its docstring (~0.5 ms)
+    candidates = {"normal": ({"mean": mean, "std": std}, partial(stats.norm.cdf, loc=mean, scale=std))}
     low, high = float(values.min()), float(values.max())
-    candidates["uniform"] = ({"low": low, "high": high}, stats.uniform(low, high - low).cdf)
+    candidates["uniform"] = ({"low": low, "high": high}, partial(stats.uniform.cdf, loc=low, scale=high - low))
     if low > 0:
         logs = np.log(values)
         mu, sigma = float(logs.mean()), float(logs.std(ddof=1))
         if sigma > 0:
-            candidates["lognormal"] = ({"mean": mu, "sigma": sigma}, stats.lognorm(s=sigma, scale=np.exp(mu)).cdf)
+            candidates["lognormal"] = ({"mean": mu, "sigma": sigma},
+                                       partial(stats.lognorm.cdf, s=sigma, scale=np.exp(mu)))
     tested = values
     if len(values) > KS_MAX_VALUES:
         tested = np.random.default_rng(0).choice(values, KS_MAX_VALUES, replace=False)
