@@ -3,7 +3,8 @@
 While a run executes, :func:`watch` writes ``Run.heartbeat_at`` every few seconds and reads the row every
 second: when the row is no longer ``running`` for this process (cancelled, deleted, or released by the
 janitor) it sets the run's cancel event, which stops the sandbox. :func:`signal_cancel` is the shortcut when
-the cancellation is asked in this very process.
+the cancellation is asked in this very process. A request waiting for a run that executes here sleeps in
+:func:`wait_while_executing_here` until the run ends, instead of reading its row over and over.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ HEARTBEAT_S = 5.0
 
 _active: dict[str, threading.Event] = {}  # runs executing in this process -> their cancel events
 _active_lock = threading.Lock()
+_ended = threading.Condition(_active_lock)  # notified when a run leaves ``_active``, its outcome stored
 
 
 def signal_cancel(run_id: str) -> bool:
@@ -66,8 +68,16 @@ def watch(run_id: str) -> Iterator[threading.Event]:
         stop.set()
         if thread.is_alive():
             thread.join(timeout=10)
-        with _active_lock:
+        with _ended:
             _active.pop(run_id, None)
+            _ended.notify_all()
+
+
+def wait_while_executing_here(run_id: str, timeout: float) -> None:
+    """Block until the run stops executing in this process (whatever ended it, its row says so by then) or
+    ``timeout`` seconds pass; at once when it does not execute here."""
+    with _ended:
+        _ended.wait_for(lambda: run_id not in _active, timeout)
 
 
 def _in_memory_database() -> bool:

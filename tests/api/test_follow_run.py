@@ -5,6 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
+from sqlalchemy import event
+
+from modelwatch.execution.cancellation import watch
+from modelwatch.execution.queue import worker_id
 from modelwatch.extensions import db
 from modelwatch.models import Run, utcnow
 from tests.api.fast import assert_error
@@ -34,6 +38,38 @@ def test_wait_answers_when_the_run_finishes(app, client):
     assert response.status_code == 200
     assert response.get_json()["run"]["status"] == "succeeded" and response.get_json()["run"]["stage"] == "done"
     assert waited < 20  # it did not sit out the whole wait
+
+
+def test_a_run_executing_here_wakes_the_wait_as_it_ends(app, client):
+    """No reading of the row over and over while the run executes in this process: its end wakes the request."""
+    run_id = stored_run(stored_artifact(), status="running", started_at=utcnow(), worker=worker_id()).id
+    request_thread, waiting = threading.get_ident(), threading.Event()
+    reads: list[float] = []
+
+    def count_status_reads(conn, cursor, statement, *args) -> None:
+        if threading.get_ident() == request_thread and statement.lstrip().upper().startswith("SELECT RUN.STATUS"):
+            reads.append(time.monotonic())
+            waiting.set()
+
+    def execute() -> None:  # an executor: the run is watched while it executes, then its outcome is stored
+        with app.app_context(), watch(run_id):
+            assert waiting.wait(30)  # the request waits by now
+            time.sleep(1.0)  # the run's work: ten polls' worth at WAIT_POLL_S
+            run = db.session.get(Run, run_id)
+            run.status, run.stage, run.progress, run.finished_at = "succeeded", "done", 1.0, utcnow()
+            db.session.commit()
+            db.session.remove()
+
+    event.listen(db.engine, "before_cursor_execute", count_status_reads)
+    try:
+        thread = threading.Thread(target=execute)
+        thread.start()
+        response = client.get(f"/api/runs/{run_id}?wait=20")
+        thread.join()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count_status_reads)
+    assert response.get_json()["run"]["status"] == "succeeded"
+    assert len(reads) == 2  # once before waiting, once when woken (polling would have read it about ten times)
 
 
 def test_wait_on_a_running_run_answers_it_running_after_the_wait(app, client):
