@@ -35,8 +35,8 @@ def timed(durations, budget_s: float, precision: float | None = 0.05) -> tuple[p
 def test_a_constant_time_workload_stops_as_soon_as_the_p95_interval_exists():
     timing, elapsed = timed(lambda: 0.001, budget_s=2.0)
     assert timing.stopped_by == "precision"
-    # the p95's distribution-free interval needs 72 calls at 95%; the check comes a few calls later at most
-    assert 72 <= timing.seconds.size <= 90
+    # the p95's distribution-free interval needs 72 calls at 95%: the first check comes right then
+    assert performance.fewest_bounded_calls() == 72 and timing.seconds.size == 72
     assert elapsed < 0.1 * 2.0
     assert performance.relative_precision(timing.seconds) == 0.0
 
@@ -63,6 +63,7 @@ def test_without_a_precision_target_the_first_call_sizes_the_run():
 
 def test_too_few_calls_give_no_p95_interval():
     seconds = np.full(71, 0.002)  # 72 calls are the fewest that bound the p95 at 95%
+    assert performance.quantile_interval(np.full(72, 0.002), 0.95) == (0.002, 0.002)
     assert performance.quantile_interval(seconds, 0.95) is None
     assert performance.quantile_interval(seconds, 0.5) == (0.002, 0.002)
     assert performance.relative_precision(seconds) == float("inf")

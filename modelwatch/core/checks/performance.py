@@ -91,6 +91,15 @@ def quantile_interval(seconds: np.ndarray, q: float, confidence: float = CONFIDE
     return float(ordered[low - 1]), float(ordered[high - 1])
 
 
+@lru_cache(maxsize=64)
+def fewest_bounded_calls(confidence: float = CONFIDENCE) -> int:
+    """The fewest calls that bound the interval of every timed quantile (72 at 95%): no precision before them."""
+    n = 1
+    while any(low < 1 or high > n for low, high in (_ranks(n, q, confidence) for q in TIMED_QUANTILES)):
+        n += 1
+    return n
+
+
 def relative_precision(seconds: np.ndarray, confidence: float = CONFIDENCE) -> float:
     """The widest relative half-width of the p50 and p95 intervals (interval width / 2 / estimate); inf if unbounded."""
     worst = 0.0
@@ -132,7 +141,8 @@ def time_until(predict: Callable[[Any], Any], X: Any, budget_s: float, precision
     timings = np.empty(n_calls)
     budget_end = clock() + budget_s
     stop = budget_end + max(floor * first * 1.5 - budget_s, 0.0)  # room for the floor's calls, never much more
-    count, next_check, stopped_by = 0, MIN_CALLS, "calls"
+    # the first check as soon as the intervals can be bounded (earlier ones could only say "not yet")
+    count, next_check, stopped_by = 0, max(MIN_CALLS, fewest_bounded_calls()), "calls"
     while count < n_calls:
         t0 = clock()
         predict(X)
