@@ -242,6 +242,15 @@ def test_traced_peak_sees_a_large_allocation_anywhere():
     assert 39 < performance.traced_peak_mb(allocate_40mb, None) < 45
 
 
+def test_a_measured_peak_is_never_below_the_rss_the_calls_started_from():
+    """The kernel syncs its RSS counters lazily: the high-water mark once read 20 kB below the RSS read before."""
+    with performance.PeakMemory() as memory:
+        pass
+    memory.measured, memory.peak_kb = True, memory.baseline_kb - 20
+    summary = memory.summary(None, None)
+    assert summary["peak_mb"] == summary["baseline_mb"] and summary["predict_increase_mb"] == 0.0
+
+
 def test_memory_summary_without_a_resettable_peak():
     """The hardened sandbox cannot reset VmHWM: the peak is then estimated from a traced call, or bounded."""
     with performance.PeakMemory() as memory:

@@ -243,8 +243,8 @@ class PeakMemory:
     def summary(self, alloc_mb: float | None, alloc_batch: int | None) -> dict[str, Any]:
         """``method``, ``baseline_mb``, ``peak_mb``, ``predict_increase_mb``, ``predict_alloc_peak_mb``..."""
         baseline = self.baseline_kb / 1024
-        if self.measured:
-            peak = self.peak_kb / 1024
+        if self.measured:  # at least the RSS the calls started from (the kernel syncs its counters lazily: the
+            peak = max(self.peak_kb, self.baseline_kb) / 1024  # high-water mark once read 20 kB below it)
             method = "measured: peak RSS during the latency calls (VmHWM reset via /proc/self/clear_refs)"
         elif alloc_mb is not None:
             peak = baseline + alloc_mb
