@@ -80,21 +80,18 @@ def interactions(plan: Plan, info: dict[str, Any], rows: pd.DataFrame, index: np
     if kernel is not None and Kernel.interactions_first_call_s() * 2 < deadline - time.monotonic():
         if Kernel.interactions_first_call_s():  # compiled (or loaded) before the probe times a row
             kernel.interaction_rows(take(X, slice(0, 1)), held[:1])
-
-        def compute(part: Any, part_index: np.ndarray) -> np.ndarray:
-            return _kernel_rows(kernel, part, part_index, held)
-        engine = f"numba Tree SHAP conditioned on the {len(held)} shown columns, {kernel.n_threads} threads"
+        compute, engine = _kernel_rows, kernel
+        engine_name = f"numba Tree SHAP conditioned on the {len(held)} shown columns, {kernel.n_threads} threads"
     else:
-        def compute(part: Any, part_index: np.ndarray) -> np.ndarray:
-            return _shap_rows(explainer, part, part_index, held)
-        engine = "shap TreeExplainer.shap_interaction_values"
+        compute, engine = _shap_rows, explainer
+        engine_name = "shap TreeExplainer.shap_interaction_values"
     started = time.monotonic()
     probe = min(PROBE_ROWS, n)
-    parts = [compute(take(X, slice(0, probe)), index[:probe])]
+    parts = [compute(engine, take(X, slice(0, probe)), index[:probe], held)]
     per_row = (time.monotonic() - started) / probe
     more = int(min(n - probe, max(deadline - time.monotonic(), 0.0) * 0.8 / max(per_row, 1e-6)))
     if more > 0:
-        parts.append(compute(take(X, slice(probe, probe + more)), index[probe:probe + more]))
+        parts.append(compute(engine, take(X, slice(probe, probe + more)), index[probe:probe + more], held))
     values = np.concatenate(parts, axis=0)  # (n, held, encoded columns)
     # sum the held rows, then the columns, of each kept feature's encoded columns
     rows_of = np.zeros((len(keep), len(held)))
@@ -108,4 +105,4 @@ def interactions(plan: Plan, info: dict[str, Any], rows: pd.DataFrame, index: np
     pairs = sorted(((float(matrix[a, b]), ranked[a], ranked[b]) for a in range(len(keep))
                     for b in range(a + 1, len(keep))), reverse=True)[:5]
     return {"features": ranked[:MAX_FEATURES], "matrix": matrix.tolist(), "n_rows": len(values),
-            "top": [{"features": [a, b], "mean_abs": v} for v, a, b in pairs], "engine": engine}
+            "top": [{"features": [a, b], "mean_abs": v} for v, a, b in pairs], "engine": engine_name}
