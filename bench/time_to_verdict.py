@@ -18,7 +18,8 @@ followed as the CLI follows it, ``GET /api/runs/<id>?wait=25``, answered as the 
 worker's CPU, would otherwise share the two cores with the latency being measured.
 Printed: per model the median seconds of each side, the ratio base / this, the first figures, the drift section's
 own seconds on each side (from the Result), the goals on an idle machine (forest <= 5 s, XGBoost <= 3 s, first
-figures <= 1.5 s) and the load average before and after.
+figures <= 1.5 s), the load average before and after, and the machine's speed before and after (the forest's
+predict on 100 rows in the bench's own process: on this shared machine it moves by half between idle periods).
 """
 from __future__ import annotations
 
@@ -66,6 +67,22 @@ def models() -> dict[str, tuple[bytes, bytes, str]]:
             "xgboost (50 trees)": (pickle.dumps(boosted), sample, "diagnosis"),
             "churn pipeline": (pickle.dumps(churn["model"]), churn["sample"].to_csv(index=False).encode(),
                                churn["target"])}
+
+
+def machine_speed(model: bytes, rows: int = 100, calls: int = 200) -> float:
+    """The median milliseconds of the forest's ``predict_proba`` on ``rows`` rows, here in the bench's process.
+
+    Printed before and after the runs: the same call's time moves by half between idle periods of this shared
+    machine, which the runs' absolute seconds inherit (the ratios against the base, measured together, do not).
+    """
+    forest = pickle.loads(model)  # noqa: S301 - the bench's own model, fitted above
+    X = load_breast_cancer(as_frame=True).data.iloc[:rows]
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        forest.predict_proba(X)
+        times.append(time.perf_counter() - started)
+    return float(np.median(times)) * 1000
 
 
 def base_checkout(commit: str) -> Path:
@@ -167,7 +184,7 @@ def main() -> None:
     base = base_checkout(args.base)
     sides = {"base": base, "this": ROOT}
     servers, results = {}, {(side, name): [] for side in sides for name in fitted}
-    load_before = os.getloadavg()
+    load_before, speed_before = os.getloadavg(), machine_speed(fitted["forest (100 trees)"][0])
     with tempfile.TemporaryDirectory() as tmp:
         try:
             for side, code in sides.items():
@@ -191,16 +208,20 @@ def main() -> None:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
                                capture_output=True)
                 shutil.rmtree(base, ignore_errors=True)
-    report(fitted, results, load_before, os.getloadavg(), args)
+    speeds = (speed_before, machine_speed(fitted["forest (100 trees)"][0]))
+    report(fitted, results, load_before, os.getloadavg(), speeds, args)
 
 
-def report(fitted: dict, results: dict, load_before: tuple, load_after: tuple, args: argparse.Namespace) -> None:
+def report(fitted: dict, results: dict, load_before: tuple, load_after: tuple, speeds: tuple[float, float],
+           args: argparse.Namespace) -> None:
     def median(side: str, name: str, key: str) -> float:
         return float(np.median([r[key] for r in results[side, name]]))
 
     print(f"time to verdict, {args.rounds} round(s), base {args.base}; load average before "
           f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, after "
           f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} ({os.cpu_count()} CPUs)")
+    print(f"machine speed: the forest's predict_proba on 100 rows takes {speeds[0]:.2f} ms before, "
+          f"{speeds[1]:.2f} ms after (median of 200 calls in this process; compare with other runs of this bench)")
     print(f"{'model':<20} {'base s':>8} {'this s':>8} {'base/this':>9} {'first figures s':>16} "
           f"{'drift base/this s':>18} {'latency s':>10} {'goal (idle)':>12}  latency stopped by")
     for name in fitted:
