@@ -69,16 +69,18 @@ def models() -> dict[str, tuple[bytes, bytes, str]]:
                                churn["target"])}
 
 
-def machine_speed(model: bytes, rows: int = 100, calls: int = 200) -> float:
-    """The median milliseconds of the forest's ``predict_proba`` on ``rows`` rows, here in the bench's process.
+SPEED_ROWS, SPEED_CALLS = 100, 200
+
+
+def machine_speed(forest: Any) -> float:
+    """The median milliseconds of the forest's ``predict_proba`` on SPEED_ROWS rows, here in the bench's process.
 
     Printed before and after the runs: the same call's time moves by half between idle periods of this shared
     machine, which the runs' absolute seconds inherit (the ratios against the base, measured together, do not).
     """
-    forest = pickle.loads(model)  # noqa: S301 - the bench's own model, fitted above
-    X = load_breast_cancer(as_frame=True).data.iloc[:rows]
+    X = load_breast_cancer(as_frame=True).data.iloc[:SPEED_ROWS]
     times = []
-    for _ in range(calls):
+    for _ in range(SPEED_CALLS):
         started = time.perf_counter()
         forest.predict_proba(X)
         times.append(time.perf_counter() - started)
@@ -184,7 +186,8 @@ def main() -> None:
     base = base_checkout(args.base)
     sides = {"base": base, "this": ROOT}
     servers, results = {}, {(side, name): [] for side in sides for name in fitted}
-    load_before, speed_before = os.getloadavg(), machine_speed(fitted["forest (100 trees)"][0])
+    forest = pickle.loads(fitted["forest (100 trees)"][0])  # noqa: S301 - the bench's own model, fitted above
+    load_before, speed_before = os.getloadavg(), machine_speed(forest)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             for side, code in sides.items():
@@ -208,7 +211,7 @@ def main() -> None:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
                                capture_output=True)
                 shutil.rmtree(base, ignore_errors=True)
-    speeds = (speed_before, machine_speed(fitted["forest (100 trees)"][0]))
+    speeds = (speed_before, machine_speed(forest))
     report(fitted, results, load_before, os.getloadavg(), speeds, args)
 
 
@@ -220,8 +223,8 @@ def report(fitted: dict, results: dict, load_before: tuple, load_after: tuple, s
     print(f"time to verdict, {args.rounds} round(s), base {args.base}; load average before "
           f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, after "
           f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} ({os.cpu_count()} CPUs)")
-    print(f"machine speed: the forest's predict_proba on 100 rows takes {speeds[0]:.2f} ms before, "
-          f"{speeds[1]:.2f} ms after (median of 200 calls in this process; compare with other runs of this bench)")
+    print(f"machine speed: the forest's predict_proba on {SPEED_ROWS} rows takes {speeds[0]:.2f} ms before, "
+          f"{speeds[1]:.2f} ms after (median of {SPEED_CALLS} calls in this process; compare with other runs)")
     print(f"{'model':<20} {'base s':>8} {'this s':>8} {'base/this':>9} {'first figures s':>16} "
           f"{'drift base/this s':>18} {'latency s':>10} {'goal (idle)':>12}  latency stopped by")
     for name in fitted:

@@ -73,11 +73,14 @@ def watch(run_id: str) -> Iterator[threading.Event]:
             _ended.notify_all()
 
 
-def wait_while_executing_here(run_id: str, timeout: float) -> None:
+def wait_while_executing_here(run_id: str, timeout: float) -> bool:
     """Block until the run stops executing in this process (whatever ended it, its row says so by then) or
-    ``timeout`` seconds pass; at once when it does not execute here."""
+    ``timeout`` seconds pass; False at once when it does not execute here."""
     with _ended:
+        if run_id not in _active:
+            return False
         _ended.wait_for(lambda: run_id not in _active, timeout)
+        return True
 
 
 def _in_memory_database() -> bool:

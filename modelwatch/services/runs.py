@@ -23,7 +23,7 @@ from modelwatch.core.sandbox.runner import run_task
 from modelwatch.core.schema.from_model import schema_from_model, validate_for_model
 from modelwatch.errors import BadRequest, Cancelled, DatabaseUnavailable, InternalError, ModelwatchError, NotFound
 from modelwatch.execution import recovery
-from modelwatch.execution.cancellation import executing_here, wait_while_executing_here, watch
+from modelwatch.execution.cancellation import wait_while_executing_here, watch
 from modelwatch.execution.executors import get_executor
 from modelwatch.execution.queue import worker_id
 from modelwatch.extensions import db
@@ -325,9 +325,7 @@ def wait_for_run(run_id: str, seconds: float, cap_s: float | None = None) -> Run
             break
         db.session.commit()  # release the connection while sleeping
         left = max(deadline - time.monotonic(), 0.01)
-        if run_id in executing_here():
-            wait_while_executing_here(run_id, min(WAIT_HERE_CHECK_S, left))
-        else:
+        if not wait_while_executing_here(run_id, min(WAIT_HERE_CHECK_S, left)):
             time.sleep(min(WAIT_POLL_S, left))
     db.session.expire_all()
     return get_run(run_id)
