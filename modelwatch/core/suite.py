@@ -3,8 +3,10 @@
 Quality runs first (it is cheap, so the first figures reach the run early), then performance alone (latency is
 measured with nothing else running), then robustness, drift and explainability share the cores: threads, one
 per core, each with its BLAS/OpenMP pools held to one thread so they do not oversubscribe, each section started
-once the sections it reads are done. Every finished section is announced with a progress line carrying its
-headline (``core.results.headlines``).
+once the sections it reads are done. Where the sandbox forked a sibling process (two cores or more), drift, the
+longest of them and bound by the GIL, is computed there instead, on the same context, told to start when the others
+do (``core.sandbox.sibling``). Every finished section is announced with a progress line carrying its headline
+(``core.results.headlines``).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from modelwatch.core.drift import section as drift_section
 from modelwatch.core.explain import section as explain_section
 from modelwatch.core.model.predict import to_model_input
 from modelwatch.core.results.headlines import headline
+from modelwatch.core.sandbox.sibling import Child, Sibling
 from modelwatch.core.schema.from_csv import read_csv_bytes
 from modelwatch.core.schema.from_model import assumed_features
 from modelwatch.core.sections import SECTIONS, Registry
@@ -43,6 +46,8 @@ COMPUTE: dict[str, Compute] = SECTIONS.bind("compute functions", {
     "explainability": explain_section.compute,
 })
 SMOKE_ROWS = 20
+# computed in a sibling process where the sandbox made one: the longest shared section, bound by the GIL in threads
+APART = "drift"
 
 
 def smoke_test(ctx: SuiteContext) -> None:
@@ -71,11 +76,10 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
     return read_csv_bytes(path.read_bytes()) if path.exists() else None
 
 
-def run_suite(
-    model: Any, info: dict[str, Any], payload: dict[str, Any], root: Path, progress: ProgressFn,
-    sections: Registry = SECTIONS, compute: dict[str, Compute] = COMPUTE,
-) -> dict[str, Any]:
-    """Run every section of ``sections`` on the model and return the Result (those that fail hold ``{"skipped"}``)."""
+def _context(model: Any, info: dict[str, Any], payload: dict[str, Any], root: Path,
+             progress: ProgressFn) -> SuiteContext:
+    """The run's context: its config, the generated data (from the config's seed: the same in every process), the
+    sample and current data, and the deadline."""
     config = resolve_config(payload.get("config"))
     schema = payload["schema"]
     progress("generating data", 0.05)
@@ -83,23 +87,53 @@ def run_suite(
     generator = config["generator"]
     fit_on = sample if generator == "copula" and not schema.get("copula") else None
     data = generate(schema, int(config["n_samples"]), int(config["seed"]), generator=generator, sample=fit_on)
-    ctx = SuiteContext(
+    return SuiteContext(
         model=model, info=info, schema=schema, config=config, data=data,
         sample=sample, current=_read_csv(root / "current.csv"),
         target=payload.get("target"), model_size_bytes=(root / "model.bin").stat().st_size,
         deadline=time.monotonic() + float(config["timeout_s"]) * 0.9, progress=progress,
     )
+
+
+def run_suite(
+    model: Any, info: dict[str, Any], payload: dict[str, Any], root: Path, progress: ProgressFn,
+    sections: Registry = SECTIONS, compute: dict[str, Compute] = COMPUTE, sibling: Sibling | None = None,
+) -> dict[str, Any]:
+    """Run every section of ``sections`` on the model and return the Result (those that fail hold ``{"skipped"}``).
+
+    With a ``sibling`` process (``core.sandbox.sibling``) ready, section ``APART`` is computed there, told to start
+    when the shared sections do.
+    """
+    ctx = _context(model, info, payload, root, progress)
     progress("smoke test", 0.08)
     smoke_test(ctx)
+    if sibling is not None and APART in sections and sibling.wait_ready():
+        compute = {**compute, APART: lambda ctx: sibling.section(ctx.deadline)}
+    elif sibling is not None:
+        sibling.close()  # it ends when it reads the end of its pipe
     run_sections(ctx, cores(), sections, compute)
     progress("finishing", 0.98)
     return {
-        "schema": schema,
-        "data": {"n_samples": len(data), "seed": config["seed"], "generator": config["generator"],
-                 "assumed_features": assumed_features(schema)},
+        "schema": ctx.schema,
+        "data": {"n_samples": len(ctx.data), "seed": ctx.config["seed"], "generator": ctx.config["generator"],
+                 "assumed_features": assumed_features(ctx.schema)},
         **{name: ctx.results[name] for name in sections},
         "model": {k: info.get(k) for k in ("type", "task", "n_features", "feature_names", "classes", "intake")},
     }
+
+
+def run_apart(model: Any, info: dict[str, Any], payload: dict[str, Any], root: Path,
+              child: Child) -> dict[str, Any] | None:
+    """In the sibling process: the child's context, then section ``APART`` once the child says go, with the child's
+    deadline (None when the child ended without saying it)."""
+    ctx = _context(model, info, payload, root, lambda stage, fraction, **extra: None)
+    child.ready()
+    deadline = child.wait_go()
+    if deadline is None:
+        return None
+    ctx.deadline = deadline
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _compute_single_threaded(COMPUTE[APART], ctx)
 
 
 def cores() -> int:

@@ -73,6 +73,7 @@ attempt("syslog", lambda: raw("syslog", 3, ctypes.create_string_buffer(64), 64))
 attempt("fsopen", lambda: raw("fsopen", b"tmpfs", 0))
 attempt("open_tree", lambda: raw("open_tree", -100, b"/", 1))
 attempt("socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+attempt("wait_any_child", lambda: os.waitpid(-1, os.WNOHANG))
 attempt("fork", lambda: os._exit(0) if os.fork() == 0 else None)
 attempt("setuid_root", lambda: os.setuid(0))
 attempt("own_limit", lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
@@ -139,7 +140,7 @@ def test_a_model_running_its_own_code_is_refused_every_escape(warm, canary, tmp_
     if seccomp.available():
         for name in ("chmod_outside", "chown_outside", "utime_outside", "setxattr_outside", "kill_other",
                      "kill_parent", "sigqueue_other", "prlimit_other", "setpriority_other", "syslog", "fsopen",
-                     "open_tree", "socket", "fork"):
+                     "open_tree", "socket", "fork", "wait_any_child"):
             assert seen[name] == "EPERM", (name, seen[name])
     after = os.stat(outside)
     assert (after.st_mode, after.st_uid, after.st_mtime_ns) == (before.st_mode, before.st_uid, before.st_mtime_ns)

@@ -17,13 +17,14 @@ import math
 import os
 import re
 import selectors
+import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelwatch.errors import ModelError
+from modelwatch.errors import ModelCrashed, ModelError, ModelwatchError, ResourceLimit
 
 RESULT_FD = 3  # the result pipe's number inside the child, in both the warm and the cold path
 STDERR_TAIL = 64 * 1024
@@ -31,6 +32,21 @@ MAX_LINE = 1 << 20
 # an array's dtype as ``dtype.str``: byte order, kind (bool, int, uint, float, complex, bytes, text), item size
 ARRAY_DTYPE = re.compile(r"[<>|=][biufcSU][0-9]{1,4}")
 MAX_EXTRA_BYTES = 4096  # a progress line's extra keys ("section", "headline"), as JSON
+EXIT_OUT_OF_MEMORY = 75  # a sandboxed process ran out of memory before it could even write its result
+LIMIT_SIGNALS = {signal.SIGKILL, signal.SIGXCPU, signal.SIGXFSZ}  # what the sandbox's limits kill with
+
+
+def exit_error(code: int, memory_mb: int, details: dict[str, Any], out_of_memory: bool = False,
+               process: str = "process") -> ModelwatchError:
+    """What a sandboxed process's exit status means when it sent no result: a limit's signal (or running out of
+    memory) is a ``ResourceLimit``, any other signal a crash of the model's own (``ModelCrashed``)."""
+    if -code in LIMIT_SIGNALS or code == EXIT_OUT_OF_MEMORY or out_of_memory:
+        return ResourceLimit(f"The model was stopped by the sandbox's limits (exit {code}); "
+                             f"memory is capped at {memory_mb} MB.", details)
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        return ModelCrashed(f"The model's {process} crashed ({name}).", {**details, "signal": name})
+    return ModelError(f"The sandboxed {process} ended without a result (exit {code}).", details)
 
 
 @dataclass

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from modelwatch.core.results.jsonable import to_jsonable
+from modelwatch.core.sandbox import sibling
+from modelwatch.core.sandbox.channels import EXIT_OUT_OF_MEMORY, RESULT_FD
 from modelwatch.errors import BadRequest, ModelError, ModelwatchError, ResourceLimit, ServiceUnavailable
 
-EXIT_OUT_OF_MEMORY = 75  # the child ran out of memory before it could even write its result
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 _PROTECTIONS: dict[str, Any] = {}
+_PAIR: list[sibling.Sibling | sibling.Child] = []  # a suite's sibling: its handle in the child, the child's in it
 
 
 def report_progress(stage: str, fraction: float, **extra: Any) -> None:
@@ -46,12 +48,15 @@ def harden(root: Path, job: dict[str, Any], mode: str, pid_namespace: bool = Fal
 
     limits = job.get("limits") or {}
     _prctl(PR_SET_PDEATHSIG, 9)  # SIGKILL when the process that forked this one dies
+    if job.get("task") == "suite" and len(os.sched_getaffinity(0)) > 1:
+        # before anything below, which the sibling then does for itself: Landlock's rules hold this pid's /proc/self
+        _PAIR.append(_fork_sibling(limits))
     identity = privileges.Identity(**(job.get("identity") or {"uid": None, "gid": None}))
     rules = landlock.ruleset(root, Path(__file__).resolve().parents[3])  # opens the code's paths: before the drop
     privileges.drop(identity)
     dumpable = _prctl(PR_SET_DUMPABLE, 0)  # others of this uid cannot read this one's memory or /proc entries
     landlock_abi = landlock.enforce(*rules)
-    filtered = seccomp.install()
+    filtered = seccomp.install(_PAIR[0].pid if _PAIR and isinstance(_PAIR[0], sibling.Sibling) else None)
     applied: list[str] = []
     memory = int(limits.get("memory_mb", 2048)) * 1024 * 1024
     timeout = float(limits.get("timeout_s", 300))
@@ -79,9 +84,23 @@ def harden(root: Path, job: dict[str, Any], mode: str, pid_namespace: bool = Fal
         "capabilities": who["capabilities"], "no_capabilities": who["no_capabilities"],
         "no_new_privs": who["no_new_privs"], "securebits": who["securebits"],
         "pid_namespace": pid_namespace, "not_dumpable": dumpable, "process_group_kill": True,
+        "sibling_process": bool(_PAIR),
     }
     _PROTECTIONS.update(protections)
     return protections
+
+
+def _fork_sibling(limits: dict[str, Any]) -> sibling.Sibling | sibling.Child:
+    """Fork the suite's sibling (``core.sandbox.sibling``), which then hardens itself as this process does."""
+    parent = os.getpid()
+
+    def on_death() -> None:
+        _prctl(PR_SET_PDEATHSIG, 9)
+        if os.getppid() != parent:  # the child died before the line above: nobody would read the sibling
+            os._exit(0)
+
+    return sibling.fork(int(limits.get("memory_mb", 2048)), int(limits.get("max_result_mb", 64)) << 20,
+                        [0, 1, 2, RESULT_FD], on_death)
 
 
 def _prctl(option: int, value: int) -> bool:
@@ -100,7 +119,7 @@ def _inspect(model: Any, info: dict[str, Any], root: Path, payload: dict[str, An
 def _suite(model: Any, info: dict[str, Any], root: Path, payload: dict[str, Any]) -> dict[str, Any]:
     from modelwatch.core.suite import run_suite
 
-    return run_suite(model, info, payload, root, report_progress)
+    return run_suite(model, info, payload, root, report_progress, sibling=_PAIR[0] if _PAIR else None)
 
 
 def _predict(model: Any, info: dict[str, Any], root: Path, payload: dict[str, Any]) -> dict[str, Any]:
@@ -142,19 +161,48 @@ TASKS: dict[str, Callable[[Any, dict[str, Any], Path, dict[str, Any]], dict[str,
 }
 
 
-def run(root: Path, job: dict[str, Any]) -> dict[str, Any]:
-    """Load the model, describe it, and run the task named in ``job``."""
+def _load(root: Path, job: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The model and its description."""
     from modelwatch.core.intake import load_model
     from modelwatch.core.model.introspect import describe
 
-    report_progress("loading model", 0.0)
     started = time.perf_counter()
     model, load_notes = load_model(root / "model.bin", job["format"], bool(job["limits"].get("trusted")))
     info = describe(model)
     info["load_time_ms"] = (time.perf_counter() - started) * 1000
     info["sandbox"] = dict(_PROTECTIONS)
     info["intake"] = {**load_notes, "sandbox": dict(_PROTECTIONS)}
+    return model, info
+
+
+def run(root: Path, job: dict[str, Any]) -> dict[str, Any]:
+    """Load the model, describe it, and run the task named in ``job``."""
+    report_progress("loading model", 0.0)
+    model, info = _load(root, job)
     return TASKS[job["task"]](model, info, root, job.get("payload") or {})
+
+
+def _sibling_main(root: Path, job: dict[str, Any], child: sibling.Child) -> None:
+    """The sibling's life: load the model as the child does, compute its section when told, send it. Never returns."""
+    from modelwatch.core.suite import run_apart
+
+    code = 0
+    try:
+        model, info = _load(root, job)
+        section = run_apart(model, info, job.get("payload") or {}, root, child)
+        message = None if section is None else {"section": to_jsonable(section)}
+    except ModelwatchError as exc:
+        message = {"error": exc.to_dict()}
+    except MemoryError:
+        message, code = None, EXIT_OUT_OF_MEMORY
+    except Exception as exc:  # the model's own code raised while loading
+        message = {"error": model_error(exc).to_dict()}
+    try:
+        if message is not None:
+            child.send(message)
+    except OSError:  # the child is gone
+        pass
+    os._exit(code)
 
 
 MAX_MESSAGE_CHARS = 300
@@ -175,12 +223,14 @@ def model_error(exc: BaseException) -> ModelError:
 
 def main(root: Path, mode: str = "cold", pid_namespace: bool = False) -> None:
     """Harden this process, run the job in ``root`` and send the result down ``RESULT_FD`` (always, unless killed)."""
-    from modelwatch.core.sandbox.channels import RESULT_FD, encode_result
+    from modelwatch.core.sandbox.channels import encode_result
     from modelwatch.core.sandbox.privileges import SandboxUnavailable
 
     try:
         job = json.loads((root / "job.json").read_text())
         harden(root, job, mode, pid_namespace)
+        if _PAIR and isinstance(_PAIR[0], sibling.Child):
+            _sibling_main(root, job, _PAIR[0])
         result = run(root, job)
     except ModelwatchError as exc:
         result = {"error": exc.to_dict()}
@@ -214,8 +264,6 @@ if __name__ == "__main__":
 
         serve(Path(sys.argv[2]), int(sys.argv[3]))
     else:
-        from modelwatch.core.sandbox.channels import RESULT_FD
-
         os.dup2(int(sys.argv[2]), RESULT_FD)
         try:
             main(Path(sys.argv[1]))

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelwatch.core.sandbox.channels import Collected, collect, decode_result
+from modelwatch.core.sandbox.channels import Collected, collect, decode_result, exit_error
 from modelwatch.core.sandbox.privileges import Identity, SandboxUnavailable, resolve_identity
-from modelwatch.errors import ModelCrashed, ModelError, ResourceLimit, RunTimeout, ServiceUnavailable, from_dict
+from modelwatch.errors import ModelError, ResourceLimit, RunTimeout, ServiceUnavailable, from_dict
 
 # on_progress(stage, fraction) or on_progress(stage, fraction, extra) when the line carries more keys
 ProgressFn = Callable[..., None]
@@ -38,8 +38,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 # Variables that change how numeric libraries behave on this hardware; everything else is dropped. The app reads
 # them from its environment and hands them to ``configure``: core never reads the environment itself.
 PASSED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "MODELWATCH_SANDBOX_WARM_EXPLAIN")
-# The signals a limit of the sandbox kills with (memory, CPU, file size); any other is a crash of the model's own.
-LIMIT_SIGNALS = {signal.SIGKILL, signal.SIGXCPU, signal.SIGXFSZ}
 
 
 @dataclass(frozen=True)
@@ -384,13 +382,6 @@ def _outcome(collected: Collected, limits: Limits) -> dict[str, Any]:
             if "error" in result:
                 raise from_dict(result["error"])
             return result
-    # 75: sandbox.child.EXIT_OUT_OF_MEMORY; C++ code that cannot allocate aborts with bad_alloc
-    out_of_memory = returncode == 75 or "MemoryError" in stderr or "std::bad_alloc" in stderr
-    details = {"exit_code": returncode, "stderr": stderr}
-    if -returncode in LIMIT_SIGNALS or out_of_memory:
-        raise ResourceLimit(f"The model was stopped by the sandbox's limits (exit {returncode}); "
-                            f"memory is capped at {limits.memory_mb} MB.", details)
-    if returncode < 0:
-        name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else str(-returncode)
-        raise ModelCrashed(f"The model's process crashed ({name}).", {**details, "signal": name})
-    raise ModelError(f"The sandboxed process ended without a result (exit {returncode}).", details)
+    # C++ code that cannot allocate aborts with bad_alloc
+    out_of_memory = "MemoryError" in stderr or "std::bad_alloc" in stderr
+    raise exit_error(returncode, limits.memory_mb, {"exit_code": returncode, "stderr": stderr}, out_of_memory)

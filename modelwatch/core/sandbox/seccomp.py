@@ -61,8 +61,9 @@ def available() -> bool:
     return _library() is not None
 
 
-def rules(pid: int) -> list[tuple[str, int, list[_ArgCmp]]]:
-    """Every (syscall, action, argument conditions) the filter allows.
+def rules(pid: int, sibling: int | None = None) -> list[tuple[str, int, list[_ArgCmp]]]:
+    """Every (syscall, action, argument conditions) the filter allows; ``sibling``: the one process this one
+    may wait for (``core.sandbox.sibling``).
 
     The conditions of one rule must all hold (libseccomp takes one condition per argument); rules for the
     same syscall are alternatives.
@@ -78,11 +79,13 @@ def rules(pid: int) -> list[tuple[str, int, list[_ArgCmp]]]:
                                                policy.CLONE_THREAD)]))
     # glibc falls back from clone3 (whose flags sit in memory, out of the filter's reach) to clone on ENOSYS
     allow.append(("clone3", _errno_action(errno.ENOSYS), []))
+    if sibling is not None:
+        allow += [(name, ACT_ALLOW, [_eq(0, sibling)]) for name in policy.SIBLING_AT_ARG0]
     return allow
 
 
-def install() -> str | None:
-    """Install the filter on the calling process (all its threads). Irreversible.
+def install(sibling: int | None = None) -> str | None:
+    """Install the filter on the calling process (all its threads). Irreversible. ``sibling``: see ``rules``.
 
     Returns:
         ``"allowlist"`` when the filter is active; None when libseccomp is unavailable or refused it.
@@ -95,7 +98,7 @@ def install() -> str | None:
         return None
     try:
         lib.seccomp_attr_set(ctx, ATTR_CTL_TSYNC, 1)
-        for name, action, args in rules(os.getpid()):
+        for name, action, args in rules(os.getpid(), sibling):
             number = lib.seccomp_syscall_resolve_name(name.encode())
             if number < 0:
                 continue  # not a syscall on this architecture

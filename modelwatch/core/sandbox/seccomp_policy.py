@@ -52,6 +52,9 @@ SELF_AT_ARG0 = ("tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
 SELF_OR_ZERO_AT_ARG0 = ("kill", "prlimit64", "sched_getaffinity", "sched_setaffinity", "sched_getparam",
                         "sched_setparam", "sched_getscheduler", "sched_setscheduler", "sched_getattr",
                         "sched_setattr")
+# Allowed only when argument 0 names the suite's sibling process (``core.sandbox.sibling``), forked before the filter:
+# the child learns how it ended. Never any other pid, a process group, or "any child".
+SIBLING_AT_ARG0 = ("wait4",)
 # getpriority/setpriority(PRIO_PROCESS, 0 or this pid): not a process group, not a user, not another pid.
 PRIORITY = ("getpriority", "setpriority")
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from modelwatch.core.sandbox.channels import RESULT_FD
+from modelwatch.core.sandbox.channels import EXIT_OUT_OF_MEMORY, RESULT_FD
 
 CLONE_NEWPID = 0x20000000
 _PID_NAMESPACE = False
@@ -124,7 +124,7 @@ def _child(conn: socket.socket, request: dict[str, Any], fds: list[int], keep_cl
         main(root, mode="zygote", pid_namespace=_PID_NAMESPACE)
         code = 0
     except MemoryError:
-        code = 75  # sandbox.child.EXIT_OUT_OF_MEMORY: the limit left no room even for the result
+        code = EXIT_OUT_OF_MEMORY  # the limit left no room even for the result
     except BaseException:  # anything here is reported by the exit status
         code = 71
     finally:

@@ -1,0 +1,152 @@
+"""A second sandboxed process beside a suite's child, for the section the GIL would otherwise serialise (drift).
+
+In one process, drift's statistics (thousands of small numpy calls, bound by the GIL) and the explanations share
+one interpreter lock after latency, and the phase takes 1.5-2x the longest section alone. The child therefore forks
+a sibling as it starts to harden itself, before the rest of ``child.harden`` (Landlock's rules name the process's
+own ``/proc/self``; the syscall filter forbids making processes), which the sibling then applies to itself: the
+same uid drop, Landlock rules, syscall filter (with its own pid) and resource limits (each process has the whole
+memory limit). Neither process runs a byte of the model before it is confined. The sibling loads the model itself
+(it never receives a Python object from the child), builds the same context (the data is generated from the same
+seed), says ``ready``, and waits; the child tells it to go once the sections that run alone (latency) are done,
+with the run's deadline. It computes its section, sends it back as JSON and exits. Its stdin, stdout and stderr are
+/dev/null and it holds none of the parent's pipes: only the child speaks to the parent. It is in the child's
+process group (killed with it) and dies with the child (``PR_SET_PDEATHSIG``). The child may ``wait4`` this one pid
+(the filter allows no other) to say how a sibling that sent nothing ended: a crash is reported as a crash, a limit
+as a limit.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from modelwatch.core.sandbox.channels import exit_error
+from modelwatch.errors import ModelwatchError, ResourceLimit, from_dict
+
+READY = b"ready\n"
+
+
+def _read_all(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+class Sibling:
+    """The child's side: the sibling's pid, the pipe the child writes to it and the one it reads from it."""
+
+    def __init__(self, pid: int, to_sibling: int, from_sibling: int, memory_mb: int, max_bytes: int) -> None:
+        self.pid, self.to_sibling, self.from_sibling = pid, to_sibling, from_sibling
+        self.memory_mb, self.max_bytes = memory_mb, max_bytes
+
+    def wait_ready(self) -> bool:
+        """Block until the sibling has loaded the model and built its context; False when it ended instead."""
+        line = b""
+        while not line.endswith(b"\n") and len(line) < len(READY):
+            chunk = os.read(self.from_sibling, len(READY) - len(line))
+            if not chunk:
+                break
+            line += chunk
+        if line == READY:
+            return True
+        self.close()
+        return False
+
+    def section(self, deadline: float) -> dict[str, Any] | None:
+        """Tell the sibling to go (``deadline`` on this machine's monotonic clock) and return the section it sent.
+
+        Raises:
+            ModelwatchError: the error the sibling reported, or what its exit status means when it sent nothing
+                (``ModelCrashed`` for a signal of its own, ``ResourceLimit`` for a limit's).
+        """
+        try:
+            os.write(self.to_sibling, json.dumps({"deadline": deadline}).encode() + b"\n")
+        except BrokenPipeError:
+            pass  # it ended already: its exit status says how
+        data = _read_all(self.from_sibling, self.max_bytes)
+        self.close()
+        if len(data) > self.max_bytes:
+            raise ResourceLimit(f"The drift process's result is larger than {self.max_bytes >> 20} MB.")
+        if data:
+            message = json.loads(data)
+            if "error" in message:
+                raise from_dict(message["error"])
+            return message["section"]
+        raise self._ended()
+
+    def _ended(self) -> ModelwatchError:
+        """The error that the sibling's exit status means (it sent nothing)."""
+        _, status = os.waitpid(self.pid, 0)
+        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        return exit_error(code, self.memory_mb, {"exit_code": code}, process="drift process")
+
+    def close(self) -> None:
+        for fd in (self.to_sibling, self.from_sibling):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.to_sibling = self.from_sibling = -1
+
+
+class Child:
+    """The sibling's side: the pipe it reads the child's word from and the one it answers on."""
+
+    def __init__(self, from_child: int, to_child: int) -> None:
+        self.from_child, self.to_child = from_child, to_child
+
+    def ready(self) -> None:
+        os.write(self.to_child, READY)
+
+    def wait_go(self) -> float | None:
+        """The run's deadline once the child says go; None when the child ended without saying it."""
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = os.read(self.from_child, 4096)
+            if not chunk:
+                return None
+            line += chunk
+        return float(json.loads(line)["deadline"])
+
+    def send(self, message: dict[str, Any]) -> None:
+        """``{"section": ...}`` or ``{"error": ...}``, JSON-able; the child reads it to the end of the pipe."""
+        view = memoryview(json.dumps(message).encode())
+        while view:
+            view = view[os.write(self.to_child, view):]
+        os.close(self.to_child)
+
+
+def fork(memory_mb: int, max_bytes: int, keep_out: list[int],
+         on_death: Callable[[], None]) -> Sibling | Child:
+    """Fork the sibling: the child gets a ``Sibling``, the sibling a ``Child``.
+
+    Args:
+        memory_mb: the memory limit each process has (named when the sibling is stopped by it).
+        max_bytes: the most the child reads back (the task's result limit).
+        keep_out: descriptors the sibling must not hold (the parent's pipes): they become /dev/null or close.
+        on_death: run first in the sibling (it sets ``PR_SET_PDEATHSIG``, which a fork clears).
+    """
+    down_r, down_w = os.pipe()
+    up_r, up_w = os.pipe()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    pid = os.fork()
+    if pid:
+        for fd in (down_r, up_w, devnull):
+            os.close(fd)
+        return Sibling(pid, down_w, up_r, memory_mb, max_bytes)
+    on_death()
+    for fd in (down_w, up_r):
+        os.close(fd)
+    for fd in keep_out:
+        try:
+            os.dup2(devnull, fd) if fd <= 2 else os.close(fd)
+        except OSError:
+            pass
+    os.close(devnull)
+    return Child(down_r, up_w)

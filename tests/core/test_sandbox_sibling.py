@@ -1,0 +1,142 @@
+"""Drift in the suite's sibling process (``core.sandbox.sibling``): the same figures as in one process, the same
+confinement, and a crash of the model in the sibling reported as a crash while the other sections stand."""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+
+from modelwatch.core.model.introspect import describe
+from modelwatch.core.results.jsonable import to_jsonable
+from modelwatch.core.sandbox.runner import Limits, run_task
+from modelwatch.core.suite import run_suite
+from tests.core.malicious import _Reduce
+from tests.core.suite_context import schema_from_frame
+
+pytestmark = pytest.mark.usefixtures("sandbox")
+
+CONFIG = {"n_samples": 200, "batch_sizes": [1], "timeout_s": 120,
+          "performance": {"latency_budget_s": 0.3, "error_budget_s": 10},
+          "quality": {"n_boot": 20}, "explain": {"max_samples": 10, "background": 10},
+          "drift": {"severities": [0.5, 2.0], "kinds": ["mean_shift", "missing_values"], "resamples": 10}}
+TIMING = ("seconds",)
+
+
+def _two_cores() -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("the sibling process is made only where the sandbox has two cores")
+
+
+def _payload(X) -> dict:
+    return {"schema": schema_from_frame(X), "target": "target", "config": CONFIG}
+
+
+def _untimed(drift: dict) -> dict:
+    """The drift section without what measures time (its seconds and its time budget)."""
+    budget = {k: v for k, v in drift["budget"].items() if k not in ("max_seconds", "scenarios_seconds")}
+    return {**{k: v for k, v in drift.items() if k not in TIMING}, "budget": budget}
+
+
+def test_drift_from_the_sibling_equals_drift_computed_in_one_process(cancer):
+    _two_cores()
+    X, y = cancer
+    X = X.iloc[:, :8]
+    model = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
+    sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()
+    result = run_task("suite", pickle.dumps(model), "pickle", _payload(X), {"sample.csv": sample},
+                      Limits(timeout_s=120))
+    assert result["model"]["intake"]["sandbox"]["sibling_process"] is True
+    assert "skipped" not in result["drift"]
+    with tempfile.TemporaryDirectory() as tmp:  # the same task in this process: drift on a thread beside the others
+        root = Path(tmp)
+        (root / "sample.csv").write_bytes(sample)
+        (root / "model.bin").write_bytes(pickle.dumps(model))
+        here = run_suite(model, describe(model), _payload(X), root, lambda stage, fraction, **extra: None)
+    expected = json.loads(json.dumps(to_jsonable(here["drift"])))
+    assert len(expected["scenarios"]) == len(result["drift"]["scenarios"]) > 10
+    assert _untimed(result["drift"]) == _untimed(expected)
+
+
+# A logistic regression whose every prediction method segfaults in the sibling (whose stdout is /dev/null) only.
+_CRASHES_IN_THE_SIBLING = """
+import ctypes, os, stat
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+model = LogisticRegression(max_iter=3000).fit(X.iloc[:, :5], y)
+def guarded(method):
+    def call(rows):
+        if stat.S_ISCHR(os.fstat(1).st_mode):
+            ctypes.string_at(0)
+        return method(rows)
+    return call
+for name in ("predict", "predict_proba", "decision_function"):
+    setattr(model, name, guarded(getattr(model, name)))
+"""
+
+
+def test_a_crash_in_the_sibling_is_named_and_the_other_sections_stand(cancer):
+    _two_cores()
+    X, y = cancer
+    X = X.iloc[:, :5]
+    built = _Reduce(eval, "(lambda g: (exec(code, g), g['model'])[1])({})", {"code": _CRASHES_IN_THE_SIBLING})
+    sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()
+    result = run_task("suite", pickle.dumps(built), "pickle", _payload(X), {"sample.csv": sample},
+                      Limits(timeout_s=120, trusted=True))
+    assert result["drift"]["skipped"] == "ModelCrashed: The model's drift process crashed (SIGSEGV)."
+    assert result["quality"]["metrics"]["accuracy"] > 0.8
+    assert set(result["performance"]["latency_ms"]) == {"1"}
+    assert "skipped" not in result["robustness"] and "skipped" not in result["explainability"]
+
+
+# Where its stdout is /dev/null (the sibling), the model tries to get out and reports what it got.
+_PROBES_IN_THE_SIBLING = """
+import errno, os, socket, stat
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+model = LogisticRegression(max_iter=3000).fit(X.iloc[:, :5], y)
+def attempt(name, action):
+    try:
+        action()
+        return name + "=allowed"
+    except OSError as exc:
+        return name + "=" + errno.errorcode.get(exc.errno, str(exc.errno))
+def probe(method):
+    def call(rows):
+        if stat.S_ISCHR(os.fstat(1).st_mode):
+            seen = [attempt("fork", lambda: os._exit(0) if os.fork() == 0 else None),
+                    attempt("socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM)),
+                    attempt("signal_child", lambda: os.kill(os.getppid(), 0)),
+                    attempt("read_outside", lambda: open(canary, "rb").read()), "uid=%d" % os.getuid()]
+            raise RuntimeError(" ".join(seen))
+        return method(rows)
+    return call
+for name in ("predict", "predict_proba", "decision_function"):
+    setattr(model, name, probe(getattr(model, name)))
+"""
+
+
+def test_the_sibling_is_confined_as_the_child_is(cancer, tmp_path):
+    _two_cores()
+    from modelwatch.core.sandbox import seccomp
+
+    X, y = cancer
+    X = X.iloc[:, :5]
+    canary = tmp_path / "canary"
+    canary.write_text("secret")
+    code = f"canary = {str(canary)!r}\n" + _PROBES_IN_THE_SIBLING
+    built = _Reduce(eval, "(lambda g: (exec(code, g), g['model'])[1])({})", {"code": code})
+    sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()
+    result = run_task("suite", pickle.dumps(built), "pickle", _payload(X), {"sample.csv": sample},
+                      Limits(timeout_s=120, trusted=True))
+    seen = dict(item.split("=") for item in result["drift"]["skipped"].split(": ", 1)[1].split())
+    assert seen["uid"] == str(result["model"]["intake"]["sandbox"]["uid"])
+    assert seen["read_outside"] != "allowed"
+    if seccomp.available():
+        assert (seen["fork"], seen["socket"], seen["signal_child"]) == ("EPERM", "EPERM", "EPERM"), seen
