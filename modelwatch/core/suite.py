@@ -46,7 +46,8 @@ COMPUTE: dict[str, Compute] = SECTIONS.bind("compute functions", {
     "explainability": explain_section.compute,
 })
 SMOKE_ROWS = 20
-# computed in a sibling process where the sandbox made one: the longest shared section, bound by the GIL in threads
+# computed in a sibling process where the sandbox made one, helped by this one: the longest shared section, bound by
+# the GIL in threads (``drift.section.compute`` with a ``Share``)
 APART = "drift"
 
 
@@ -108,7 +109,7 @@ def run_suite(
     progress("smoke test", 0.08)
     smoke_test(ctx)
     if sibling is not None and APART in sections and sibling.wait_ready():
-        compute = {**compute, APART: lambda ctx: sibling.section(ctx.deadline)}
+        compute = {**compute, APART: lambda ctx: _beside(sibling, ctx)}
     elif sibling is not None:
         sibling.close()  # it ends when it reads the end of its pipe
     run_sections(ctx, cores(), sections, compute)
@@ -122,6 +123,20 @@ def run_suite(
     }
 
 
+def _beside(sibling: Sibling, ctx: SuiteContext) -> dict[str, Any] | None:
+    """Section ``APART`` from the sibling; this process computes the scenario groups it claims too, once its other
+    sections are done or waiting for a result (two processes on two cores: neither waits on the other's GIL)."""
+    started = time.monotonic()
+    sibling.go(ctx.deadline)
+    try:
+        ctx.wait_idle(APART)
+        helped = drift_section.assist(ctx, sibling.claim, started)
+    except BaseException:
+        sibling.close()  # the sibling reads the end of its pipe: it finishes without these groups
+        raise
+    return sibling.section(helped)
+
+
 def run_apart(model: Any, info: dict[str, Any], payload: dict[str, Any], root: Path,
               child: Child) -> dict[str, Any] | None:
     """In the sibling process: the child's context, then section ``APART`` once the child says go, with the child's
@@ -133,7 +148,7 @@ def run_apart(model: Any, info: dict[str, Any], payload: dict[str, Any], root: P
         return None
     ctx.deadline = deadline
     with threadpool_limits(limits=1, user_api="blas"):
-        return _compute_single_threaded(COMPUTE[APART], ctx)
+        return _compute_single_threaded(lambda ctx: drift_section.compute(ctx, share=child), ctx)
 
 
 def cores() -> int:

@@ -34,3 +34,11 @@ def make_context(model: Any, data: pd.DataFrame, schema: dict[str, Any] | None =
     return SuiteContext(model=model, info=info, schema=schema or schema_from_frame(data), config=config, data=data,
                         sample=sample, current=current, target=target, model_size_bytes=1234,
                         deadline=time.monotonic() + 120, progress=lambda stage, fraction, **extra: None)
+
+
+def untimed_drift(drift: dict[str, Any]) -> dict[str, Any]:
+    """The drift section without what depends on the clock (its seconds, its time budget) or on which process
+    computed which scenario group (``groups_helped``)."""
+    budget = {k: v for k, v in drift["budget"].items()
+              if k not in ("max_seconds", "scenarios_seconds", "groups_helped")}
+    return {**{k: v for k, v in drift.items() if k != "seconds"}, "budget": budget}

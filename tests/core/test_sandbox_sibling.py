@@ -1,5 +1,6 @@
-"""Drift in the suite's sibling process (``core.sandbox.sibling``): the same figures as in one process, the same
-confinement, and a crash of the model in the sibling reported as a crash while the other sections stand."""
+"""Drift in the suite's sibling process (``core.sandbox.sibling``), helped by the child: the same figures as in one
+process, the same confinement, and a crash of the model in the sibling reported as a crash while the other sections
+stand. (``test_drift_share`` checks that groups computed by a helper give the same section, whatever the split.)"""
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ from modelwatch.core.results.jsonable import to_jsonable
 from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.core.suite import run_suite
 from tests.core.malicious import _Reduce
-from tests.core.suite_context import schema_from_frame
+from tests.core.suite_context import schema_from_frame, untimed_drift
 
 pytestmark = pytest.mark.usefixtures("sandbox")
 
@@ -24,7 +25,6 @@ CONFIG = {"n_samples": 200, "batch_sizes": [1], "timeout_s": 120,
           "performance": {"latency_budget_s": 0.3, "error_budget_s": 10},
           "quality": {"n_boot": 20}, "explain": {"max_samples": 10, "background": 10},
           "drift": {"severities": [0.5, 2.0], "kinds": ["mean_shift", "missing_values"], "resamples": 10}}
-TIMING = ("seconds",)
 
 
 def _two_cores() -> None:
@@ -35,11 +35,6 @@ def _two_cores() -> None:
 def _payload(X) -> dict:
     return {"schema": schema_from_frame(X), "target": "target", "config": CONFIG}
 
-
-def _untimed(drift: dict) -> dict:
-    """The drift section without what measures time (its seconds and its time budget)."""
-    budget = {k: v for k, v in drift["budget"].items() if k not in ("max_seconds", "scenarios_seconds")}
-    return {**{k: v for k, v in drift.items() if k not in TIMING}, "budget": budget}
 
 
 def test_drift_from_the_sibling_equals_drift_computed_in_one_process(cancer):
@@ -59,7 +54,7 @@ def test_drift_from_the_sibling_equals_drift_computed_in_one_process(cancer):
         here = run_suite(model, describe(model), _payload(X), root, lambda stage, fraction, **extra: None)
     expected = json.loads(json.dumps(to_jsonable(here["drift"])))
     assert len(expected["scenarios"]) == len(result["drift"]["scenarios"]) > 10
-    assert _untimed(result["drift"]) == _untimed(expected)
+    assert untimed_drift(result["drift"]) == untimed_drift(expected)
 
 
 # A logistic regression whose every prediction method segfaults in the sibling (whose stdout is /dev/null) only.

@@ -110,6 +110,25 @@ def test_a_section_waits_for_an_awaited_result_published_by_another_thread(cance
     assert ctx.result_of("robustness") is None and ctx.result_of("not in the run") is None
 
 
+def test_waiting_for_the_others_to_idle_ends_when_each_is_done_or_waits_for_a_result(cancer):
+    """The child helps with drift's groups only once its other sections are done or blocked on drift."""
+    X, y = cancer
+    ctx = make_context(LogisticRegression().fit(X.iloc[:50, :3], y.iloc[:50]), X.iloc[:5, :3])
+    ctx.pending = {"drift", "robustness", "explainability"}
+    idle = threading.Event()
+    helper = threading.Thread(target=lambda: (ctx.wait_idle("drift"), idle.set()))
+    helper.start()
+    ctx.publish("robustness", {})
+    assert not idle.wait(0.2)  # explainability is still computing
+    reader = threading.Thread(target=lambda: ctx.result_of("drift"))
+    reader.start()  # explainability now waits for drift
+    assert idle.wait(60)
+    ctx.publish("drift", {})
+    reader.join(timeout=60)
+    helper.join(timeout=60)
+    assert ctx.waiting == 0
+
+
 def test_shared_sections_hold_their_pools_to_one_thread(scheduled):
     workers = {name: pools for name, pools in POOLS_BY_THREAD.items() if name.startswith("section")}
     assert workers, "no section called the model from a worker thread"

@@ -32,6 +32,7 @@ class SuiteContext:
     progress: ProgressFn
     results: dict[str, Any] = field(default_factory=dict)
     pending: set[str] = field(default_factory=set)  # sections the suite will still put in ``results``
+    waiting: int = 0  # sections waiting in ``result_of``
     _ready: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def seconds_left(self) -> float:
@@ -48,8 +49,19 @@ class SuiteContext:
         """Section ``name``'s result, waited for while it is pending (at most until the deadline); None when it
         is not part of the run or did not finish in time."""
         with self._ready:
-            self._ready.wait_for(lambda: name not in self.pending, timeout=max(self.seconds_left(), 0.0))
+            self.waiting += 1
+            self._ready.notify_all()
+            try:
+                self._ready.wait_for(lambda: name not in self.pending, timeout=max(self.seconds_left(), 0.0))
+            finally:
+                self.waiting -= 1
             return self.results.get(name)
+
+    def wait_idle(self, name: str) -> None:
+        """Until every pending section but ``name`` waits for another's result (``result_of``), or the deadline."""
+        with self._ready:
+            self._ready.wait_for(lambda: len(self.pending - {name}) <= self.waiting,
+                                 timeout=max(self.seconds_left(), 0.0))
 
     def release_waiters(self) -> None:
         """Nothing more will be published (the suite is done, or failed): wake every ``result_of``."""

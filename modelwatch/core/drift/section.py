@@ -7,14 +7,16 @@ Config (``config.drift``): ``features`` ("all" or names), ``kinds``, ``severitie
 Detection of a scenario compares the reference with the scenario applied to a bootstrap resample of it; impact
 applies it to the reference rows themselves, so predictions are compared row by row (only the rows it changed go
 to the model); power resamples those drifted rows against the reference rows (``power.resampled_power``).
-``budget`` in the Result states the time budget, the scenarios planned and run, and the power resamples.
+``budget`` in the Result states the time budget, the scenarios planned and run, the groups they were predicted in
+and how many of those a helper process computed (``Share``), and the power resamples.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -35,6 +37,7 @@ DISTRIBUTION_BINS = 30
 MAX_CATEGORIES = 30
 BATCH_ROWS = 200_000  # rows per model call when scenario frames are predicted together (config drift.batch_rows)
 MAX_GROUP = 32  # scenarios per group, so that the time budget is still checked often
+MAX_GROUPS = 1024  # groups in a plan (larger ones then): their claims fit one atomic write of a pipe (``Share``)
 SCENARIO_SHARE = 0.8  # of the budget, for the scenarios; past it the remaining ones are left out (``truncated``)
 POWER_METHOD = ("resampled: reference rows against the drifted reference rows, both drawn with replacement at the "
                 "reference's size; share-based kinds set their number of rows in each sample")
@@ -340,32 +343,104 @@ def _quality_drift(run: _Run, cur: pd.DataFrame) -> dict[str, Any]:
             "delta": {k: current[k] - reference[k] for k in current if k in reference}}
 
 
-def compute(ctx: SuiteContext) -> dict[str, Any]:
+class Share(Protocol):
+    """The section's scenario groups shared with a helper in another process (``core.sandbox.sibling``): each group
+    is computed once, by whichever process claims it first; the helper's groups come back when it is done."""
+
+    def offer(self, count: int) -> None:
+        """Make groups ``0 .. count - 1`` claimable, by this process and the helper."""
+
+    def claim(self) -> int | None:
+        """The next unclaimed group; None when none is left."""
+
+    def helped(self) -> dict[int, list[dict[str, Any]]]:
+        """The helper's groups by index, once it has computed all it claimed."""
+
+
+def compute(ctx: SuiteContext, share: Share | None = None) -> dict[str, Any]:
     """The drift section (see the module docstring and ``impact`` for every field's definition).
 
     The model is called dozens of times on thousands of rows; with OpenMP models (HistGradientBoosting,
     LightGBM, XGBoost) waking a thread pool per call costs more than it saves, 7x on a busy 2-core machine, so the
     section's pools are held to one thread (the model's calls run on one helper thread beside the statistics).
+    With ``share``, a helper process computes the scenario groups it claims (``assist``); the figures are the same.
     """
     with threadpool_limits(1):
-        return _compute(ctx)
+        return _compute(ctx, share)
 
 
-def _compute(ctx: SuiteContext) -> dict[str, Any]:
-    started = time.monotonic()
-    dc = ctx.config["drift"]
-    budget = min(float(dc["max_seconds"]), max(ctx.seconds_left() * 0.4, 1.0))
-    run = _Run(ctx)
-    results: list[dict[str, Any]] = []
+def assist(ctx: SuiteContext, claim: Callable[[], int | None], started: float) -> dict[int, list[dict[str, Any]]]:
+    """The scenario groups this process claims (``claim``) for the process computing the section, by index; the
+    section's time budget counts from ``started``, when both processes were told to start."""
+    with threadpool_limits(1):
+        run = _Run(ctx)
+        return _run_groups(run, _groups(run), claim, started + _budget(ctx) * SCENARIO_SHARE)
+
+
+def _budget(ctx: SuiteContext) -> float:
+    return min(float(ctx.config["drift"]["max_seconds"]), max(ctx.seconds_left() * 0.4, 1.0))
+
+
+def _groups(run: _Run) -> list[list[tuple[int, str | None, str, float]]]:
+    """The planned scenarios, seeded by their position, in groups whose changed rows are predicted together."""
     plan = [(run.seed + 1000 * i, *step) for i, step in enumerate(_plan(run))]
-    # scenarios go in groups predicted together; the budget is checked between groups, with room left for the
-    # false-positive rates, the real current data and the domain classifier
-    group = max(1, min(MAX_GROUP, BATCH_ROWS // max(len(run.reference), 1)))
+    # small enough that the time budget is checked often, with room left for the false-positive rates, the real
+    # current data and the domain classifier
+    size = max(1, min(MAX_GROUP, BATCH_ROWS // max(len(run.reference), 1)), -(-len(plan) // MAX_GROUPS))
+    return [plan[start:start + size] for start in range(0, len(plan), size)]
+
+
+def _in_order(count: int) -> Callable[[], int | None]:
+    """The claims of a process computing every group itself: each in turn."""
+    indices = iter(range(count))
+    return lambda: next(indices, None)
+
+
+def _run_groups(run: _Run, groups: list[list[tuple[int, str | None, str, float]]], claim: Callable[[], int | None],
+                stop: float) -> dict[int, list[dict[str, Any]]]:
+    """Each group ``claim`` gives, until it gives None or the clock passes ``stop`` (the rest are left out)."""
+    done: dict[int, list[dict[str, Any]]] = {}
     with ThreadPoolExecutor(1, thread_name_prefix="drift-model", initializer=_one_openmp_thread) as predictor:
-        for start in range(0, len(plan), group):
-            if time.monotonic() - started > budget * SCENARIO_SHARE:
-                break
-            results += _scenarios(run, plan[start:start + group], predictor)
+        while time.monotonic() <= stop and (index := claim()) is not None:
+            done[index] = _scenarios(run, groups[index], predictor)
+    return done
+
+
+def _largest_drifted(run: _Run, results: list[dict[str, Any]]) -> None:
+    """``run.drifted`` for scenarios another process ran: each feature and kind at its largest severity applied
+    without error, recomputed (a scenario's columns depend only on its seed), in the plan's order."""
+    ran = [s for s in results if s["feature"] is not None]
+    for out in sorted(ran, key=lambda s: -s["severity"]):
+        key = (out["feature"], out["kind"])
+        if run.drifted.get(key, (-1.0, None))[0] >= out["severity"]:
+            continue
+        try:
+            column = scenarios.apply_column(run.columns[key[0]], run.specs.get(key[0]), key[1], out["severity"],
+                                            out["seed"])
+        except Exception:  # as in ``_apply``: a scenario that cannot be applied draws nothing
+            continue
+        run.drifted[key] = (out["severity"], column)
+    first = {}
+    for position, out in enumerate(ran):
+        first.setdefault((out["feature"], out["kind"]), position)
+    run.drifted = dict(sorted(run.drifted.items(), key=lambda item: first.get(item[0], len(first))))
+
+
+def _compute(ctx: SuiteContext, share: Share | None) -> dict[str, Any]:
+    started = time.monotonic()
+    budget = _budget(ctx)
+    run = _Run(ctx)
+    groups = _groups(run)
+    plan = [scenario for group in groups for scenario in group]
+    if share is not None:
+        share.offer(len(groups))
+    claim = share.claim if share is not None else _in_order(len(groups))
+    done = _run_groups(run, groups, claim, started + budget * SCENARIO_SHARE)
+    helped = share.helped() if share is not None else {}
+    results = [out for index in sorted(done.keys() | helped.keys())
+               for out in (done[index] if index in done else helped[index])]
+    if helped:
+        _largest_drifted(run, results)
     truncated = len(results) < len(plan)
     scenarios_seconds = time.monotonic() - started
     fpr = {f: resampled_power(run.reference, run.reference, run.kinds, f, run.resamples, run.seed + 7,
@@ -397,7 +472,8 @@ def _compute(ctx: SuiteContext) -> dict[str, Any]:
         "distributions": _distributions(run, run.drifted),
         "impact_measure": "flip_rate" if run.before.labels is not None else "abs(prediction_shift) / std(prediction)",
         "budget": {"max_seconds": budget, "scenarios_planned": len(plan), "scenarios_run": len(results),
-                   "scenarios_seconds": scenarios_seconds, "power_resamples": run.resamples,
+                   "scenarios_seconds": scenarios_seconds, "groups": len(groups), "groups_helped": len(helped),
+                   "power_resamples": run.resamples,
                    "power_method": POWER_METHOD},
         "seconds": time.monotonic() - started,
     }

@@ -8,23 +8,30 @@ same uid drop, Landlock rules, syscall filter (with its own pid) and resource li
 memory limit). Neither process runs a byte of the model before it is confined. The sibling loads the model itself
 (it never receives a Python object from the child), builds the same context (the data is generated from the same
 seed), says ``ready``, and waits; the child tells it to go once the sections that run alone (latency) are done,
-with the run's deadline. It computes its section, sends it back as JSON and exits. Its stdin, stdout and stderr are
-/dev/null and it holds none of the parent's pipes: only the child speaks to the parent. It is in the child's
-process group (killed with it) and dies with the child (``PR_SET_PDEATHSIG``). The child may ``wait4`` this one pid
-(the filter allows no other) to say how a sibling that sent nothing ended: a crash is reported as a crash, a limit
-as a limit.
+with the run's deadline. It computes its section, sends it back as JSON and exits. Drift's scenario groups are
+offered on a third pipe that both processes read (``drift.section.Share``): once its own sections are done or
+waiting, the child claims groups too and sends their results (JSON, NaN kept) before the sibling assembles the
+section. Its stdin, stdout and stderr are /dev/null and it holds none of the parent's pipes: only the child speaks
+to the parent. It is in the child's process group (killed with it) and dies with the child (``PR_SET_PDEATHSIG``).
+The child may ``wait4`` this one pid (the filter allows no other) to say how a sibling that sent nothing ended: a
+crash is reported as a crash, a limit as a limit.
 """
 from __future__ import annotations
 
 import json
 import os
+import select
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from modelwatch.core.sandbox.channels import exit_error
 from modelwatch.errors import ModelwatchError, ResourceLimit, from_dict
 
 READY = b"ready\n"
+CLAIM_BYTES = 4
+MAX_HELPED_BYTES = 256 << 20
 
 
 def _read_all(fd: int, limit: int) -> bytes:
@@ -38,11 +45,28 @@ def _read_all(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-class Sibling:
-    """The child's side: the sibling's pid, the pipe the child writes to it and the one it reads from it."""
+def _plain(value: Any) -> Any:
+    """numpy's scalars and arrays as Python's, for ``json.dumps``: NaN and infinities cross as they are."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
-    def __init__(self, pid: int, to_sibling: int, from_sibling: int, memory_mb: int, max_bytes: int) -> None:
-        self.pid, self.to_sibling, self.from_sibling = pid, to_sibling, from_sibling
+
+def _claim(fd: int) -> int | None:
+    """The next group index from the claims pipe (4 bytes, written all at once: reads never split one)."""
+    data = os.read(fd, CLAIM_BYTES)
+    return int.from_bytes(data, "little") if len(data) == CLAIM_BYTES else None
+
+
+class Sibling:
+    """The child's side: the sibling's pid, the pipe the child writes to it, the one it reads from it, and the
+    claims pipe the sibling offers its scenario groups on (``drift.section.Share``)."""
+
+    def __init__(self, pid: int, to_sibling: int, from_sibling: int, claims: int, memory_mb: int,
+                 max_bytes: int) -> None:
+        self.pid, self.to_sibling, self.from_sibling, self.claims = pid, to_sibling, from_sibling, claims
         self.memory_mb, self.max_bytes = memory_mb, max_bytes
 
     def wait_ready(self) -> bool:
@@ -58,17 +82,32 @@ class Sibling:
         self.close()
         return False
 
-    def section(self, deadline: float) -> dict[str, Any] | None:
-        """Tell the sibling to go (``deadline`` on this machine's monotonic clock) and return the section it sent.
+    def go(self, deadline: float) -> None:
+        """Tell the sibling to start, with the run's ``deadline`` on this machine's monotonic clock."""
+        try:
+            os.write(self.to_sibling, json.dumps({"deadline": deadline}).encode() + b"\n")
+        except BrokenPipeError:
+            pass  # it ended already: ``section`` says how
+
+    def claim(self) -> int | None:
+        """The next scenario group the sibling offered that neither process has claimed; None when none is left."""
+        return _claim(self.claims)
+
+    def section(self, helped: dict[int, Any]) -> dict[str, Any] | None:
+        """Send the groups this process computed (``helped``) and return the section the sibling sent.
 
         Raises:
             ModelwatchError: the error the sibling reported, or what its exit status means when it sent nothing
                 (``ModelCrashed`` for a signal of its own, ``ResourceLimit`` for a limit's).
         """
         try:
-            os.write(self.to_sibling, json.dumps({"deadline": deadline}).encode() + b"\n")
+            view = memoryview(json.dumps(helped, default=_plain).encode())
+            while view:
+                view = view[os.write(self.to_sibling, view):]
         except BrokenPipeError:
-            pass  # it ended already: its exit status says how
+            pass
+        os.close(self.to_sibling)
+        self.to_sibling = -1
         data = _read_all(self.from_sibling, self.max_bytes)
         self.close()
         if len(data) > self.max_bytes:
@@ -87,32 +126,50 @@ class Sibling:
         return exit_error(code, self.memory_mb, {"exit_code": code}, process="drift process")
 
     def close(self) -> None:
-        for fd in (self.to_sibling, self.from_sibling):
-            try:
+        for fd in (self.to_sibling, self.from_sibling, self.claims):
+            if fd >= 0:
                 os.close(fd)
-            except OSError:
-                pass
-        self.to_sibling = self.from_sibling = -1
+        self.to_sibling = self.from_sibling = self.claims = -1
 
 
 class Child:
-    """The sibling's side: the pipe it reads the child's word from and the one it answers on."""
+    """The sibling's side: the pipe it reads the child's word from, the one it answers on, and the claims pipe."""
 
-    def __init__(self, from_child: int, to_child: int) -> None:
-        self.from_child, self.to_child = from_child, to_child
+    def __init__(self, from_child: int, to_child: int, claims: int, offers: int) -> None:
+        self.from_child, self.to_child, self.claims, self.offers = from_child, to_child, claims, offers
+        self.pending = b""  # read from the child past the end of its last message
 
     def ready(self) -> None:
         os.write(self.to_child, READY)
 
     def wait_go(self) -> float | None:
         """The run's deadline once the child says go; None when the child ended without saying it."""
-        line = b""
-        while not line.endswith(b"\n"):
+        while b"\n" not in self.pending:
             chunk = os.read(self.from_child, 4096)
             if not chunk:
                 return None
-            line += chunk
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
         return float(json.loads(line)["deadline"])
+
+    def offer(self, count: int) -> None:
+        """Make scenario groups ``0 .. count - 1`` claimable by both processes, in one atomic write (so at most
+        ``select.PIPE_BUF / CLAIM_BYTES``, 1024 on Linux: ``drift.section.MAX_GROUPS``)."""
+        if count * CLAIM_BYTES > select.PIPE_BUF:
+            raise ValueError(f"{count} groups do not fit one atomic write of the claims pipe.")
+        os.write(self.offers, b"".join(i.to_bytes(CLAIM_BYTES, "little") for i in range(count)))
+        os.close(self.offers)
+
+    def claim(self) -> int | None:
+        return _claim(self.claims)
+
+    def helped(self) -> dict[int, list[dict[str, Any]]]:
+        """The groups the child computed, once it has sent them (none when it ended without)."""
+        data = self.pending + _read_all(self.from_child, MAX_HELPED_BYTES)
+        try:
+            return {int(index): group for index, group in json.loads(data).items()} if data else {}
+        except (ValueError, AttributeError):
+            return {}
 
     def send(self, message: dict[str, Any]) -> None:
         """``{"section": ...}`` or ``{"error": ...}``, JSON-able; the child reads it to the end of the pipe."""
@@ -134,12 +191,13 @@ def fork(memory_mb: int, max_bytes: int, keep_out: list[int],
     """
     down_r, down_w = os.pipe()
     up_r, up_w = os.pipe()
+    claims_r, claims_w = os.pipe()
     devnull = os.open(os.devnull, os.O_RDWR)
     pid = os.fork()
     if pid:
-        for fd in (down_r, up_w, devnull):
+        for fd in (down_r, up_w, claims_w, devnull):
             os.close(fd)
-        return Sibling(pid, down_w, up_r, memory_mb, max_bytes)
+        return Sibling(pid, down_w, up_r, claims_r, memory_mb, max_bytes)
     on_death()
     for fd in (down_w, up_r):
         os.close(fd)
@@ -149,4 +207,4 @@ def fork(memory_mb: int, max_bytes: int, keep_out: list[int],
         except OSError:
             pass
     os.close(devnull)
-    return Child(down_r, up_w)
+    return Child(down_r, up_w, claims_r, claims_w)
