@@ -12,6 +12,7 @@ and how many of those a helper process computed (``Share``), and the power resam
 """
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -372,9 +373,13 @@ def compute(ctx: SuiteContext, share: Share | None = None) -> dict[str, Any]:
 def assist(ctx: SuiteContext, claim: Callable[[], int | None], started: float) -> dict[int, list[dict[str, Any]]]:
     """The scenario groups this process claims (``claim``) for the process computing the section, by index; the
     section's time budget counts from ``started``, when both processes were told to start."""
+    first = claim()
+    if first is None:  # the other process took every group already: no need to set anything up
+        return {}
+    claims = itertools.chain([first], iter(claim, None))
     with threadpool_limits(1):
         run = _Run(ctx)
-        return _run_groups(run, _groups(run), claim, started + _budget(ctx) * SCENARIO_SHARE)
+        return _run_groups(run, _groups(run), lambda: next(claims, None), started + _budget(ctx) * SCENARIO_SHARE)
 
 
 def _budget(ctx: SuiteContext) -> float:
