@@ -7,10 +7,11 @@ import time
 
 from sklearn.ensemble import RandomForestClassifier
 
-from modelwatch.core.drift import section
+from modelwatch.core.drift import scenarios, section
 from modelwatch.core.results.jsonable import to_jsonable
 from modelwatch.core.sandbox import sibling
 from tests.core.suite_context import make_context, schema_from_frame, untimed_drift
+from tests.core.test_drift_section import SCHEMA as CHURN_SCHEMA
 
 DRIFT = {"kinds": ["mean_shift", "missing", "out_of_range"], "severities": [1.0, 2.0], "resamples": 5}
 
@@ -36,16 +37,30 @@ class Halves:
 
 
 
+def _shared_equals_alone(ctx) -> dict:
+    alone = to_jsonable(section.compute(ctx))
+    shared = to_jsonable(section.compute(ctx, share=Halves(ctx)))
+    assert alone["budget"]["groups"] == shared["budget"]["groups"] >= 3
+    assert alone["budget"]["groups_helped"] == 0 and shared["budget"]["groups_helped"] == alone["budget"]["groups"] // 2
+    assert untimed_drift(shared) == untimed_drift(alone)
+    return shared
+
+
 def test_groups_computed_by_a_helper_give_the_same_section(cancer):
     X, y = cancer
     model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
     ctx = make_context(model, X.head(100), schema=schema_from_frame(X), sample=X.assign(target=y), target="target",
                        drift=DRIFT)
-    alone = to_jsonable(section.compute(ctx))
-    shared = to_jsonable(section.compute(ctx, share=Halves(ctx)))
-    assert alone["budget"]["groups"] == shared["budget"]["groups"] >= 4
-    assert alone["budget"]["groups_helped"] == 0 and shared["budget"]["groups_helped"] == alone["budget"]["groups"] // 2
-    assert untimed_drift(shared) == untimed_drift(alone)
+    shared = _shared_equals_alone(ctx)
     # the drifted columns shown come from both processes' scenarios, each feature and kind at its largest severity
     drawn = {key for counts in shared["distributions"].values() for key in counts["counts"]}
     assert {"reference", "mean_shift 2", "missing 2", "out_of_range 2"} <= drawn
+
+
+def test_a_pipeline_with_categories_and_current_data_gives_the_same_section_shared(churn_frame, churn_pipeline):
+    current = churn_frame.iloc[:250].assign(monthly=churn_frame["monthly"].iloc[:250] + 15)
+    ctx = make_context(churn_pipeline, churn_frame.drop(columns="churn"), schema=CHURN_SCHEMA, sample=churn_frame,
+                       current=current, target="churn",
+                       drift={"kinds": list(scenarios.KINDS), "severities": [0.5, 1.0, 2.0, 3.0], "resamples": 4})
+    shared = _shared_equals_alone(ctx)
+    assert shared["current"]["n_rows"] == 250 and shared["multivariate"] is not None
