@@ -7,6 +7,8 @@ import json
 import os
 import pickle
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,69 @@ def test_the_sibling_is_confined_as_the_child_is(cancer, tmp_path):
     assert seen["read_outside"] != "allowed"
     if seccomp.available():
         assert (seen["fork"], seen["socket"], seen["signal_child"]) == ("EPERM", "EPERM", "EPERM"), seen
+
+
+_HANGS_IN_THE_SIBLING = """
+import os, stat, time
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+model = LogisticRegression(max_iter=3000).fit(X.iloc[:, :5], y)
+def guarded(method):
+    def call(rows):
+        while stat.S_ISCHR(os.fstat(1).st_mode):
+            time.sleep(1)
+        return method(rows)
+    return call
+for name in ("predict", "predict_proba", "decision_function"):
+    setattr(model, name, guarded(getattr(model, name)))
+"""
+
+
+def _worker_family() -> set[int]:
+    """The warm worker and every process forked from it (their command line names the worker's socket)."""
+    from modelwatch.core.sandbox import runner
+
+    socket_path = runner._ZYGOTE.socket_path
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and socket_path in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                found.add(int(entry.name))
+        except OSError:  # the process ended while we looked
+            pass
+    return found
+
+
+def test_a_timeout_stops_the_sibling_too(cancer):
+    _two_cores()
+    from modelwatch.core.sandbox import runner
+    from modelwatch.errors import RunTimeout
+
+    X, y = cancer
+    X = X.iloc[:, :5]
+    runner.warm_up(wait=True)
+    before = _worker_family()
+    built = _Reduce(eval, "(lambda g: (exec(code, g), g['model'])[1])({})", {"code": _HANGS_IN_THE_SIBLING})
+    sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()
+    seen: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:  # how many processes the run had at once: the child and its sibling
+        while not done.wait(0.2):
+            seen.append(len(_worker_family() - before))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with pytest.raises(RunTimeout):
+            run_task("suite", pickle.dumps(built), "pickle", _payload(X), {"sample.csv": sample},
+                     Limits(timeout_s=10, trusted=True))
+    finally:
+        done.set()
+        watcher.join()
+    assert max(seen) == 2
+    deadline = time.monotonic() + 60  # killed at once; generous for a loaded machine
+    while _worker_family() - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _worker_family() - before, "a sandboxed process outlived its run"
