@@ -19,10 +19,18 @@ from sklearn.preprocessing import OneHotEncoder
 from modelwatch.core.explain.plan import choose
 from modelwatch.core.explain.section import compute
 from modelwatch.core.explain.treeshap import Kernel
+from modelwatch.core.explain.warm import warm_up
 from modelwatch.core.results.jsonable import to_jsonable
 from modelwatch.dashboard.sections import explainability
 from modelwatch.figures.explain import interactions_figure
 from tests.core.suite_context import make_context
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compiled():
+    """The kernels compiled first, as the warm sandbox worker has them: a compile inside a test's time budget
+    (seconds on a loaded machine) would leave it fewer rows than the assertions count."""
+    warm_up()
 
 
 def _reference(model, X, classes_of_rows=None):
