@@ -82,6 +82,14 @@ def sandbox_runner():
     return sandbox
 
 
+@pytest.fixture(params=[True, False], ids=["warm", "cold"])
+def warm(request, sandbox):
+    """The operator's switch: fork the warm worker, or start a fresh interpreter per task."""
+    sandbox.configure(warm=request.param)
+    yield request.param
+    sandbox.configure()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path) -> str:
     """Every database test runs on SQLite and on PostgreSQL."""

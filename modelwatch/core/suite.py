@@ -108,7 +108,7 @@ def run_suite(
     ctx = _context(model, info, payload, root, progress)
     progress("smoke test", 0.08)
     smoke_test(ctx)
-    if sibling is not None and APART in sections and sibling.wait_ready():
+    if sibling is not None and APART in sections and sibling.wait_ready(ctx.deadline):
         compute = {**compute, APART: lambda ctx: _beside(sibling, ctx)}
     elif sibling is not None:
         sibling.close()  # it ends when it reads the end of its pipe

@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from modelwatch.core.sandbox import landlock, privileges, seccomp
-from modelwatch.core.sandbox import runner as sandbox
 from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import ModelError, ResourceLimit
 from tests.core.malicious import _Reduce
@@ -101,14 +100,6 @@ def _owned_by_sandbox(path):
     identity = privileges.resolve_identity("modelwatch-sandbox") if os.geteuid() == 0 else None
     if identity and identity.uid is not None:
         os.chown(path, identity.uid, identity.gid)
-
-
-@pytest.fixture(params=[True, False], ids=["warm", "cold"])
-def warm(request):
-    """The operator's switch: fork the warm worker, or start a fresh interpreter per task."""
-    sandbox.configure(warm=request.param)
-    yield request.param
-    sandbox.configure()
 
 
 def test_a_model_running_its_own_code_is_refused_every_escape(warm, canary, tmp_path):

@@ -264,7 +264,10 @@ if __name__ == "__main__":
 
         serve(Path(sys.argv[2]), int(sys.argv[3]))
     else:
-        os.dup2(int(sys.argv[2]), RESULT_FD)
+        passed = int(sys.argv[2])
+        if passed != RESULT_FD:
+            os.dup2(passed, RESULT_FD)
+            os.close(passed)  # one end of the result pipe: no copy a sibling could inherit and hold open
         try:
             main(Path(sys.argv[1]))
         except MemoryError:

@@ -21,23 +21,36 @@ from __future__ import annotations
 import json
 import os
 import select
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from modelwatch.core.sandbox.channels import exit_error
-from modelwatch.errors import ModelwatchError, ResourceLimit, from_dict
+from modelwatch.errors import ModelwatchError, ResourceLimit, RunTimeout, from_dict
 
 READY = b"ready\n"
 CLAIM_BYTES = 4
 MAX_HELPED_BYTES = 256 << 20
 
 
-def _read_all(fd: int, limit: int) -> bytes:
+def _read(fd: int, size: int, deadline: float | None, step: str) -> bytes:
+    """``os.read``, waiting at most until ``deadline`` (monotonic; None: no limit) for the data.
+
+    Raises:
+        RunTimeout: nothing came by the deadline, ``step`` says what the child waited for.
+    """
+    if deadline is not None and not select.select([fd], [], [], max(deadline - time.monotonic(), 0.0))[0]:
+        raise RunTimeout(f"The drift process did not answer by the run's deadline (the child waited for {step}).",
+                         {"step": step})
+    return os.read(fd, size)
+
+
+def _read_all(fd: int, limit: int, deadline: float | None = None, step: str = "") -> bytes:
     chunks, size = [], 0
     while size <= limit:
-        chunk = os.read(fd, 1 << 20)
+        chunk = _read(fd, 1 << 20, deadline, step)
         if not chunk:
             break
         chunks.append(chunk)
@@ -54,9 +67,9 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def _claim(fd: int) -> int | None:
+def _claim(fd: int, deadline: float | None = None) -> int | None:
     """The next group index from the claims pipe (4 bytes, written all at once: reads never split one)."""
-    data = os.read(fd, CLAIM_BYTES)
+    data = _read(fd, CLAIM_BYTES, deadline, "its scenario groups")
     return int.from_bytes(data, "little") if len(data) == CLAIM_BYTES else None
 
 
@@ -68,12 +81,17 @@ class Sibling:
                  max_bytes: int) -> None:
         self.pid, self.to_sibling, self.from_sibling, self.claims = pid, to_sibling, from_sibling, claims
         self.memory_mb, self.max_bytes = memory_mb, max_bytes
+        self.deadline: float | None = None
 
-    def wait_ready(self) -> bool:
-        """Block until the sibling has loaded the model and built its context; False when it ended instead."""
+    def wait_ready(self, deadline: float) -> bool:
+        """Block until the sibling has loaded the model and built its context; False when it ended instead.
+
+        Raises:
+            RunTimeout: it was not ready by ``deadline``.
+        """
         line = b""
         while not line.endswith(b"\n") and len(line) < len(READY):
-            chunk = os.read(self.from_sibling, len(READY) - len(line))
+            chunk = _read(self.from_sibling, len(READY) - len(line), deadline, "it to load the model")
             if not chunk:
                 break
             line += chunk
@@ -83,7 +101,9 @@ class Sibling:
         return False
 
     def go(self, deadline: float) -> None:
-        """Tell the sibling to start, with the run's ``deadline`` on this machine's monotonic clock."""
+        """Tell the sibling to start, with the run's ``deadline`` on this machine's monotonic clock (every later
+        wait for it ends there too)."""
+        self.deadline = deadline
         try:
             os.write(self.to_sibling, json.dumps({"deadline": deadline}).encode() + b"\n")
         except BrokenPipeError:
@@ -91,7 +111,7 @@ class Sibling:
 
     def claim(self) -> int | None:
         """The next scenario group the sibling offered that neither process has claimed; None when none is left."""
-        return _claim(self.claims)
+        return _claim(self.claims, self.deadline)
 
     def section(self, helped: dict[int, Any]) -> dict[str, Any] | None:
         """Send the groups this process computed (``helped``) and return the section the sibling sent.
@@ -108,8 +128,10 @@ class Sibling:
             pass
         os.close(self.to_sibling)
         self.to_sibling = -1
-        data = _read_all(self.from_sibling, self.max_bytes)
-        self.close()
+        try:
+            data = _read_all(self.from_sibling, self.max_bytes, self.deadline, "its section")
+        finally:
+            self.close()
         if len(data) > self.max_bytes:
             raise ResourceLimit(f"The drift process's result is larger than {self.max_bytes >> 20} MB.")
         if data:
