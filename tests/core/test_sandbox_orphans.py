@@ -30,7 +30,7 @@ time.sleep(300)
 """
 
 
-def _worker_processes(socket_path: str) -> list[int]:
+def worker_processes(socket_path: str) -> list[int]:
     """Every process (the worker and its namespace's init) whose command line names the worker's socket."""
     found = []
     for entry in Path("/proc").iterdir():
@@ -52,13 +52,13 @@ def test_the_warm_worker_exits_when_its_host_is_killed(holder):
         worker, forked = int(line[0]), int(line[1])
         argv = (Path("/proc") / str(worker) / "cmdline").read_bytes().decode().split("\0")
         socket_path = next(arg for arg in argv if arg.endswith("zygote.sock"))
-        assert _worker_processes(socket_path)
+        assert worker_processes(socket_path)
         host.kill()
         host.wait(timeout=30)
         deadline = time.monotonic() + 120  # the worker polls once a second; generous for a loaded machine
-        while _worker_processes(socket_path) and time.monotonic() < deadline:
+        while worker_processes(socket_path) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not _worker_processes(socket_path), "the warm worker outlived its host"
+        assert not worker_processes(socket_path), "the warm worker outlived its host"
         assert not Path(socket_path).parent.exists(), "the warm worker's directory was left behind"
         if forked:
             assert Path(f"/proc/{forked}").exists()  # the pipe was still open: the parent check did it

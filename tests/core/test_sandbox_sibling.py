@@ -20,6 +20,7 @@ from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.core.suite import run_suite
 from tests.core.malicious import _Reduce
 from tests.core.suite_context import schema_from_frame, untimed_drift
+from tests.core.test_sandbox_orphans import worker_processes
 
 pytestmark = pytest.mark.usefixtures("sandbox")
 
@@ -64,31 +65,39 @@ def test_drift_from_the_sibling_equals_drift_computed_in_one_process(cancer):
     assert untimed_drift(result["drift"]) == untimed_drift(expected)
 
 
-# A logistic regression whose every prediction method segfaults in the sibling (whose stdout is /dev/null) only.
-_CRASHES_IN_THE_SIBLING = """
-import ctypes, os, stat
+# A logistic regression (fitted as it loads) whose prediction methods call ``act()`` in the sibling only: the
+# process whose stdout is /dev/null.
+_IN_THE_SIBLING = """
+import os, stat
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 X, y = load_breast_cancer(return_X_y=True, as_frame=True)
 model = LogisticRegression(max_iter=3000).fit(X.iloc[:, :5], y)
+{act}
 def guarded(method):
     def call(rows):
         if stat.S_ISCHR(os.fstat(1).st_mode):
-            ctypes.string_at(0)
+            act()
         return method(rows)
     return call
 for name in ("predict", "predict_proba", "decision_function"):
     setattr(model, name, guarded(getattr(model, name)))
 """
+CRASH = "def act():\n    import ctypes\n    ctypes.string_at(0)"
+HANG = "def act():\n    import time\n    while True:\n        time.sleep(1)"
+
+
+def _acting_in_the_sibling(act: str) -> bytes:
+    code = _IN_THE_SIBLING.replace("{act}", act)
+    return pickle.dumps(_Reduce(eval, "(lambda g: (exec(code, g), g['model'])[1])({})", {"code": code}))
 
 
 def test_a_crash_in_the_sibling_is_named_and_the_other_sections_stand(cancer, warm):
     _two_cores()
     X, y = cancer
     X = X.iloc[:, :5]
-    built = _Reduce(eval, "(lambda g: (exec(code, g), g['model'])[1])({})", {"code": _CRASHES_IN_THE_SIBLING})
     sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()
-    result = run_task("suite", pickle.dumps(built), "pickle", _payload(X), {"sample.csv": sample},
+    result = run_task("suite", _acting_in_the_sibling(CRASH), "pickle", _payload(X), {"sample.csv": sample},
                       Limits(timeout_s=120, memory_mb=ROOMY_MB, trusted=True))
     assert result["drift"]["skipped"] == "ModelCrashed: The model's drift process crashed (SIGSEGV)."
     assert result["quality"]["metrics"]["accuracy"] > 0.8
@@ -96,31 +105,21 @@ def test_a_crash_in_the_sibling_is_named_and_the_other_sections_stand(cancer, wa
     assert "skipped" not in result["robustness"] and "skipped" not in result["explainability"]
 
 
-# Where its stdout is /dev/null (the sibling), the model tries to get out and reports what it got.
-_PROBES_IN_THE_SIBLING = """
-import errno, os, socket, stat
-from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import LogisticRegression
-X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-model = LogisticRegression(max_iter=3000).fit(X.iloc[:, :5], y)
+# In the sibling, the model tries to get out and reports what it got.
+PROBE = """
+import errno, socket
 def attempt(name, action):
     try:
         action()
         return name + "=allowed"
     except OSError as exc:
         return name + "=" + errno.errorcode.get(exc.errno, str(exc.errno))
-def probe(method):
-    def call(rows):
-        if stat.S_ISCHR(os.fstat(1).st_mode):
-            seen = [attempt("fork", lambda: os._exit(0) if os.fork() == 0 else None),
-                    attempt("socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM)),
-                    attempt("signal_child", lambda: os.kill(os.getppid(), 0)),
-                    attempt("read_outside", lambda: open(canary, "rb").read()), "uid=%d" % os.getuid()]
-            raise RuntimeError(" ".join(seen))
-        return method(rows)
-    return call
-for name in ("predict", "predict_proba", "decision_function"):
-    setattr(model, name, probe(getattr(model, name)))
+def act():
+    seen = [attempt("fork", lambda: os._exit(0) if os.fork() == 0 else None),
+            attempt("socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM)),
+            attempt("signal_child", lambda: os.kill(os.getppid(), 0)),
+            attempt("read_outside", lambda: open(canary, "rb").read()), "uid=%d" % os.getuid()]
+    raise RuntimeError(" ".join(seen))
 """
 
 
@@ -132,10 +131,9 @@ def test_the_sibling_is_confined_as_the_child_is(cancer, tmp_path):
     X = X.iloc[:, :5]
     canary = tmp_path / "canary"
     canary.write_text("secret")
-    code = f"canary = {str(canary)!r}\n" + _PROBES_IN_THE_SIBLING
-    built = _Reduce(eval, "(lambda g: (exec(code, g), g['model'])[1])({})", {"code": code})
     sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()
-    result = run_task("suite", pickle.dumps(built), "pickle", _payload(X), {"sample.csv": sample},
+    probing = _acting_in_the_sibling(f"canary = {str(canary)!r}\n" + PROBE)
+    result = run_task("suite", probing, "pickle", _payload(X), {"sample.csv": sample},
                       Limits(timeout_s=120, memory_mb=ROOMY_MB, trusted=True))
     seen = dict(item.split("=") for item in result["drift"]["skipped"].split(": ", 1)[1].split())
     assert seen["uid"] == str(result["model"]["intake"]["sandbox"]["uid"])
@@ -144,36 +142,11 @@ def test_the_sibling_is_confined_as_the_child_is(cancer, tmp_path):
         assert (seen["fork"], seen["socket"], seen["signal_child"]) == ("EPERM", "EPERM", "EPERM"), seen
 
 
-_HANGS_IN_THE_SIBLING = """
-import os, stat, time
-from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import LogisticRegression
-X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-model = LogisticRegression(max_iter=3000).fit(X.iloc[:, :5], y)
-def guarded(method):
-    def call(rows):
-        while stat.S_ISCHR(os.fstat(1).st_mode):
-            time.sleep(1)
-        return method(rows)
-    return call
-for name in ("predict", "predict_proba", "decision_function"):
-    setattr(model, name, guarded(getattr(model, name)))
-"""
-
-
 def _worker_family() -> set[int]:
-    """The warm worker and every process forked from it (their command line names the worker's socket)."""
+    """The warm worker and every process forked from it."""
     from modelwatch.core.sandbox import runner
 
-    socket_path = runner._ZYGOTE.socket_path
-    found = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and socket_path in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                found.add(int(entry.name))
-        except OSError:  # the process ended while we looked
-            pass
-    return found
+    return set(worker_processes(runner._ZYGOTE.socket_path))
 
 
 def test_a_timeout_stops_the_sibling_too(cancer):
@@ -185,7 +158,6 @@ def test_a_timeout_stops_the_sibling_too(cancer):
     X = X.iloc[:, :5]
     runner.warm_up(wait=True)
     before = _worker_family()
-    built = _Reduce(eval, "(lambda g: (exec(code, g), g['model'])[1])({})", {"code": _HANGS_IN_THE_SIBLING})
     sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()
     seen: list[int] = []
     done = threading.Event()
@@ -198,7 +170,7 @@ def test_a_timeout_stops_the_sibling_too(cancer):
     watcher.start()
     try:
         with pytest.raises(RunTimeout):
-            run_task("suite", pickle.dumps(built), "pickle", _payload(X), {"sample.csv": sample},
+            run_task("suite", _acting_in_the_sibling(HANG), "pickle", _payload(X), {"sample.csv": sample},
                      Limits(timeout_s=10, memory_mb=ROOMY_MB, trusted=True))
     finally:
         done.set()
@@ -214,10 +186,9 @@ def test_a_sibling_that_never_answers_is_named_at_the_runs_deadline_and_the_run_
     _two_cores()
     X, y = cancer
     X = X.iloc[:, :5]
-    built = _Reduce(eval, "(lambda g: (exec(code, g), g['model'])[1])({})", {"code": _HANGS_IN_THE_SIBLING})
     sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()
     payload = {**_payload(X), "config": {**CONFIG, "timeout_s": 8}}  # the run's deadline, well inside the sandbox's
-    result = run_task("suite", pickle.dumps(built), "pickle", payload, {"sample.csv": sample},
+    result = run_task("suite", _acting_in_the_sibling(HANG), "pickle", payload, {"sample.csv": sample},
                       Limits(timeout_s=120, memory_mb=ROOMY_MB, trusted=True))
     assert result["drift"]["skipped"].startswith("RunTimeout: The drift process did not answer by the run's deadline")
     assert result["quality"]["metrics"]["accuracy"] > 0.8
