@@ -22,7 +22,9 @@ from tests.core.malicious import _Reduce
 from tests.core.suite_context import schema_from_frame, untimed_drift
 from tests.core.test_sandbox_orphans import worker_processes
 
-pytestmark = pytest.mark.usefixtures("sandbox")
+pytestmark = [pytest.mark.usefixtures("sandbox"),
+              pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
+                                 reason="the sibling process is made only where the sandbox has two cores")]
 
 # The models below fit a regression as they load, in both processes. The warm worker alone maps ~1.9 GB of address
 # space (the preloaded libraries, two OpenBLAS copies' buffers), so under the default 2048 MB cap a child runs within
@@ -35,18 +37,12 @@ CONFIG = {"n_samples": 200, "batch_sizes": [1], "timeout_s": 120,
           "drift": {"severities": [0.5, 2.0], "kinds": ["mean_shift", "missing_values"], "resamples": 10}}
 
 
-def _two_cores() -> None:
-    if len(os.sched_getaffinity(0)) < 2:
-        pytest.skip("the sibling process is made only where the sandbox has two cores")
-
-
 def _payload(X) -> dict:
     return {"schema": schema_from_frame(X), "target": "target", "config": CONFIG}
 
 
 
 def test_drift_from_the_sibling_equals_drift_computed_in_one_process(cancer):
-    _two_cores()
     X, y = cancer
     X = X.iloc[:, :8]
     model = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
@@ -93,7 +89,6 @@ def _acting_in_the_sibling(act: str) -> bytes:
 
 
 def test_a_crash_in_the_sibling_is_named_and_the_other_sections_stand(cancer, warm):
-    _two_cores()
     X, y = cancer
     X = X.iloc[:, :5]
     sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()
@@ -124,7 +119,6 @@ def act():
 
 
 def test_the_sibling_is_confined_as_the_child_is(cancer, tmp_path):
-    _two_cores()
     from modelwatch.core.sandbox import seccomp
 
     X, y = cancer
@@ -150,7 +144,6 @@ def _worker_family() -> set[int]:
 
 
 def test_a_timeout_stops_the_sibling_too(cancer):
-    _two_cores()
     from modelwatch.core.sandbox import runner
     from modelwatch.errors import RunTimeout
 
@@ -183,7 +176,6 @@ def test_a_timeout_stops_the_sibling_too(cancer):
 
 
 def test_a_sibling_that_never_answers_is_named_at_the_runs_deadline_and_the_run_ends(cancer):
-    _two_cores()
     X, y = cancer
     X = X.iloc[:, :5]
     sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()

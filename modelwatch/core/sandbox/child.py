@@ -187,23 +187,18 @@ def _sibling_main(root: Path, job: dict[str, Any], child: sibling.Child) -> None
     """The sibling's life: load the model as the child does, compute its section when told, send it. Never returns."""
     from modelwatch.core.suite import run_apart
 
-    code = 0
     try:
         model, info = _load(root, job)
         section = run_apart(model, info, job.get("payload") or {}, root, child)
         message = None if section is None else {"section": to_jsonable(section)}
-    except ModelwatchError as exc:
-        message = {"error": exc.to_dict()}
-    except MemoryError:
-        message, code = None, EXIT_OUT_OF_MEMORY
-    except Exception as exc:  # the model's own code raised while loading
-        message = {"error": model_error(exc).to_dict()}
+    except Exception as exc:  # as the child reports its own (the model's code raised while loading...)
+        message = error_result(exc)
     try:
         if message is not None:
             child.send(message)
     except OSError:  # the child is gone
         pass
-    os._exit(code)
+    os._exit(0)
 
 
 MAX_MESSAGE_CHARS = 300
@@ -222,10 +217,26 @@ def model_error(exc: BaseException) -> ModelError:
                                                                             "frames": frames})
 
 
+def error_result(exc: Exception) -> dict[str, Any]:
+    """A task's result for the exception that ended it: the typed error the parent raises again."""
+    from modelwatch.core.sandbox.privileges import SandboxUnavailable
+
+    if isinstance(exc, ModelwatchError):
+        error = exc
+    elif isinstance(exc, SandboxUnavailable):
+        error = ServiceUnavailable(str(exc))
+    elif isinstance(exc, MemoryError):
+        error = ResourceLimit("The model ran out of the sandbox's memory.")
+    elif isinstance(exc, RecursionError):
+        error = ModelError(f"The model raised RecursionError: {exc}", {"type": "RecursionError"})
+    else:  # the model's own code raised: report it, never crash silently
+        error = model_error(exc)
+    return {"error": error.to_dict()}
+
+
 def main(root: Path, mode: str = "cold", pid_namespace: bool = False) -> None:
     """Harden this process, run the job in ``root`` and send the result down ``RESULT_FD`` (always, unless killed)."""
     from modelwatch.core.sandbox.channels import encode_result
-    from modelwatch.core.sandbox.privileges import SandboxUnavailable
 
     try:
         job = json.loads((root / "job.json").read_text())
@@ -233,16 +244,8 @@ def main(root: Path, mode: str = "cold", pid_namespace: bool = False) -> None:
         if _PAIR and isinstance(_PAIR[0], sibling.Child):
             _sibling_main(root, job, _PAIR[0])
         result = run(root, job)
-    except ModelwatchError as exc:
-        result = {"error": exc.to_dict()}
-    except SandboxUnavailable as exc:
-        result = {"error": ServiceUnavailable(str(exc)).to_dict()}
-    except MemoryError:
-        result = {"error": ResourceLimit("The model ran out of the sandbox's memory.").to_dict()}
-    except RecursionError as exc:
-        result = {"error": ModelError(f"The model raised RecursionError: {exc}", {"type": "RecursionError"}).to_dict()}
-    except Exception as exc:  # the model's own code raised: report it, never crash silently
-        result = {"error": model_error(exc).to_dict()}
+    except Exception as exc:
+        result = error_result(exc)
     arrays = result.pop("arrays", None) if isinstance(result.get("arrays"), dict) else None
     try:
         data = encode_result(to_jsonable(result), arrays)
