@@ -106,6 +106,24 @@ def test_memory_bomb_ends_in_resource_limit():
         run_task("inspect", bomb, "pickle", limits=Limits(timeout_s=60, memory_mb=1536, trusted=True))
 
 
+def _with_ballast(blob: bytes, mb: int) -> bytes:
+    """The model of ``blob`` holding ``mb`` MB of ones from its loading on (every page touched), in a small pickle."""
+    return pickle.dumps(_Reduce(eval, "(setattr(m, 'ballast_', __import__('numpy').ones(n << 17)), m)[1]",
+                                {"m": pickle.loads(blob), "n": mb}))
+
+
+def test_the_memory_cap_is_what_the_model_may_add_to_the_preloaded_libraries(tree):
+    # The preloaded libraries map ~2 GB (mostly never resident): a cap on the whole address space left a model a few
+    # dozen MB of a 2 GB figure, and a 300 MB model under a 512 MB cap could not even load.
+    blob, X = tree
+    limits = Limits(timeout_s=60, memory_mb=512, trusted=True)
+    protections = _predict(_with_ballast(blob, 300), X, limits)["info"]["sandbox"]
+    assert protections["memory_mb"] == 512 and protections["preloaded_mb"] > 100
+    assert protections["address_space_mb"] == protections["preloaded_mb"] + 512
+    with pytest.raises(ResourceLimit, match="512 MB of memory beyond"):
+        _predict(_with_ballast(blob, 700), X, limits)
+
+
 def test_worker_survives_a_child_crash(tree):
     blob, X = tree
     _predict(blob, X)

@@ -26,11 +26,6 @@ pytestmark = [pytest.mark.usefixtures("sandbox"),
               pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
                                  reason="the sibling process is made only where the sandbox has two cores")]
 
-# The models below fit a regression as they load, in both processes. The warm worker alone maps ~1.9 GB of address
-# space (the preloaded libraries, two OpenBLAS copies' buffers), so under the default 2048 MB cap a child runs within
-# ~150 MB of its ceiling, where a thread or a BLAS buffer can fail to map; these tests are about the sibling, not that.
-ROOMY_MB = 4096
-
 CONFIG = {"n_samples": 200, "batch_sizes": [1], "timeout_s": 120,
           "performance": {"latency_budget_s": 0.3, "error_budget_s": 10},
           "quality": {"n_boot": 20}, "explain": {"max_samples": 10, "background": 10},
@@ -93,7 +88,7 @@ def test_a_crash_in_the_sibling_is_named_and_the_other_sections_stand(cancer, wa
     X = X.iloc[:, :5]
     sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()
     result = run_task("suite", _acting_in_the_sibling(CRASH), "pickle", _payload(X), {"sample.csv": sample},
-                      Limits(timeout_s=120, memory_mb=ROOMY_MB, trusted=True))
+                      Limits(timeout_s=120, trusted=True))
     assert result["drift"]["skipped"] == "ModelCrashed: The model's drift process crashed (SIGSEGV)."
     assert result["quality"]["metrics"]["accuracy"] > 0.8
     assert set(result["performance"]["latency_ms"]) == {"1"}
@@ -128,7 +123,7 @@ def test_the_sibling_is_confined_as_the_child_is(cancer, tmp_path):
     sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()
     probing = _acting_in_the_sibling(f"canary = {str(canary)!r}\n" + PROBE)
     result = run_task("suite", probing, "pickle", _payload(X), {"sample.csv": sample},
-                      Limits(timeout_s=120, memory_mb=ROOMY_MB, trusted=True))
+                      Limits(timeout_s=120, trusted=True))
     seen = dict(item.split("=") for item in result["drift"]["skipped"].split(": ", 1)[1].split())
     assert seen["uid"] == str(result["model"]["intake"]["sandbox"]["uid"])
     assert seen["read_outside"] != "allowed"
@@ -164,7 +159,7 @@ def test_a_timeout_stops_the_sibling_too(cancer):
     try:
         with pytest.raises(RunTimeout):
             run_task("suite", _acting_in_the_sibling(HANG), "pickle", _payload(X), {"sample.csv": sample},
-                     Limits(timeout_s=10, memory_mb=ROOMY_MB, trusted=True))
+                     Limits(timeout_s=10, trusted=True))
     finally:
         done.set()
         watcher.join()
@@ -181,6 +176,6 @@ def test_a_sibling_that_never_answers_is_named_at_the_runs_deadline_and_the_run_
     sample = X.iloc[:150].assign(target=y.iloc[:150]).to_csv(index=False).encode()
     payload = {**_payload(X), "config": {**CONFIG, "timeout_s": 8}}  # the run's deadline, well inside the sandbox's
     result = run_task("suite", _acting_in_the_sibling(HANG), "pickle", payload, {"sample.csv": sample},
-                      Limits(timeout_s=120, memory_mb=ROOMY_MB, trusted=True))
+                      Limits(timeout_s=120, trusted=True))
     assert result["drift"]["skipped"].startswith("RunTimeout: The drift process did not answer by the run's deadline")
     assert result["quality"]["metrics"]["accuracy"] > 0.8

@@ -36,13 +36,18 @@ EXIT_OUT_OF_MEMORY = 75  # a sandboxed process ran out of memory before it could
 LIMIT_SIGNALS = {signal.SIGKILL, signal.SIGXCPU, signal.SIGXFSZ}  # what the sandbox's limits kill with
 
 
+def memory_cap(memory_mb: int) -> str:
+    """The memory limit, as errors state it: what the model may add to the sandbox's preloaded libraries."""
+    return f"the model may use {memory_mb} MB of memory beyond the sandbox's own libraries"
+
+
 def exit_error(code: int, memory_mb: int, details: dict[str, Any], out_of_memory: bool = False,
                process: str = "process") -> ModelwatchError:
     """What a sandboxed process's exit status means when it sent no result: a limit's signal (or running out of
     memory) is a ``ResourceLimit``, any other signal a crash of the model's own (``ModelCrashed``)."""
     if -code in LIMIT_SIGNALS or code == EXIT_OUT_OF_MEMORY or out_of_memory:
-        return ResourceLimit(f"The model was stopped by the sandbox's limits (exit {code}); "
-                             f"memory is capped at {memory_mb} MB.", details)
+        return ResourceLimit(f"The model was stopped by the sandbox's limits (exit {code}); {memory_cap(memory_mb)}.",
+                             details)
     if code < 0:
         name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
         return ModelCrashed(f"The model's {process} crashed ({name}).", {**details, "signal": name})

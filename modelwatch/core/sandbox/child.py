@@ -20,7 +20,7 @@ from typing import Any
 
 from modelwatch.core.results.jsonable import to_jsonable
 from modelwatch.core.sandbox import sibling
-from modelwatch.core.sandbox.channels import EXIT_OUT_OF_MEMORY, RESULT_FD
+from modelwatch.core.sandbox.channels import EXIT_OUT_OF_MEMORY, RESULT_FD, memory_cap
 from modelwatch.errors import BadRequest, ModelError, ModelwatchError, ResourceLimit, ServiceUnavailable
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
@@ -38,9 +38,10 @@ def harden(root: Path, job: dict[str, Any], mode: str, pid_namespace: bool = Fal
     """Apply the sandbox's protections to this process and say which are in force.
 
     Every module the task can need is imported already (the process may read nothing outside ``root``
-    afterwards). ``memory_mb`` caps the whole address space of the process, the preloaded libraries included
-    (about 1.9 GB of it with the warm worker, measured: two OpenBLAS copies' buffers, llvmlite, onnxruntime...), so
-    that the operator's figure is what the process can ever use.
+    afterwards). ``memory_mb`` is the address space the task may add to what the process maps as it hardens: the
+    preloaded libraries reserve about 2 GB of it with the warm worker (two OpenBLAS copies' buffers, llvmlite,
+    onnxruntime..., mostly never resident), so a cap on the whole address space would leave a model a few dozen MB
+    of the operator's figure and report an ordinary model as out of memory.
 
     Raises:
         SandboxUnavailable: root could not be dropped and the operator did not allow running as root.
@@ -52,6 +53,7 @@ def harden(root: Path, job: dict[str, Any], mode: str, pid_namespace: bool = Fal
     if job.get("task") == "suite" and len(os.sched_getaffinity(0)) > 1:
         # before anything below, which the sibling then does for itself: Landlock's rules hold this pid's /proc/self
         _PAIR.append(_fork_sibling(limits))
+    preloaded = _mapped_bytes()  # before the drop: a non-dumpable process's /proc files belong to root
     identity = privileges.Identity(**(job.get("identity") or {"uid": None, "gid": None}))
     rules = landlock.ruleset(root, Path(__file__).resolve().parents[3])  # opens the code's paths: before the drop
     privileges.drop(identity)
@@ -62,7 +64,7 @@ def harden(root: Path, job: dict[str, Any], mode: str, pid_namespace: bool = Fal
     memory = int(limits.get("memory_mb", 2048)) * 1024 * 1024
     timeout = float(limits.get("timeout_s", 300))
     settings = {
-        "RLIMIT_AS": memory,
+        "RLIMIT_AS": preloaded + memory,
         "RLIMIT_CPU": int(timeout * 2) + 10,  # a backstop behind the wall clock; numpy may use 2 cores
         "RLIMIT_FSIZE": int(limits.get("max_file_mb", 512)) * 1024 * 1024,
         "RLIMIT_NOFILE": int(limits.get("max_open_files", 256)),
@@ -78,7 +80,8 @@ def harden(root: Path, job: dict[str, Any], mode: str, pid_namespace: bool = Fal
     who = privileges.describe()
     protections = {
         "mode": mode, "seccomp": filtered, "landlock": landlock_abi > 0, "landlock_abi": landlock_abi,
-        "rlimits": applied, "memory_mb": memory // 2**20,
+        "rlimits": applied, "memory_mb": memory // 2**20, "preloaded_mb": preloaded // 2**20,
+        "address_space_mb": (preloaded + memory) // 2**20,
         "clean_env": "SECRET_KEY" not in os.environ and "DATABASE_URL" not in os.environ,
         "private_dir": True, "uid": who["uid"], "gid": who["gid"], "uid_dropped": who["uid"] != 0,
         "insecure_root": identity.insecure and who["uid"] == 0,
@@ -89,6 +92,15 @@ def harden(root: Path, job: dict[str, Any], mode: str, pid_namespace: bool = Fal
     }
     _PROTECTIONS.update(protections)
     return protections
+
+
+def _mapped_bytes() -> int:
+    """The address space this process maps now (VmSize), 0 where the kernel does not say."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
 
 
 def _fork_sibling(limits: dict[str, Any]) -> sibling.Sibling | sibling.Child:
@@ -226,7 +238,8 @@ def error_result(exc: Exception) -> dict[str, Any]:
     elif isinstance(exc, SandboxUnavailable):
         error = ServiceUnavailable(str(exc))
     elif isinstance(exc, MemoryError):
-        error = ResourceLimit("The model ran out of the sandbox's memory.")
+        cap = f" ({memory_cap(_PROTECTIONS['memory_mb'])})" if "memory_mb" in _PROTECTIONS else ""
+        error = ResourceLimit(f"The model ran out of the sandbox's memory{cap}.")
     elif isinstance(exc, RecursionError):
         error = ModelError(f"The model raised RecursionError: {exc}", {"type": "RecursionError"})
     else:  # the model's own code raised: report it, never crash silently
