@@ -64,3 +64,19 @@ def test_a_pipeline_with_categories_and_current_data_gives_the_same_section_shar
                        drift={"kinds": list(scenarios.KINDS), "severities": [0.5, 1.0, 2.0, 3.0], "resamples": 4})
     shared = _shared_equals_alone(ctx)
     assert shared["current"]["n_rows"] == 250 and shared["multivariate"] is not None
+
+
+def test_groups_shrink_towards_the_end_so_both_processes_finish_together(cancer):
+    X, y = cancer
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    ctx = make_context(model, X.head(100), schema=schema_from_frame(X), sample=X.assign(target=y), target="target",
+                       drift={**DRIFT, "severities": [0.5, 1.0, 2.0, 3.0]})
+    run = section._Run(ctx)
+    groups = section._groups(run)
+    sizes = [len(group) for group in groups]
+    assert [scenario[1:] for group in groups for scenario in group] == section._plan(run)  # every one, in order
+    assert sizes[0] == section.MAX_GROUP and sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
+    left = len(section._plan(run))
+    for size in sizes:  # none holds more than a quarter of what is left once the full ones are done
+        assert size == min(section.MAX_GROUP, -(-left // section.TAIL_SHARE))
+        left -= size

@@ -38,6 +38,7 @@ DISTRIBUTION_BINS = 30
 MAX_CATEGORIES = 30
 BATCH_ROWS = 200_000  # rows per model call when scenario frames are predicted together (config drift.batch_rows)
 MAX_GROUP = 32  # scenarios per group, so that the time budget is still checked often
+TAIL_SHARE = 4  # a group holds at most 1/TAIL_SHARE of the scenarios left (guided scheduling)
 MAX_GROUPS = 1024  # groups in a plan (larger ones then): their claims fit one atomic write of a pipe (``Share``)
 SCENARIO_SHARE = 0.8  # of the budget, for the scenarios; past it the remaining ones are left out (``truncated``)
 POWER_METHOD = ("resampled: reference rows against the drifted reference rows, both drawn with replacement at the "
@@ -390,9 +391,15 @@ def _groups(run: _Run) -> list[list[tuple[int, str | None, str, float]]]:
     """The planned scenarios, seeded by their position, in groups whose changed rows are predicted together."""
     plan = [(run.seed + 1000 * i, *step) for i, step in enumerate(_plan(run))]
     # small enough that the time budget is checked often, with room left for the false-positive rates, the real
-    # current data and the domain classifier
-    size = max(1, min(MAX_GROUP, BATCH_ROWS // max(len(run.reference), 1)), -(-len(plan) // MAX_GROUPS))
-    return [plan[start:start + size] for start in range(0, len(plan), size)]
+    # current data and the domain classifier (and, below, for the smaller groups of the end)
+    size = max(1, min(MAX_GROUP, BATCH_ROWS // max(len(run.reference), 1)), -(-len(plan) // (MAX_GROUPS // 2)))
+    groups, start = [], 0
+    while start < len(plan):
+        # near the end, a fraction of what is left: two processes sharing the groups finish within a small one
+        step = min(size, -(-(len(plan) - start) // TAIL_SHARE))
+        groups.append(plan[start:start + step])
+        start += step
+    return groups
 
 
 def _in_order(count: int) -> Callable[[], int | None]:
