@@ -1,9 +1,9 @@
-"""A run: its progress while it goes (stage, bar, elapsed timer, cancel), then its verdict, headline figures and
-tabs, each tab loaded when first opened.
+"""A run: its progress while it goes (stage, bar, elapsed timer, cancel, each section's figures as it lands), then
+its verdict, headline figures and tabs, each tab loaded when first opened.
 
-The page stays light so that it cannot hang: each poll reads only status, stage and progress (a few hundred bytes,
-``run_views.progress``); when the run ends the poll stops and the finished state is loaded once, in a callback of
-its own; the Result never travels whole, one section per opened tab.
+The page stays light so that it cannot hang: each poll reads only status, stage, progress and the sections'
+headlines (a few hundred bytes, ``run_views.progress``); when the run ends the poll stops and the finished state is
+loaded once, in a callback of its own; the Result never travels whole, one section per opened tab.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from dash import (
 from dash.exceptions import PreventUpdate
 
 from modelwatch.auth.permissions import WRITE
-from modelwatch.dashboard import verdict
+from modelwatch.dashboard import headlines, verdict
 from modelwatch.dashboard.access import can
 from modelwatch.dashboard.sections.summary import render as render_summary
 from modelwatch.dashboard.tabs import RUN_RESULT_TABS, RUN_TAB_BODY, lazy_tabs, render_section, section_of_tab
@@ -42,6 +42,7 @@ RUN_POLL_INTERVAL = "run-poll-interval"
 RUN_HEADER_DIV = "run-header-div"
 RUN_PROGRESS_BAR = "run-progress-bar"
 RUN_STATUS_DIV = "run-status-div"
+RUN_HEADLINES_DIV = "run-headlines-div"
 RUN_STATUS_BADGE = "run-status-badge"
 RUN_RESULT_DIV = "run-result-div"
 RUN_ACTIONS_DIV = "run-actions-div"
@@ -97,6 +98,13 @@ def progress(run: dict) -> tuple[float, str, list]:
     return value, f"{value}%", status
 
 
+def filling_in(run: dict) -> list:
+    """The sections' headline cards while the run goes (and after it failed); nothing once it has succeeded."""
+    if run["status"] == RunStatus.SUCCEEDED:
+        return []
+    return headlines.cards(run.get("headlines"), failed=run["status"] == RunStatus.FAILED)
+
+
 def actions(run: dict) -> list:
     """Cancel while the run is queued or running; the exports once it has finished."""
     if run["status"] not in FINISHED:
@@ -140,6 +148,7 @@ def layout(run_id: str | None = None, **_kwargs) -> html.Div:
         dbc.Progress(id=RUN_PROGRESS_BAR, value=value, label=label, striped=not finished, animated=not finished,
                      className="my-2", style={"height": "1.4rem"}),
         html.Div(status, id=RUN_STATUS_DIV),
+        html.Div(filling_in(run), id=RUN_HEADLINES_DIV),
         html.Div(actions(run), id=RUN_ACTIONS_DIV, className="my-2"),
         html.Div(id=RUN_CANCEL_FEEDBACK, className="small text-muted"),
         html.Div(body, id=RUN_RESULT_DIV),
@@ -152,6 +161,7 @@ def layout(run_id: str | None = None, **_kwargs) -> html.Div:
     Output(RUN_PROGRESS_BAR, "animated"),
     Output(RUN_PROGRESS_BAR, "striped"),
     Output(RUN_STATUS_DIV, "children"),
+    Output(RUN_HEADLINES_DIV, "children"),
     Output(RUN_STATUS_BADGE, "children"),
     Output(RUN_STATUS_BADGE, "color"),
     Output(RUN_TIMER_STORE, "data"),
@@ -162,7 +172,8 @@ def layout(run_id: str | None = None, **_kwargs) -> html.Div:
     prevent_initial_call=True,  # the layout already rendered the current state
 )
 def poll(_n, run_id: str | None):
-    """One tick: status, stage and progress only; the tick that sees the run finished stops the polling."""
+    """One tick: status, stage, progress and the sections' headlines only; the tick that sees the run finished stops
+    the polling."""
     if not run_id:
         raise PreventUpdate
     try:
@@ -172,8 +183,8 @@ def poll(_n, run_id: str | None):
     finished = run["status"] in FINISHED
     value, label, status = progress(run)
     color = STATUS_COLORS.get(run["status"], "secondary")
-    return (value, label, not finished, not finished, status, run["status"], color, timer(run), finished,
-            run["status"] if finished else no_update)
+    return (value, label, not finished, not finished, status, filling_in(run), run["status"], color, timer(run),
+            finished, run["status"] if finished else no_update)
 
 
 @callback(

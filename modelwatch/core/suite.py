@@ -182,10 +182,11 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS,
     ``ctx.progress`` gets a stage when a section starts and ``section=`` and ``headline=`` keywords when it ends;
     its calls are serialised, so a progress line is never interleaved with another.
     """
-    raw, lock = ctx.progress, threading.Lock()
+    raw, lock, shown = ctx.progress, threading.Lock(), [0.0]
 
     def progress(stage: str, fraction: float, extra: dict[str, Any] | None = None) -> None:
         with lock:
+            shown[0] = fraction = max(fraction, shown[0])  # the bar never goes back (sections end in any order)
             if extra:
                 raw(stage, fraction, **extra)
             else:
@@ -193,17 +194,22 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS,
 
     ctx.progress = progress
 
+    def reached(count: int) -> float:  # the run's progress once ``count`` sections are done
+        return 0.1 + 0.85 * count / len(sections)
+
     def finished(name: str, section: dict[str, Any] | None) -> None:
         ctx.publish(name, section)
-        progress(f"{name} done", 0.1 + 0.85 * len(ctx.results) / len(sections),
+        progress(f"{name} done", reached(len(ctx.results)),
                  {"section": name, "headline": headline(sections[name].headline, section)})
 
     ctx.pending = set(sections) - set(ctx.results)
     ordered = sorted(sections.values(), key=lambda s: s.start)
     for section in (s for s in ordered if s.alone):
-        progress(section.name, 0.1 + 0.85 * len(ctx.results) / len(sections))
+        ctx.span = (reached(len(ctx.results)), reached(len(ctx.results) + 1))
+        progress(section.name, ctx.span[0])
         finished(section.name, _compute(compute[section.name], ctx))
     waiting = [s for s in ordered if not s.alone]
+    ctx.span = (reached(len(ctx.results)), reached(len(sections)))  # the shared sections fill the rest together
     running: dict[Future, str] = {}
     # BLAS pools are process-wide: held to one thread here, once, not by each worker (whose exit would restore them)
     with threadpool_limits(limits=1, user_api="blas"), \
@@ -213,7 +219,7 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS,
                 for section in list(waiting):
                     if all(need in ctx.results for need in section.needs):
                         waiting.remove(section)
-                        progress(section.name, 0.1 + 0.85 * len(ctx.results) / len(sections))
+                        progress(section.name, reached(len(ctx.results)))
                         running[pool.submit(_compute_single_threaded, compute[section.name], ctx)] = section.name
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:

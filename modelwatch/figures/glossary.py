@@ -2,7 +2,9 @@
 comparisons take them from (the Result keeps scikit-learn's short keys)."""
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from modelwatch.figures.format import MISSING, number, percent
 
 
 class Metric(NamedTuple):
@@ -42,3 +44,10 @@ def label(key: str) -> str:
 
 def definition(key: str) -> str:
     return METRICS[key].definition if key in METRICS else ""
+
+
+def shown(key: str, value: Any) -> str:
+    """A metric's value as a reader sees it: a percentage for a share of rows, else about 3 significant digits."""
+    if value is None:
+        return MISSING
+    return percent(value) if key in METRICS and METRICS[key].percent else number(value)

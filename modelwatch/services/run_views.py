@@ -16,14 +16,15 @@ RESULT_KEYS = ("verdict", "schema", "data", *SECTIONS)  # what GET /api/runs/<id
 
 
 def progress(run_id: str) -> dict[str, Any]:
-    """Status, stage, progress, times and error of a run, read without its Result or its files.
+    """Status, stage, progress, times, error and the headlines of the sections done, read without the run's Result
+    or its files.
 
     Raises:
         NotFound: no such run.
     """
     row = db.session.execute(
         db.select(Run.id, Run.status, Run.stage, Run.progress, Run.created_at, Run.started_at, Run.finished_at,
-                  Run.error).where(Run.id == run_id)
+                  Run.error, Run.headlines).where(Run.id == run_id)
     ).one_or_none()
     db.session.commit()  # end the read: a poller must see the next commit of the run's writer
     if row is None:
@@ -31,7 +32,8 @@ def progress(run_id: str) -> dict[str, Any]:
     duration = (row.finished_at - row.started_at).total_seconds() if row.finished_at and row.started_at else None
     return {"id": row.id, "status": row.status, "stage": row.stage, "progress": row.progress,
             "created_at": iso(row.created_at), "started_at": iso(row.started_at),
-            "finished_at": iso(row.finished_at), "duration_s": duration, "error": row.error}
+            "finished_at": iso(row.finished_at), "duration_s": duration, "error": row.error,
+            "headlines": row.headlines or {}}
 
 
 def result_section(run_id: str, name: str) -> Any:

@@ -52,11 +52,16 @@ def _position(events, stage):
 
 
 def test_latency_runs_alone_and_dependencies_come_first(scheduled):
-    _, events = scheduled
+    ctx, events = scheduled
     stages = [stage for stage, _, _ in events]
+    sizes = sorted(int(size) for size in ctx.config["batch_sizes"])
     assert stages[:2] == ["quality", "quality done"]  # the cheap section first: the first figures land early
     perf_start, perf_done = _position(events, "performance"), _position(events, "performance done")
-    assert stages[perf_start + 1:perf_done] == ["performance: latency"]  # nothing else starts while it times
+    # nothing else starts while it times; its bar moves batch size by batch size
+    assert stages[perf_start + 1:perf_done] == [f"performance: latency, {size:,} row{'s' if size > 1 else ''} a call "
+                                                f"({k + 1} of {len(sizes)})" for k, size in enumerate(sizes)]
+    timing = [fraction for _, fraction, _ in events[perf_start:perf_done + 1]]
+    assert len(sizes) > 1 and timing == sorted(set(timing))  # the bar moves at each size, within performance's part
     for shared in ("drift", "robustness", "explainability"):
         assert _position(events, shared) > perf_done
     # explainability shares the cores with drift and waits for it only to explain its strongest scenario
@@ -65,7 +70,9 @@ def test_latency_runs_alone_and_dependencies_come_first(scheduled):
     assert max(_position(events, "drift"), _position(events, "robustness")) < min(
         _position(events, "drift done"), _position(events, "robustness done"))
     fractions = [fraction for stage, fraction, _ in events if stage.endswith(" done")]
-    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(0.95)
+    assert fractions[-1] == pytest.approx(0.95)
+    every = [fraction for _, fraction, _ in events]
+    assert every == sorted(every)  # the bar never goes back, whatever order the shared sections end in
 
 
 def test_each_finished_section_streams_its_headline(scheduled):
@@ -81,6 +88,8 @@ def test_each_finished_section_streams_its_headline(scheduled):
                                       "outcomes": robustness["outcomes"]}
     assert streamed["quality"]["metrics"]["accuracy"] == pytest.approx(ctx.results["quality"]["metrics"]["accuracy"],
                                                                        rel=1e-3)
+    # what a reader looks for first leads, though the section lists ROC AUC eighth
+    assert list(streamed["quality"]["metrics"])[:3] == ["accuracy", "roc_auc", "balanced_accuracy"]
     assert streamed["performance"]["batch_size"] == 1
     assert streamed["performance"]["p50_ms"] == pytest.approx(ctx.results["performance"]["latency_ms"]["1"]["p50"],
                                                               rel=1e-3)

@@ -33,10 +33,17 @@ class SuiteContext:
     results: dict[str, Any] = field(default_factory=dict)
     pending: set[str] = field(default_factory=set)  # sections the suite will still put in ``results``
     waiting: int = 0  # sections waiting in ``result_of``
+    span: tuple[float, float] = (0.0, 1.0)  # the part of the run's progress the section(s) computing now fill
     _ready: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def seconds_left(self) -> float:
         return self.deadline - time.monotonic()
+
+    def step(self, stage: str, share: float) -> None:
+        """A stage within the section computing now, ``share`` (0 to 1) of the way through it: the run's progress
+        moves within the section's part (``span``), so a long section's bar moves too."""
+        low, high = self.span
+        self.progress(stage, low + min(max(share, 0.0), 1.0) * (high - low))
 
     def publish(self, name: str, section: dict[str, Any] | None) -> None:
         """Put a finished section in ``results`` and wake the sections waiting for it (``result_of``)."""

@@ -48,6 +48,7 @@ CONFIDENCE = 0.95
 TIMED_QUANTILES = (0.5, 0.95)
 ERROR_BUDGET_S = 60.0
 ERROR_CHUNK = 1000
+ERROR_SCAN_SHARE = 0.05  # of the section's part of the run's progress bar; latency's batch sizes share the rest
 TRACED_CALL_MAX_MS = 5000.0
 PROBA_ATOL = 1e-6
 PROBA_SUM_ATOL = 1e-3  # float32 models (XGBoost, LightGBM) sum to 1 only within ~1e-6 per class
@@ -365,12 +366,14 @@ def _budgets(ctx: SuiteContext) -> tuple[float, float, float]:
 
 
 def measure_latency(model: Any, data: pd.DataFrame, info: dict[str, Any], sizes: list[int],
-                    budget_s: float, precision: float | None = LATENCY_PRECISION) -> dict[str, Any]:
+                    budget_s: float, precision: float | None = LATENCY_PRECISION,
+                    on_size: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Latency, throughput and quantiles per batch size, with the peak memory of those calls.
 
     Args:
         budget_s: for all sizes together, shared equally.
         precision: the relative half-width of the p50 and p95 intervals that ends a size's timing early.
+        on_size: called with each size's position and size before it is timed (outside every timed call).
 
     Returns:
         ``latency_ms`` (the percentiles with their intervals and the precision reached) and
@@ -380,7 +383,9 @@ def measure_latency(model: Any, data: pd.DataFrame, info: dict[str, Any], sizes:
     latency, throughput, quantiles, failures = {}, {}, {}, {}
     inputs = {size: to_model_input(_batch(data, size), info) for size in sizes}
     with PeakMemory() as memory:
-        for size in sizes:
+        for position, size in enumerate(sizes):
+            if on_size is not None:
+                on_size(position, size)
             try:
                 timing = time_until(model.predict, inputs[size], budget_s / max(len(sizes), 1), precision)
             except Exception as exc:  # noqa: BLE001 - this size fails as a whole (e.g. too large): say so
@@ -413,11 +418,16 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
     sizes = sorted({int(s) for s in ctx.config["batch_sizes"] if int(s) > 0})
     latency_budget, error_budget, precision = _budgets(ctx)
     scan = scan_errors(ctx.model, ctx.data, ctx.info, error_budget)
-    ctx.progress("performance: latency", 0.15)
+
+    def timing(position: int, size: int) -> None:  # the longest wait of a run: its bar moves size by size
+        ctx.step(f"performance: latency, {size:,} row{'s' if size > 1 else ''} a call ({position + 1} of {len(sizes)})",
+                 ERROR_SCAN_SHARE + (1 - ERROR_SCAN_SHARE) * position / len(sizes))
+
     # Time the rows the model takes: a failing row would turn every latency batch into an exception.
     good = ctx.data.drop(index=ctx.data.index[scan["failed_rows"]]) if scan["failed_rows"] else ctx.data
     started = time.monotonic()
-    timed = measure_latency(ctx.model, good if len(good) else ctx.data, ctx.info, sizes, latency_budget, precision)
+    timed = measure_latency(ctx.model, good if len(good) else ctx.data, ctx.info, sizes, latency_budget, precision,
+                            timing)
     spent = time.monotonic() - started
     return {
         "latency_ms": timed["latency_ms"],

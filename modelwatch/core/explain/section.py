@@ -139,7 +139,7 @@ def compute(ctx: SuiteContext) -> dict[str, Any]:
     section["features"] = feature_specs(ctx.schema, columns)
     section["n_background"] = len(background) if att.explainer != "TreeExplainer" else None
     strongest = _strongest(ctx.result_of("drift"))
-    ctx.progress("explaining under drift", 0.97)
+    ctx.step("explaining under drift", 0.9)
     try:
         section["drift"] = importance_shift(ctx.model, plan, ctx.info, ctx.schema, att, index, background,
                                             strongest, Budget(seconds - (time.monotonic() - started)), seed)

@@ -15,6 +15,7 @@ from modelwatch.core.checks import outcomes
 from modelwatch.core.results.jsonable import to_jsonable
 
 MAX_METRICS = 6
+FIRST_METRICS = ("accuracy", "roc_auc", "balanced_accuracy", "f1_macro", "r2", "rmse", "mae")  # a reader's first look
 TOP_FEATURES = 3
 
 
@@ -39,8 +40,9 @@ def performance_headline(section: dict[str, Any]) -> dict[str, Any]:
 def quality_headline(section: dict[str, Any]) -> dict[str, Any]:
     metrics = {name: _num(value) for name, value in (section.get("metrics") or {}).items()
                if isinstance(value, (int, float))}
+    first = sorted(metrics, key=lambda name: FIRST_METRICS.index(name) if name in FIRST_METRICS else len(FIRST_METRICS))
     return {"n_rows": section.get("n_rows"), "evaluated_on": section.get("evaluated_on"),
-            "metrics": dict(list(metrics.items())[:MAX_METRICS])}
+            "metrics": {name: metrics[name] for name in first[:MAX_METRICS]}}
 
 
 def robustness_headline(section: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 
 from modelwatch.dashboard.sections import skipped
 from modelwatch.figures import glossary
-from modelwatch.figures.format import GRAPH_CONFIG, MISSING, number, percent
+from modelwatch.figures.format import GRAPH_CONFIG, number, percent
 from modelwatch.figures.quality import (
     at_cutoff,
     calibration_figure,
@@ -44,12 +44,6 @@ WHERE = {"sample": "the labelled sample sent with the run",
          "current": "current data: the recent production rows sent with the run"}
 
 
-def _value(name: str, value: Any) -> str:
-    if value is None:
-        return MISSING
-    return percent(value) if name in glossary.METRICS and glossary.METRICS[name].percent else number(value)
-
-
 def _metrics_table(block: dict[str, Any], current: dict[str, Any] | None) -> dbc.Table:
     ci = block.get("ci") or {}
     baseline = (block.get("baseline") or {}).get("metrics")
@@ -58,12 +52,12 @@ def _metrics_table(block: dict[str, Any], current: dict[str, Any] | None) -> dbc
     for name, value in (block.get("metrics") or {}).items():
         interval = ci.get(name)
         label = [html.Div(glossary.label(name)), html.Div(glossary.definition(name), className="small text-muted")]
-        cells = [html.Td(label, title=name), html.Td(_value(name, value)),
-                 html.Td(f"{_value(name, interval[0])} – {_value(name, interval[1])}" if interval else "")]
+        cells = [html.Td(label, title=name), html.Td(glossary.shown(name, value)),
+                 html.Td(" – ".join(glossary.shown(name, bound) for bound in interval) if interval else "")]
         if baseline:
-            cells.append(html.Td(_value(name, baseline.get(name)), className="text-muted"))
+            cells.append(html.Td(glossary.shown(name, baseline.get(name)), className="text-muted"))
         if current:
-            cells.append(html.Td(_value(name, (current.get("metrics") or {}).get(name))))
+            cells.append(html.Td(glossary.shown(name, (current.get("metrics") or {}).get(name))))
         rows.append(html.Tr(cells))
     return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in heads])), html.Tbody(rows)], size="sm",
                      striped=True, responsive=True, id="run-quality-table")
