@@ -182,11 +182,12 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS,
     ``ctx.progress`` gets a stage when a section starts and ``section=`` and ``headline=`` keywords when it ends;
     its calls are serialised, so a progress line is never interleaved with another.
     """
-    raw, lock, shown = ctx.progress, threading.Lock(), [0.0]
+    raw, lock, shown = ctx.progress, threading.Lock(), 0.0
 
     def progress(stage: str, fraction: float, extra: dict[str, Any] | None = None) -> None:
+        nonlocal shown
         with lock:
-            shown[0] = fraction = max(fraction, shown[0])  # the bar never goes back (sections end in any order)
+            shown = fraction = max(fraction, shown)  # the bar never goes back (sections end in any order)
             if extra:
                 raw(stage, fraction, **extra)
             else:
