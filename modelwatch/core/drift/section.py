@@ -38,7 +38,7 @@ DISTRIBUTION_BINS = 30
 MAX_CATEGORIES = 30
 BATCH_ROWS = 200_000  # rows per model call when scenario frames are predicted together (config drift.batch_rows)
 MAX_GROUP = 32  # scenarios per group, so that the time budget is still checked often
-TAIL_SHARE = 4  # a group holds at most 1/TAIL_SHARE of the scenarios left (guided scheduling)
+TAIL_SHARE = 4  # near the end a group holds 1/TAIL_SHARE of the scenarios left, at least 1/TAIL_SHARE of a group
 MAX_GROUPS = 1024  # groups in a plan (larger ones then): their claims fit one atomic write of a pipe (``Share``)
 SCENARIO_SHARE = 0.8  # of the budget, for the scenarios; past it the remaining ones are left out (``truncated``)
 POWER_METHOD = ("resampled: reference rows against the drifted reference rows, both drawn with replacement at the "
@@ -395,8 +395,9 @@ def _groups(run: _Run) -> list[list[tuple[int, str | None, str, float]]]:
     size = max(1, min(MAX_GROUP, BATCH_ROWS // max(len(run.reference), 1)), -(-len(plan) // (MAX_GROUPS // 2)))
     groups, start = [], 0
     while start < len(plan):
-        # near the end, a fraction of what is left: two processes sharing the groups finish within a small one
-        step = min(size, -(-(len(plan) - start) // TAIL_SHARE))
+        # near the end, a fraction of what is left (down to a quarter group, so that batching still pays): two
+        # processes sharing the groups finish within a small one
+        step = min(size, max(-(-(len(plan) - start) // TAIL_SHARE), size // TAIL_SHARE))
         groups.append(plan[start:start + step])
         start += step
     return groups
