@@ -22,6 +22,18 @@ class DataSchema(OpenSchema):
         "description": "features whose distribution was assumed (no sample, no model prior)"})
 
 
+class SectionTimingSchema(Schema):
+    start_s = fields.Float(required=True, metadata={"description": "seconds from the suite's start"})
+    seconds = fields.Float(required=True)
+
+
+class TimingSchema(Schema):
+    """Where the run's time went (sections computing together overlap; performance, with latency, runs alone)."""
+
+    total_s = fields.Float(required=True, metadata={"description": "the suite's seconds, after the model was loaded"})
+    sections = fields.Dict(keys=fields.String(), values=fields.Nested(SectionTimingSchema), required=True)
+
+
 VERDICT_STATUSES = ("pass", "warn", "fail", "incomplete")
 CHECK_STATUSES = ("pass", "warn", "fail", "not_measured")
 
@@ -52,6 +64,7 @@ def result_schema(sections: Registry = SECTIONS) -> type[OpenSchema]:
         **{name: fields.Nested(section.schema, allow_none=section.absent is not None)
            for name, section in sections.items()},
         "verdict": fields.Nested(VerdictSchema),
+        "timing": fields.Nested(TimingSchema),
     }
     return type("ResultSchema", (OpenSchema,), {"__doc__": "What a succeeded run measured (CONTRACT.md: Result).",
                                                 **declared})

@@ -105,6 +105,7 @@ def run_suite(
     With a ``sibling`` process (``core.sandbox.sibling``) ready, section ``APART`` is computed there, told to start
     when the shared sections do.
     """
+    began = time.monotonic()
     ctx = _context(model, info, payload, root, progress)
     progress("smoke test", 0.08)
     smoke_test(ctx)
@@ -120,7 +121,16 @@ def run_suite(
                  "assumed_features": assumed_features(ctx.schema)},
         **{name: ctx.results[name] for name in sections},
         "model": {k: info.get(k) for k in ("type", "task", "n_features", "feature_names", "classes", "intake")},
+        "timing": timing(ctx.clock, began),
     }
+
+
+def timing(clock: dict[str, tuple[float, float]], began: float) -> dict[str, Any]:
+    """Where a run's time went: each section's start and seconds from ``began`` (the suite's start, after the model
+    was loaded), and the whole suite's seconds. Sections running together overlap; latency runs alone."""
+    return {"total_s": round(time.monotonic() - began, 3),
+            "sections": {name: {"start_s": round(start - began, 3), "seconds": round(end - start, 3)}
+                         for name, (start, end) in clock.items()}}
 
 
 def _beside(sibling: Sibling, ctx: SuiteContext) -> dict[str, Any] | None:
@@ -198,7 +208,12 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS,
     def reached(count: int) -> float:  # the run's progress once ``count`` sections are done
         return 0.1 + 0.85 * count / len(sections)
 
+    def started(name: str) -> None:
+        ctx.clock[name] = (time.monotonic(), time.monotonic())
+        progress(name, reached(len(ctx.results)))
+
     def finished(name: str, section: dict[str, Any] | None) -> None:
+        ctx.clock[name] = (ctx.clock[name][0], time.monotonic())
         ctx.publish(name, section)
         progress(f"{name} done", reached(len(ctx.results)),
                  {"section": name, "headline": headline(sections[name].headline, section)})
@@ -207,7 +222,7 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS,
     ordered = sorted(sections.values(), key=lambda s: s.start)
     for section in (s for s in ordered if s.alone):
         ctx.span = (reached(len(ctx.results)), reached(len(ctx.results) + 1))
-        progress(section.name, ctx.span[0])
+        started(section.name)
         finished(section.name, _compute(compute[section.name], ctx))
     waiting = [s for s in ordered if not s.alone]
     ctx.span = (reached(len(ctx.results)), reached(len(sections)))  # the shared sections fill the rest together
@@ -220,7 +235,7 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS,
                 for section in list(waiting):
                     if all(need in ctx.results for need in section.needs):
                         waiting.remove(section)
-                        progress(section.name, reached(len(ctx.results)))
+                        started(section.name)
                         running[pool.submit(_compute_single_threaded, compute[section.name], ctx)] = section.name
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:

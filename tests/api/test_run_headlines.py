@@ -25,6 +25,11 @@ def test_a_finished_run_carries_every_sections_headline(client, forest_bytes):
     assert headlines["drift"]["scenarios"] == len(result["drift"]["scenarios"])
     assert headlines["quality"] == {}  # no labelled sample: nothing to say
     assert client.get(f"/api/runs/{run['id']}").get_json()["run"]["headlines"] == headlines
+    # where the time went, as the sandbox's suite clocked it: every section, within the suite's seconds
+    timing = result["timing"]
+    assert set(timing["sections"]) == set(suite.SECTIONS)
+    assert all(0 <= t["start_s"] and t["start_s"] + t["seconds"] <= timing["total_s"]
+               for t in timing["sections"].values())
 
 
 @pytest.mark.usefixtures("sandbox")

@@ -75,6 +75,19 @@ def test_latency_runs_alone_and_dependencies_come_first(scheduled):
     assert every == sorted(every)  # the bar never goes back, whatever order the shared sections end in
 
 
+def test_the_clock_shows_latency_alone_and_the_time_spent(scheduled):
+    ctx, _ = scheduled
+    clock = ctx.clock
+    assert set(clock) == set(SECTIONS) and all(start <= end for start, end in clock.values())
+    perf_start, perf_end = clock["performance"]
+    for name, (start, end) in clock.items():  # nothing overlaps the performance section (latency is timed alone)
+        assert name == "performance" or end <= perf_start or start >= perf_end, name
+    began = min(start for start, _ in clock.values())
+    spent = suite.timing(clock, began)
+    assert spent["sections"]["quality"]["start_s"] == 0.0
+    assert spent["total_s"] >= max(t["start_s"] + t["seconds"] for t in spent["sections"].values()) - 1e-3
+
+
 def test_each_finished_section_streams_its_headline(scheduled):
     ctx, events = scheduled
     streamed = {extra["section"]: extra["headline"] for _, _, extra in events if extra}

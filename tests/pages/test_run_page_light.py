@@ -11,6 +11,7 @@ from dash.exceptions import PreventUpdate
 
 from modelwatch.core.results import verdict as core_verdict
 from modelwatch.dashboard import headlines
+from modelwatch.dashboard.sections.summary import time_spent
 from modelwatch.dashboard.tabs import RUN_TAB_BODY, TABS, tab_id
 from modelwatch.extensions import db
 from modelwatch.models import utcnow
@@ -122,3 +123,14 @@ def test_each_card_says_what_its_section_found():
         {"feature": "worst radius", "mean_abs_shap": 0.1}, {"feature": "mean texture", "mean_abs_shap": 0.05}]}) == \
         "TreeExplainer: most important worst radius, mean texture"
     assert headlines.cards({}, failed=True) == []  # a run that failed before any section: nothing to show
+
+
+def test_the_summary_says_where_the_time_went():
+    timing = {"total_s": 5.62, "sections": {
+        "quality": {"start_s": 0.1, "seconds": 0.12}, "performance": {"start_s": 0.22, "seconds": 3.81},
+        "drift": {"start_s": 4.03, "seconds": 1.1}, "robustness": {"start_s": 4.03, "seconds": 0.25},
+        "explainability": {"start_s": 4.04, "seconds": 1.2}}}
+    assert _text(time_spent({"timing": timing})) == (
+        "The tests took 5.62 s once the model was loaded: quality 0.12 s and performance 3.81 s alone (latency is "
+        "timed with nothing else running), then drift 1.1 s, robustness 0.25 s and explainability 1.2 s side by side.")
+    assert time_spent({}) == []  # a Result from before the clock was kept

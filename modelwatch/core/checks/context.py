@@ -34,6 +34,7 @@ class SuiteContext:
     pending: set[str] = field(default_factory=set)  # sections the suite will still put in ``results``
     waiting: int = 0  # sections waiting in ``result_of``
     span: tuple[float, float] = (0.0, 1.0)  # the part of the run's progress the section(s) computing now fill
+    clock: dict[str, tuple[float, float]] = field(default_factory=dict)  # section -> monotonic start and end
     _ready: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def seconds_left(self) -> float:
