@@ -209,7 +209,8 @@ def run_sections(ctx: SuiteContext, workers: int, sections: Registry = SECTIONS,
         return 0.1 + 0.85 * count / len(sections)
 
     def started(name: str) -> None:
-        ctx.clock[name] = (time.monotonic(), time.monotonic())
+        now = time.monotonic()
+        ctx.clock[name] = (now, now)  # its end is set as it finishes
         progress(name, reached(len(ctx.results)))
 
     def finished(name: str, section: dict[str, Any] | None) -> None:

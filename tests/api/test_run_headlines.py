@@ -28,8 +28,9 @@ def test_a_finished_run_carries_every_sections_headline(client, forest_bytes):
     # where the time went, as the sandbox's suite clocked it: every section, within the suite's seconds
     timing = result["timing"]
     assert set(timing["sections"]) == set(suite.SECTIONS)
-    assert all(0 <= t["start_s"] and t["start_s"] + t["seconds"] <= timing["total_s"]
-               for t in timing["sections"].values())
+    ends = {name: t["start_s"] + t["seconds"] for name, t in timing["sections"].items()}
+    assert all(t["start_s"] >= 0 for t in timing["sections"].values())
+    assert max(ends.values()) <= timing["total_s"] + 2e-3, (ends, timing)  # each figure is rounded to 1 ms
 
 
 @pytest.mark.usefixtures("sandbox")

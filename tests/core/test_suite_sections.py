@@ -85,7 +85,8 @@ def test_the_clock_shows_latency_alone_and_the_time_spent(scheduled):
     began = min(start for start, _ in clock.values())
     spent = suite.timing(clock, began)
     assert spent["sections"]["quality"]["start_s"] == 0.0
-    assert spent["total_s"] >= max(t["start_s"] + t["seconds"] for t in spent["sections"].values()) - 1e-3
+    ends = [t["start_s"] + t["seconds"] for t in spent["sections"].values()]
+    assert spent["total_s"] >= max(ends) - 2e-3  # each figure is rounded to 1 ms
 
 
 def test_each_finished_section_streams_its_headline(scheduled):
