@@ -99,8 +99,9 @@ def progress(run: dict) -> tuple[float, str, list]:
 
 
 def filling_in(run: dict) -> list:
-    """The sections' headline cards while the run goes (and after it failed); nothing once it has succeeded."""
-    if run["status"] == RunStatus.SUCCEEDED:
+    """The sections' headline cards while the run goes (and after it failed); nothing while it waits for a worker or
+    once it has succeeded."""
+    if run["status"] in (RunStatus.QUEUED, RunStatus.SUCCEEDED):
         return []
     return headlines.cards(run.get("headlines"), failed=run["status"] == RunStatus.FAILED)
 

@@ -22,6 +22,7 @@ from plotly.offline import get_plotlyjs
 
 from modelwatch.core.results import report
 from modelwatch.core.sections import SECTIONS, Registry
+from modelwatch.figures import timing
 from modelwatch.figures.sections import SECTION_FIGURES, FigureBuilder
 
 MAX_POINTS = 400  # per trace, after downsampling
@@ -173,6 +174,7 @@ def render(run: dict[str, Any], schema: dict[str, Any] | None, sections: Registr
         run=run, model=run["model"], titles=[(name, section.title) for name, section in sections.items()],
         error=(str(error.get("code")), str(error.get("message"))) if error else None,
         headline=[(report.label(k), v) for k, v in report.headline_metrics(result, sections).items()],
+        time_spent=timing.sentence(result, sections),
         gates_verdict=("passed" if gates.get("passed") else "failed") if gates else None,
         gate_rows=_gate_rows(gates), blocks=blocks, schema_rows=_schema_rows(schema),
         plotly_js=_plotly_js_packed(), figures_json=Markup(json_for_script(figures)),  # script-safe: json_for_script

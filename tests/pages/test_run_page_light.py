@@ -89,8 +89,11 @@ def _text(components) -> str:
 
 
 def test_a_running_run_fills_in_each_section_as_its_headline_lands(run_page):
-    run = stored_run(stored_artifact("filling"), "filling in", "running", stage="performance: latency", progress=0.15,
-                     started_at=utcnow(), headlines={"quality": QUALITY})
+    run = stored_run(stored_artifact("filling"), "filling in", "queued", stage="queued", progress=0.0)
+    assert run_page.poll(1, run.id)[5] == []  # nothing computes yet: no cards
+    run.status, run.stage, run.progress, run.started_at = "running", "performance: latency", 0.15, utcnow()
+    run.headlines = {"quality": QUALITY}
+    db.session.commit()
     filling = _text(run_page.poll(1, run.id)[5])
     assert "Accuracy 96.5% · ROC AUC 0.991 on 569 rows (sample)" in filling
     assert filling.count(headlines.PENDING) == 4  # performance, robustness, drift, explainability

@@ -11,9 +11,9 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from modelwatch.core.checks import outcomes
-from modelwatch.core.sections import SECTIONS
 from modelwatch.dashboard import run_params, verdict
-from modelwatch.figures.format import bytes_, number, percent
+from modelwatch.figures import timing
+from modelwatch.figures.format import bytes_, percent
 
 
 def _card(title: str, value: str) -> dbc.Col:
@@ -67,26 +67,10 @@ def assumed_notice(result: dict[str, Any]) -> list:
                       color="warning", className="py-2", id="summary-assumed-notice")]
 
 
-def _listed(parts: list[str]) -> str:
-    return " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
-
-
 def time_spent(result: dict[str, Any]) -> list:
-    """Where the run's time went (``result.timing``): the sections computed alone, then those sharing the cores."""
-    found = (result.get("timing") or {}).get("sections") or {}
-    if not found:
-        return []
-
-    def seconds(names: list[str]) -> str:
-        return _listed([f"{SECTIONS[name].title.lower()} {number(found[name]['seconds'], unit='s')}" for name in names])
-
-    ordered = sorted((n for n in found if n in SECTIONS), key=lambda n: found[n]["start_s"])
-    alone = [n for n in ordered if SECTIONS[n].alone]
-    shared = [n for n in ordered if not SECTIONS[n].alone]
-    text = f"The tests took {number(result['timing']['total_s'], unit='s')} once the model was loaded"
-    text += f": {seconds(alone)} alone (latency is timed with nothing else running)" if alone else ""
-    text += f", then {seconds(shared)} side by side." if shared else "."
-    return [html.P(text, className="text-muted small", id="summary-time-spent")]
+    """Where the run's time went (``figures.timing``), under the headline figures."""
+    text = timing.sentence(result)
+    return [html.P(text, className="text-muted small", id="summary-time-spent")] if text else []
 
 
 def render(result: dict[str, Any], run: dict[str, Any]) -> list:
