@@ -391,7 +391,8 @@ def _groups(run: _Run) -> list[list[tuple[int, str | None, str, float]]]:
     """The planned scenarios, seeded by their position, in groups whose changed rows are predicted together."""
     plan = [(run.seed + 1000 * i, *step) for i, step in enumerate(_plan(run))]
     # small enough that the time budget is checked often, with room left for the false-positive rates, the real
-    # current data and the domain classifier (and, below, for the smaller groups of the end)
+    # current data and the domain classifier; full groups use at most half of MAX_GROUPS, leaving the other half for
+    # the smaller groups of the end (a few dozen at most)
     size = max(1, min(MAX_GROUP, BATCH_ROWS // max(len(run.reference), 1)), -(-len(plan) // (MAX_GROUPS // 2)))
     groups, start = [], 0
     while start < len(plan):
