@@ -19,9 +19,9 @@ from modelwatch.core.sandbox import runner as sandbox
 from modelwatch.core.sandbox.privileges import SandboxUnavailable
 from modelwatch.extensions import db
 from modelwatch.settings import Settings, TestSettings
-from tests.support import dumps, require
+from tests.support import dumps, per_worker, require
 
-POSTGRES_URL = os.environ.get("MODELWATCH_TEST_POSTGRES_URL")
+POSTGRES_URL = os.environ.get("MODELWATCH_TEST_POSTGRES_URL")  # the shared server: see ``postgres_url``
 
 # marker -> why it exists; `make test-fast` deselects all of them (no sandbox, no browser, no servers, nothing slow)
 MARKERS = {
@@ -90,13 +90,19 @@ def warm(request, sandbox):
     sandbox.configure()
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """This pytest worker's own database on the PostgreSQL server of MODELWATCH_TEST_POSTGRES_URL."""
+    require(POSTGRES_URL, "PostgreSQL is not available (set MODELWATCH_TEST_POSTGRES_URL; .ci/run starts one)")
+    return per_worker(POSTGRES_URL)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path) -> str:
     """Every database test runs on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
-    require(POSTGRES_URL, "PostgreSQL is not available (set MODELWATCH_TEST_POSTGRES_URL; .ci/run starts one)")
-    return POSTGRES_URL
+    return request.getfixturevalue("postgres_url")
 
 
 def make_config(url: str, **overrides) -> type[TestSettings]:

@@ -5,6 +5,7 @@ import os
 import pickle
 import socket
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -21,6 +22,29 @@ def require(condition: Any, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI must provide this: {reason}")
     pytest.skip(reason)
+
+
+def per_worker(url: str | None) -> str | None:
+    """The shared server's URL with this pytest-xdist worker's own database (``make test`` runs two workers side by
+    side: one PostgreSQL database per worker, created on first use; Redis database index 1 + the worker's number),
+    so that one worker's ``drop_all`` or Celery worker never meets the other's tables or tasks."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme.startswith("redis"):
+        return urlunsplit(parts._replace(path=f"/{1 + int(worker.removeprefix('gw'))}"))
+    name = f"{parts.path.lstrip('/')}_{worker}"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            if connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def free_port() -> int:

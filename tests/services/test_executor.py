@@ -24,10 +24,10 @@ from modelwatch.extensions import db
 from modelwatch.models import Run, utcnow
 from modelwatch.services import artifacts, runs
 from tests.conftest import make_config
-from tests.support import QUICK_DIABETES_CONFIG, dumps, require
+from tests.support import QUICK_DIABETES_CONFIG, dumps, per_worker, require
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("MODELWATCH_TEST_REDIS_URL")
+REDIS_URL = per_worker(os.environ.get("MODELWATCH_TEST_REDIS_URL"))
 SLOW = {"n_samples": 300, "batch_sizes": [1, 100]}
 
 
