@@ -23,12 +23,13 @@ run: migrate
 
 # The whole suite in two passes, each on two pytest-xdist workers: what runs in-process (sandboxed runs included),
 # test by test; then what starts servers or a browser (PostgreSQL, Redis, gunicorn, Chromium), module by module
-# (a module's servers start once), each worker on its own PostgreSQL and Redis database (tests/support.per_worker).
+# (a module's servers start once) in the order tests/conftest.py sorts them (whole servers first), each worker on its
+# own PostgreSQL and Redis database (tests/support.per_worker).
 SERVERS := browser or postgres or redis or e2e
 
 test: migrate
 	$(BIN)/python -m pytest -n 2 -m "not ($(SERVERS))"
-	$(BIN)/python -m pytest -n 2 --dist loadscope -m "$(SERVERS)"
+	$(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "$(SERVERS)"
 
 # The subset for every edit (< 90 s on 2 cores): no sandboxed runs, no browser, no PostgreSQL/Redis/gunicorn,
 # nothing marked slow; the markers are derived from each test's fixtures in tests/conftest.py. Two pytest-xdist

@@ -54,6 +54,9 @@ def pytest_collection_modifyitems(items):
             item.add_marker("redis")
         if "e2e" in item.path.parts:
             item.add_marker("e2e")
+    # the modules that start whole servers (the longest) first: `make test` hands modules to its two workers in this
+    # order, and one of them starting last would leave the other worker idle until it ends
+    items.sort(key=lambda item: "e2e" not in item.path.parts)
 
 
 def pytest_setup_options():

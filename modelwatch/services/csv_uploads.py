@@ -13,6 +13,7 @@ import csv
 import ctypes
 import ctypes.util
 import gzip
+import hashlib
 import io
 import tempfile
 from dataclasses import dataclass
@@ -46,6 +47,11 @@ class StoredCsv:
         self.file.seek(0)
         text = io.TextIOWrapper(gzip.GzipFile(fileobj=self.file, mode="rb"), encoding="utf-8", newline="")
         return read_csv_text(text, self.delimiter)
+
+    def digest(self) -> str:
+        """The SHA-256 of the stored bytes (gzip without a timestamp: the same CSV gives the same digest)."""
+        self.file.seek(0)
+        return hashlib.file_digest(self.file, "sha256").hexdigest()
 
     def compressed(self) -> bytes:
         """The bytes ``Run.sample_csv`` / ``current_csv`` store (``CompressedBinary`` keeps gzip as it is)."""

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
-from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +17,7 @@ from modelwatch.extensions import db
 from modelwatch.figures.format import absolute_time, duration, relative_time
 from modelwatch.models import Run, utcnow
 from modelwatch.run_status import RunStatus
+from modelwatch.services.memo import Memo
 from modelwatch.services.presenters import iso
 from modelwatch.services.runs import light_runs_query
 
@@ -39,9 +38,7 @@ METRIC_FIELDS = {
     "mae": "quality.mae",
     "drift_shift": "drift.max_abs_prediction_shift",
 }
-_CACHE_SIZE = 5000
-_headlines: OrderedDict[str, dict[str, Any]] = OrderedDict()  # finished run id -> its headline (immutable)
-_lock = threading.Lock()
+HEADLINES = Memo(5000)  # finished run id -> its headline (immutable)
 
 
 def headline_row(result: dict[str, Any] | None) -> dict[str, Any]:
@@ -55,20 +52,9 @@ def headline_row(result: dict[str, Any] | None) -> dict[str, Any]:
 
 def _headlines_of(run_ids: list[str]) -> dict[str, dict[str, Any]]:
     """The headline figures of these finished runs: kept ones, the others from their Results read in one query."""
-    with _lock:
-        found = {run_id: _headlines[run_id] for run_id in run_ids if run_id in _headlines}
-        for run_id in found:
-            _headlines.move_to_end(run_id)
-    missing = [run_id for run_id in run_ids if run_id not in found]
-    if missing:
-        fresh = {run_id: headline_row(result)
-                 for run_id, result in db.session.query(Run.id, Run.result).filter(Run.id.in_(missing))}
-        found.update(fresh)
-        with _lock:
-            _headlines.update(fresh)
-            while len(_headlines) > _CACHE_SIZE:
-                _headlines.popitem(last=False)
-    return found
+    return HEADLINES.get_many(run_ids, lambda missing: {
+        run_id: headline_row(result)
+        for run_id, result in db.session.query(Run.id, Run.result).filter(Run.id.in_(missing))})
 
 
 

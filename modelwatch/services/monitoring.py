@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import zlib
-from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +19,7 @@ from modelwatch.models import utcnow
 from modelwatch.models_monitoring import ModelVersion, MonitorBatch
 from modelwatch.services import alerting, registry, webhooks
 from modelwatch.services.artifacts import sandbox_limits
+from modelwatch.services.memo import Memo
 
 
 class NoChampion(ModelwatchError):
@@ -29,25 +28,14 @@ class NoChampion(ModelwatchError):
 
 
 PREDICT_TIMEOUT_S = 120
-_CACHE_SIZE = 8
-_references: OrderedDict[tuple, monitoring.Reference] = OrderedDict()  # a cache: rebuilt from the DB when evicted
-_references_lock = threading.Lock()
+REFERENCES = Memo(8)  # reference profiles by model version: rebuilt from the DB when dropped
 
 
 def reference_of(version: ModelVersion) -> monitoring.Reference:
     """The version's reference profile, built once per process from its sample (profiles sort lazily, then keep)."""
     key = (version.id, version.artifact_id, version.created_at)  # ids alone repeat across databases (tests)
-    with _references_lock:
-        if key in _references:
-            _references.move_to_end(key)
-            return _references[key]
-    frame = pd.read_csv(io.BytesIO(version.reference_csv))
-    reference = monitoring.build_reference(frame, version.target)
-    with _references_lock:
-        _references[key] = reference
-        while len(_references) > _CACHE_SIZE:
-            _references.popitem(last=False)
-    return reference
+    return REFERENCES.get(key, lambda: monitoring.build_reference(pd.read_csv(io.BytesIO(version.reference_csv)),
+                                                                   version.target))
 
 
 def _pack(columns: dict[str, list]) -> bytes:

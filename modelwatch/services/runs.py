@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, load_only
 from modelwatch.core.config import resolve_config
 from modelwatch.core.results import gates, verdict
 from modelwatch.core.sandbox.runner import run_task
-from modelwatch.core.schema.from_model import schema_from_model, validate_for_model
+from modelwatch.core.schema.from_model import check_against_model, schema_from_model, validate_for_model
 from modelwatch.errors import BadRequest, Cancelled, DatabaseUnavailable, InternalError, ModelwatchError, NotFound
 from modelwatch.execution import recovery
 from modelwatch.execution.cancellation import wait_while_executing_here, watch
@@ -53,8 +53,11 @@ def build_schema(
         SchemaMismatch: the schema does not fit the model.
     """
     if schema is None and sample_csv:
-        schema = infer_schema(sample_csv, artifact, target)["schema"]
-    schema = validate_for_model(schema or schema_from_model(artifact.info), artifact.info)
+        schema = infer_schema(sample_csv, artifact, target)["schema"]  # validated as it was inferred
+        if artifact.info is not None:
+            check_against_model(schema, artifact.info)
+    else:
+        schema = validate_for_model(schema or schema_from_model(artifact.info), artifact.info)
     if generator == "copula" and not schema.get("copula") and not sample_csv:
         raise BadRequest("The copula generator needs a sample CSV, or a schema inferred from one.",
                          {"config.generator": ["copula needs a sample or a schema with a 'copula' block"]})

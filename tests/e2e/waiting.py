@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 
 TERMINAL = ("succeeded", "failed")
 
@@ -29,10 +30,16 @@ def wait_for_run(url: str, run_id: str, ceiling_s: float = 300.0) -> tuple[dict,
 
 
 def wait_until(condition, what: str, ceiling_s: float = 30.0):
-    """Poll ``condition`` until it returns something truthy (returned), or fail saying ``what`` did not happen."""
+    """Poll ``condition`` until it returns something truthy (returned), or fail saying ``what`` did not happen.
+
+    An element the page re-rendered between finding and reading it (Dash replaces a callback's output) is read
+    again at the next poll."""
     deadline = time.monotonic() + ceiling_s
     while time.monotonic() < deadline:
-        found = condition()
+        try:
+            found = condition()
+        except StaleElementReferenceException:
+            found = None
         if found:
             return found
         time.sleep(0.1)

@@ -14,7 +14,7 @@ def test_headline_reads_each_section_it_finds():
         ("p95 latency, 1 row", "3.21 ms"), ("best throughput", "9,000 rows/s"), ("error rate", "2.5%"),
         ("robustness: cases handled (ok or rejected)", "87.5%"),
         ("robustness misses", "1 crashed on valid input · 0 silently degraded"),
-        ("accuracy", "0.912"), ("drift it reacts to most", "scale of all features"),
+        ("accuracy", "91.2%"), ("drift it reacts to most", "scale of all features"),
     ]
 
 

@@ -12,7 +12,7 @@ from dash import html
 
 from modelwatch.core.checks import outcomes
 from modelwatch.dashboard import run_params, verdict
-from modelwatch.figures import timing
+from modelwatch.figures import glossary, timing
 from modelwatch.figures.format import bytes_, percent
 
 
@@ -37,7 +37,7 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str]]:
     metrics = (result.get("quality") or {}).get("metrics") or {}
     for key, label in (("accuracy", "accuracy"), ("roc_auc", "ROC AUC"), ("r2", "R²"), ("rmse", "RMSE")):
         if isinstance(metrics.get(key), (int, float)):
-            rows.append((label, f"{metrics[key]:.3f}"))
+            rows.append((label, glossary.shown(key, metrics[key])))  # as the Quality tab and the run's cards
     strongest = (result.get("drift") or {}).get("strongest")
     if strongest:
         rows.append(("drift it reacts to most", f"{strongest['kind']} of {strongest['feature'] or 'all features'}"))
