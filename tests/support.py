@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from sqlalchemy import create_engine, text
 
 # a run of the diabetes regressor in a few seconds: small data, one batch size, one drift scenario, few SHAP rows
 QUICK_DIABETES_CONFIG = {"n_samples": 50, "batch_sizes": [1], "explain": {"max_samples": 5, "background": 5},
@@ -35,8 +36,6 @@ def per_worker(url: str | None) -> str | None:
     if parts.scheme.startswith("redis"):
         return urlunsplit(parts._replace(path=f"/{1 + int(worker.removeprefix('gw'))}"))
     name = f"{parts.path.lstrip('/')}_{worker}"
-    from sqlalchemy import create_engine, text
-
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
