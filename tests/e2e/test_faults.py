@@ -217,13 +217,12 @@ def test_postgres_stopped_mid_run(tmp_path, forest):
         with app.app_context():
             db.create_all()
             start_background(app)  # as gunicorn's post_worker_init does: runners and janitor
-            # which run ends first is set by their latency budgets (wall-clock time, at a precision never reached;
-            # the forest's calls are too slow for 2000 of them to fit in a batch size's share), not by the machine's
-            # speed: the quick run times for 3 s, the spanning one for 20 s
+            # which run ends first must not hang on the machine's speed: the spanning run times batches of 50,000
+            # rows for 8 s of wall-clock time (2000 calls, the timer's cap, would take ~17 s; a precision never
+            # reached), the quick one single rows only (~1 s): seconds apart, whatever the load
             model = artifacts.store_upload(dumps(forest), "forest.pkl")
-            timed = SLOW["performance"]
-            spanning = runs.submit_run(model, config={**SLOW, "batch_sizes": [1, 10, 100, 1000],
-                                                      "performance": {**timed, "latency_budget_s": 20}}).id
+            timed = {**SLOW["performance"], "latency_budget_s": 16}
+            spanning = runs.submit_run(model, config={**SLOW, "batch_sizes": [1, 50_000], "performance": timed}).id
             ending = runs.submit_run(model, config={**SLOW, "n_samples": 500, "batch_sizes": [1],
                                                     "performance": {**timed, "latency_budget_s": 3}}).id
             _wait_for(lambda: {s for s, _ in _statuses([spanning, ending]).values()} == {"running"}, 90,

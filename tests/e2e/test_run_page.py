@@ -7,6 +7,7 @@ import requests
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.e2e.waiting import wait_until
 from tests.support import QUICK_DIABETES_CONFIG, dumps
 
 
@@ -22,7 +23,7 @@ def test_a_running_run_shows_a_ticking_timer_and_can_be_cancelled(browser, live_
     run = _post(url, dumps(forest), "to be cancelled", {"n_samples": 2000, "batch_sizes": [1, 10, 100, 1000]})
     browser.wait_for_page(url=f"{url}/runs/{run['id']}")
     browser.wait_for_element("#run-cancel-button", timeout=30)
-    first = browser.find_element("#run-elapsed-text").text
+    first = wait_until(lambda: browser.find_element("#run-elapsed-text").text, "the elapsed time shows")
     assert "so far" in first
     # the timer ticks in the browser, between server polls (a poll may re-render the text as it is read)
     WebDriverWait(browser.driver, 10, ignored_exceptions=[StaleElementReferenceException]).until(
