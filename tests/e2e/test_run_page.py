@@ -4,8 +4,6 @@ from __future__ import annotations
 import json
 
 import requests
-from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.e2e.waiting import wait_until
 from tests.support import QUICK_DIABETES_CONFIG, dumps
@@ -25,9 +23,8 @@ def test_a_running_run_shows_a_ticking_timer_and_can_be_cancelled(browser, live_
     browser.wait_for_element("#run-cancel-button", timeout=30)
     first = wait_until(lambda: browser.find_element("#run-elapsed-text").text, "the elapsed time shows")
     assert "so far" in first
-    # the timer ticks in the browser, between server polls (a poll may re-render the text as it is read)
-    WebDriverWait(browser.driver, 10, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda driver: driver.find_element("css selector", "#run-elapsed-text").text != first)
+    wait_until(lambda: browser.find_element("#run-elapsed-text").text != first,  # in the browser, between polls
+               "the timer ticks", ceiling_s=10)
     browser.find_element("#run-cancel-button").click()
     browser.wait_for_contains_text("#run-status-badge", "failed", timeout=15)
     browser.wait_for_contains_text("#run-error-alert", "cancelled", timeout=15)
