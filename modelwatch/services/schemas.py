@@ -31,7 +31,8 @@ INFERRED = Memo(32, copies=True)
 
 def infer_schema(sample: bytes | StoredCsv | None, artifact: ModelArtifact | None = None,
                  target: str | None = None) -> dict[str, Any]:
-    """Infer a Schema from a sample CSV, merged with what the model knows when there is one.
+    """Infer a Schema from a sample CSV, merged with what the model knows when there is one; the same sample, target
+    and model are answered from ``INFERRED`` (a copy).
 
     Args:
         sample: the CSV's bytes, or as a run stores it (its columns already matched), or None to build the
