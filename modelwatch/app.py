@@ -47,7 +47,7 @@ def configure(app: Flask, settings: Settings | type[Settings]) -> None:
     app.config.from_object(settings)
     # fails closed at start-up when models would run as root (no sandbox user, no explicit override)
     sandbox.configure(app.config["SANDBOX_USER"], app.config["SANDBOX_ALLOW_INSECURE"], app.config["SANDBOX_WARM"],
-                      app.config["SANDBOX_ENV"])
+                      app.config["SANDBOX_ENV"], app.config["SANDBOX_NUMBA_CACHE"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         default = f"sqlite:///{Path(app.instance_path) / 'modelwatch.db'}"

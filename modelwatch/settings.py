@@ -40,6 +40,11 @@ class Settings:
     SANDBOX_USER = os.environ.get("MODELWATCH_SANDBOX_USER", "modelwatch-sandbox")
     SANDBOX_ALLOW_INSECURE = os.environ.get("MODELWATCH_SANDBOX_ALLOW_INSECURE", "") == "1"
     SANDBOX_MAX_RESULT_MB = int(os.environ.get("MODELWATCH_SANDBOX_MAX_RESULT_MB", "16"))
+    # where warm workers keep numba's compiled code between starts ("" for none); used only where no sandboxed
+    # child can write it (core.sandbox.numba_cache)
+    SANDBOX_NUMBA_CACHE = os.environ.get(
+        "MODELWATCH_SANDBOX_NUMBA_CACHE",
+        os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "modelwatch", "numba"))
     # ?wait is capped below routers' 30 s request limit; at most WAIT_SLOTS requests of a process wait at once
     MAX_WAIT_S = float(os.environ.get("MODELWATCH_MAX_WAIT_S", "25"))
     WAIT_SLOTS = int(os.environ.get("MODELWATCH_WAIT_SLOTS", "4"))

@@ -74,7 +74,7 @@ def pytest_setup_options():
 def sandbox_environment():
     """What the app forwards to the sandbox (the OpenBLAS/locale variables), for tests that run tasks without one."""
     with contextlib.suppress(SandboxUnavailable):  # root without the sandbox user: the tests that need it say so
-        sandbox.configure(passed_env=Settings.SANDBOX_ENV)
+        sandbox.configure(passed_env=Settings.SANDBOX_ENV, numba_cache=Settings.SANDBOX_NUMBA_CACHE)
 
 
 @pytest.fixture(scope="session", name="sandbox")

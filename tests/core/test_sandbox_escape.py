@@ -19,8 +19,10 @@ import numpy as np
 import pytest
 
 from modelwatch.core.sandbox import landlock, privileges, seccomp
+from modelwatch.core.sandbox.numba_cache import private_dir
 from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import ModelError, ResourceLimit
+from modelwatch.settings import Settings
 from tests.core.malicious import _Reduce
 
 pytestmark = pytest.mark.usefixtures("sandbox")
@@ -47,7 +49,7 @@ def attempt(name, action):
     except OSError as exc:
         seen[name] = errno.errorcode.get(exc.errno, str(exc.errno))
 
-outside, canary, other, parent = {outside!r}, {canary!r}, {other}, {parent}
+outside, canary, other, parent, cache = {outside!r}, {canary!r}, {other}, {parent}, {cache!r}
 attempt("chmod_outside", lambda: os.chmod(outside, 0o6777))
 attempt("chown_outside", lambda: os.chown(outside, 0, 0))
 attempt("utime_outside", lambda: os.utime(outside, (0, 0)))
@@ -59,6 +61,8 @@ attempt("symlink_stderr", lambda: os.symlink(canary, "stderr.txt"))
 attempt("hardlink_canary", lambda: os.link(canary, "canary-link"))
 attempt("read_canary", lambda: open(canary, "rb").read())
 attempt("read_kmsg", lambda: open("/dev/kmsg", "rb").read(1))
+attempt("list_numba_cache", lambda: os.listdir(cache))
+attempt("plant_in_numba_cache", lambda: open(os.path.join(cache, "planted.nbi"), "xb").close())
 attempt("kill_other", lambda: os.kill(other, signal.SIGKILL))
 attempt("kill_parent", lambda: os.kill(parent, 0))
 attempt("kill_zygote", lambda: os.kill(os.getppid(), signal.SIGKILL))
@@ -109,13 +113,16 @@ def test_a_model_running_its_own_code_is_refused_every_escape(warm, canary, tmp_
     os.chmod(outside, 0o644)
     _owned_by_sandbox(outside)  # only seccomp stands between the child and this file's metadata
     before = os.stat(outside)
+    # the warm workers' compiled code, which they read back with pickle outside the sandbox
+    cache = private_dir(Settings.SANDBOX_NUMBA_CACHE)
+    assert cache is not None
     nr = SYSCALLS.get(platform.machine())
     if nr is None:
         pytest.skip("syscall numbers of this architecture are not listed")
     other = subprocess.Popen(["sleep", "600"])
     try:
         code = _PROBE.format(nr=nr, outside=str(outside), canary=str(canary_path), other=other.pid,
-                             parent=os.getpid())
+                             parent=os.getpid(), cache=cache)
         extras = []
         with pytest.raises(ModelError) as info:
             run_task("inspect", pickle.dumps(_Reduce(exec, code, {})), "pickle", limits=LIMITS,
@@ -136,6 +143,7 @@ def test_a_model_running_its_own_code_is_refused_every_escape(warm, canary, tmp_
     after = os.stat(outside)
     assert (after.st_mode, after.st_uid, after.st_mtime_ns) == (before.st_mode, before.st_uid, before.st_mtime_ns)
     assert token not in json.dumps(info.value.to_dict())
+    assert not os.path.exists(os.path.join(cache, "planted.nbi"))
     # progress lines: small extra keys reach the callback, an oversized one is cut to (stage, fraction)
     assert ("probe", {"section": "probe", "headline": {"ok": 1}}) in extras and ("big", None) in extras
 

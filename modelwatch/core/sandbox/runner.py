@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelwatch.core.sandbox import landlock
 from modelwatch.core.sandbox.channels import Collected, collect, decode_result, exit_error
+from modelwatch.core.sandbox.numba_cache import private_dir
 from modelwatch.core.sandbox.privileges import Identity, SandboxUnavailable, resolve_identity
 from modelwatch.errors import ModelError, ResourceLimit, RunTimeout, ServiceUnavailable, from_dict
 
@@ -103,11 +105,13 @@ class _Zygote:
         self.owner_pid = os.getpid()
         # the worker's stderr stays in its private directory for diagnosis
         stderr = os.open(os.path.join(self.dir, "stderr.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        env = _clean_env(self.dir)
+        env["NUMBA_CACHE_DIR"] = _shared_numba_cache() or self.dir
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-s", "-P", "-m", "modelwatch.core.sandbox.child", "--zygote", self.socket_path,
                  str(self.owner_pid)],
-                cwd=self.dir, env=_clean_env(self.dir), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                cwd=self.dir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=stderr, start_new_session=True, close_fds=True,
             )
         finally:
@@ -261,20 +265,31 @@ def _run_cold(root: Path, limits: Limits, on_progress: ProgressFn | None, deadli
 
 
 def configure(user: str = DEFAULT_USER, allow_insecure: bool = False, warm: bool = True,
-              passed_env: Mapping[str, str] | None = None) -> Identity:
+              passed_env: Mapping[str, str] | None = None, numba_cache: str | None = None) -> Identity:
     """Set who the children run as (the operator's settings, at start-up); fails closed where it cannot drop root.
 
     ``warm=False`` starts a fresh interpreter per task instead of forking the warm worker (the operator's switch);
-    ``passed_env`` (names of ``PASSED_ENV`` only) reaches the children; None keeps what was configured before.
+    ``passed_env`` (names of ``PASSED_ENV`` only) reaches the children; ``numba_cache`` is the directory where
+    warm workers keep their compiled code between starts ("" for none: each compiles again); None keeps what was
+    configured before, for both.
 
     Raises:
         SandboxUnavailable: this process is root, ``user`` does not exist and ``allow_insecure`` is off.
     """
-    global _IDENTITY, _WARM, _PASSED
+    global _IDENTITY, _WARM, _PASSED, _NUMBA_CACHE
     _IDENTITY, _WARM = resolve_identity(user, allow_insecure), warm
     if passed_env is not None:
         _PASSED = {k: v for k, v in passed_env.items() if k in PASSED_ENV}
+    if numba_cache is not None:
+        _NUMBA_CACHE = numba_cache
     return _IDENTITY
+
+
+def _shared_numba_cache() -> str | None:
+    """The configured numba cache for a new warm worker, where no child can write it (``sandbox.numba_cache``):
+    children become another uid, or Landlock keeps their writes in their own directory."""
+    confined = (_IDENTITY is not None and _IDENTITY.uid is not None) or landlock.abi_version() > 0
+    return private_dir(_NUMBA_CACHE) if _NUMBA_CACHE and confined else None
 
 
 def _identity() -> Identity:
@@ -287,6 +302,7 @@ def _identity() -> Identity:
 _IDENTITY: Identity | None = None
 _WARM = True
 _PASSED: dict[str, str] = {}
+_NUMBA_CACHE = ""
 
 
 def _prepare(task: str, model_bytes: bytes, fmt: str, payload: dict[str, Any] | None,

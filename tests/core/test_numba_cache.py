@@ -1,0 +1,108 @@
+"""The warm worker's numba cache: kept between starts, only in a private directory no sandboxed child can write."""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.tree import DecisionTreeClassifier
+
+from modelwatch.core.sandbox import runner as sandbox
+from modelwatch.core.sandbox.numba_cache import private_dir
+from modelwatch.settings import Settings
+
+
+def test_a_missing_directory_is_made_private(tmp_path):
+    path = tmp_path / "cache" / "numba"
+    assert private_dir(str(path)) == str(path.resolve())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o750, 0o707, 0o705])
+def test_a_directory_others_may_enter_is_refused(tmp_path, mode):
+    path = tmp_path / "numba"
+    path.mkdir()
+    path.chmod(mode)
+    assert private_dir(str(path)) is None
+
+
+def test_a_parent_others_may_write_is_refused_unless_it_is_sticky(tmp_path):
+    parent = tmp_path / "shared"
+    parent.mkdir()
+    parent.chmod(0o777)
+    assert private_dir(str(parent / "numba")) is None  # another user could swap the directory for their own
+    parent.chmod(0o1777)  # as /tmp: no one may rename or delete what they do not own
+    assert private_dir(str(parent / "numba")) == str((parent / "numba").resolve())
+
+
+def test_a_file_in_its_place_is_refused(tmp_path):
+    (tmp_path / "numba").write_text("")
+    assert private_dir(str(tmp_path / "numba")) is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another user needs root")
+def test_another_users_directory_is_refused_even_through_a_symlink(tmp_path):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, 65534, 65534)
+    (tmp_path / "link").symlink_to(theirs)
+    assert private_dir(str(theirs)) is None
+    assert private_dir(str(tmp_path / "link")) is None
+
+
+def _npy(X: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, X, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _worker_cache_dir() -> str:
+    """NUMBA_CACHE_DIR in the running warm worker's environment."""
+    environ = Path(f"/proc/{sandbox.worker_pid()}/environ").read_bytes().split(b"\0")
+    return next(item.split(b"=", 1)[1].decode() for item in environ if item.startswith(b"NUMBA_CACHE_DIR="))
+
+
+@pytest.fixture
+def configured(sandbox):
+    """Configure the runner's numba cache for one test; the session's setting and a fresh worker afterwards."""
+    def configure(path: str, compile_explanations: bool = True) -> None:
+        warm = {} if compile_explanations else {"MODELWATCH_SANDBOX_WARM_EXPLAIN": "0"}  # a start of ~3 s, not ~15
+        sandbox.configure(passed_env={**Settings.SANDBOX_ENV, **warm}, numba_cache=path)
+        sandbox.shutdown_worker()
+
+    yield configure
+    configure(Settings.SANDBOX_NUMBA_CACHE)
+
+
+@pytest.mark.parametrize("setting", ["unsafe", "none"])
+def test_without_a_private_directory_each_worker_compiles_into_its_own(configured, tmp_path, setting):
+    shared = tmp_path / "numba"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    configured(str(shared) if setting == "unsafe" else "", compile_explanations=False)
+    sandbox.warm_up(wait=True)
+    own = _worker_cache_dir()
+    assert own != str(shared) and Path(own).name.startswith("modelwatch-zygote-")
+    assert stat.S_IMODE(Path(own).stat().st_mode) == 0o700
+
+
+def test_a_second_warm_worker_loads_the_compiled_code_the_first_one_kept(configured, tmp_path):
+    cache = tmp_path / "numba"
+    configured(str(cache))
+    sandbox.warm_up(wait=True)
+    assert _worker_cache_dir() == str(cache.resolve())
+    kept = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in cache.rglob("*.nb*")}
+    assert any(path.name.startswith("treeshap._rows-") for path in kept), sorted(kept)
+    sandbox.shutdown_worker()
+    sandbox.warm_up(wait=True)
+    # loaded, not compiled again: numba replaces an index (a new inode) whenever it saves a compile
+    assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in cache.rglob("*.nb*")} == kept
+    X, y = load_iris(return_X_y=True)
+    out = sandbox.run_task("predict", pickle.dumps(DecisionTreeClassifier(random_state=0).fit(X, y)), "pickle",
+                           {"method": "predict"}, {"X.npy": _npy(X)}, sandbox.Limits(timeout_s=60))
+    assert out["info"]["sandbox"]["mode"] == "zygote" and (out["arrays"]["output"] == y).all()
