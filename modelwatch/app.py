@@ -1,6 +1,7 @@
 """The application factory: a table of contents of what the app is made of."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import Flask
@@ -48,6 +49,11 @@ def configure(app: Flask, settings: Settings | type[Settings]) -> None:
     # fails closed at start-up when models would run as root (no sandbox user, no explicit override)
     sandbox.configure(app.config["SANDBOX_USER"], app.config["SANDBOX_ALLOW_INSECURE"], app.config["SANDBOX_WARM"],
                       app.config["SANDBOX_ENV"], app.config["SANDBOX_NUMBA_CACHE"])
+    if app.config["SANDBOX_NUMBA_CACHE"] and sandbox.shared_numba_cache() is None:
+        logging.getLogger(__name__).warning(
+            "MODELWATCH_SANDBOX_NUMBA_CACHE=%s is not used: it must be this user's own directory, mode 0700, with no "
+            "parent others may write, and model processes must run as another user or under Landlock; each warm "
+            "worker compiles the SHAP kernels again (~6 s a start)", app.config["SANDBOX_NUMBA_CACHE"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         default = f"sqlite:///{Path(app.instance_path) / 'modelwatch.db'}"

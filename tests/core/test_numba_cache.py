@@ -12,9 +12,11 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.tree import DecisionTreeClassifier
 
+from modelwatch.app import create_app
 from modelwatch.core.sandbox import runner as sandbox
 from modelwatch.core.sandbox.numba_cache import private_dir
 from modelwatch.settings import Settings
+from tests.conftest import make_config
 
 
 def test_a_missing_directory_is_made_private(tmp_path):
@@ -106,3 +108,20 @@ def test_a_second_warm_worker_loads_the_compiled_code_the_first_one_kept(configu
     out = sandbox.run_task("predict", pickle.dumps(DecisionTreeClassifier(random_state=0).fit(X, y)), "pickle",
                            {"method": "predict"}, {"X.npy": _npy(X)}, sandbox.Limits(timeout_s=60))
     assert out["info"]["sandbox"]["mode"] == "zygote" and (out["arrays"]["output"] == y).all()
+
+
+def test_the_operator_is_told_when_the_cache_they_set_is_not_used(tmp_path, caplog):
+    shared = tmp_path / "numba"
+    shared.mkdir()
+    shared.chmod(0o777)
+    try:
+        with caplog.at_level("WARNING", logger="modelwatch.app"):
+            create_app(make_config(f"sqlite:///{tmp_path / 'a.db'}", SANDBOX_NUMBA_CACHE=str(shared)))
+        assert f"MODELWATCH_SANDBOX_NUMBA_CACHE={shared} is not used" in caplog.text
+        caplog.clear()
+        shared.chmod(0o700)
+        with caplog.at_level("WARNING", logger="modelwatch.app"):
+            create_app(make_config(f"sqlite:///{tmp_path / 'b.db'}", SANDBOX_NUMBA_CACHE=str(shared)))
+        assert "MODELWATCH_SANDBOX_NUMBA_CACHE" not in caplog.text
+    finally:
+        sandbox.configure(passed_env=Settings.SANDBOX_ENV, numba_cache=Settings.SANDBOX_NUMBA_CACHE)

@@ -106,7 +106,7 @@ class _Zygote:
         # the worker's stderr stays in its private directory for diagnosis
         stderr = os.open(os.path.join(self.dir, "stderr.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         env = _clean_env(self.dir)
-        env["NUMBA_CACHE_DIR"] = _shared_numba_cache() or self.dir
+        env["NUMBA_CACHE_DIR"] = shared_numba_cache() or self.dir
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-s", "-P", "-m", "modelwatch.core.sandbox.child", "--zygote", self.socket_path,
@@ -285,9 +285,10 @@ def configure(user: str = DEFAULT_USER, allow_insecure: bool = False, warm: bool
     return _IDENTITY
 
 
-def _shared_numba_cache() -> str | None:
-    """The configured numba cache for a new warm worker, where no child can write it (``sandbox.numba_cache``):
-    children become another uid, or Landlock keeps their writes in their own directory."""
+def shared_numba_cache() -> str | None:
+    """The configured numba cache a new warm worker uses: None unless it is set, private (``sandbox.numba_cache``)
+    and out of every child's reach (children become another uid, or Landlock keeps their writes in their own
+    directory)."""
     confined = (_IDENTITY is not None and _IDENTITY.uid is not None) or landlock.abi_version() > 0
     return private_dir(_NUMBA_CACHE) if _NUMBA_CACHE and confined else None
 
