@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from modelwatch.app import create_app
+from modelwatch.core.explain import treeshap
 from modelwatch.core.sandbox import runner as sandbox
 from modelwatch.core.sandbox.privileges import SandboxUnavailable
 from modelwatch.extensions import db
@@ -75,6 +76,13 @@ def sandbox_environment():
     """What the app forwards to the sandbox (the OpenBLAS/locale variables), for tests that run tasks without one."""
     with contextlib.suppress(SandboxUnavailable):  # root without the sandbox user: the tests that need it say so
         sandbox.configure(passed_env=Settings.SANDBOX_ENV, numba_cache=Settings.SANDBOX_NUMBA_CACHE)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tree_kernels_on_disk():
+    """Tests that walk trees in their own process load the numba kernels from the cache an earlier run wrote
+    (``__pycache__`` beside the code), as the sandbox's warm worker does from its own, instead of compiling them."""
+    treeshap.keep_compiled_on_disk()
 
 
 @pytest.fixture(scope="session", name="sandbox")

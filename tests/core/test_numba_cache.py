@@ -15,8 +15,10 @@ from sklearn.tree import DecisionTreeClassifier
 from modelwatch.app import create_app
 from modelwatch.core.sandbox import runner as sandbox
 from modelwatch.core.sandbox.numba_cache import private_dir
+from modelwatch.errors import ModelError
 from modelwatch.settings import Settings
 from tests.conftest import make_config
+from tests.core.malicious import _Reduce
 
 
 def test_a_missing_directory_is_made_private(tmp_path):
@@ -108,6 +110,21 @@ def test_a_second_warm_worker_loads_the_compiled_code_the_first_one_kept(configu
     out = sandbox.run_task("predict", pickle.dumps(DecisionTreeClassifier(random_state=0).fit(X, y)), "pickle",
                            {"method": "predict"}, {"X.npy": _npy(X)}, sandbox.Limits(timeout_s=60))
     assert out["info"]["sandbox"]["mode"] == "zygote" and (out["arrays"]["output"] == y).all()
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm worker that compiled nothing", "cold"])
+def test_a_sandboxed_child_that_compiles_a_kernel_keeps_it_in_memory(configured, warm):
+    """A child may read no cache directory: its compile must not look one up (it failed with PermissionError, and
+    a tree model's SHAP interactions were skipped, with MODELWATCH_SANDBOX_WARM=0 or ..._WARM_EXPLAIN=0)."""
+    configured(Settings.SANDBOX_NUMBA_CACHE, compile_explanations=False)
+    sandbox.configure(warm=warm)  # the rest as configured just above
+    probe = ("from modelwatch.core.explain import treeshap\n"
+             "assert not treeshap._buffers.signatures\n"
+             "raise RuntimeError(f'compiled {len(treeshap._buffers(3))} buffers')")
+    with pytest.raises(ModelError) as info:
+        sandbox.run_task("inspect", pickle.dumps(_Reduce(exec, probe, {})), "pickle",
+                         limits=sandbox.Limits(timeout_s=120, trusted=True))
+    assert info.value.message.startswith("The model raised RuntimeError: compiled 4 buffers"), info.value.message
 
 
 def test_the_operator_is_told_when_the_cache_they_set_is_not_used(tmp_path, caplog):

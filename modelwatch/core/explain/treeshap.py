@@ -25,7 +25,7 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 # One fractions are 0 or 1 in the path-dependent algorithm, so divisions by (i + 1) * one become products
 # with a table of reciprocals: divisions dominated the inner loops.
-@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+@nb.njit(nogil=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _extend(P, off, depth, zero, one, feat, inv):  # noqa: ANN001, ANN202
     P[off + depth, 0] = feat
     P[off + depth, 1] = zero
@@ -37,7 +37,7 @@ def _extend(P, off, depth, zero, one, feat, inv):  # noqa: ANN001, ANN202
         P[off + i, 3] = zero * P[off + i, 3] * (depth - i) * scale
 
 
-@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+@nb.njit(nogil=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _unwind(P, off, depth, index, inv):  # noqa: ANN001, ANN202
     one, zero = P[off + index, 2], P[off + index, 1]
     following = P[off + depth, 3]
@@ -57,7 +57,7 @@ def _unwind(P, off, depth, index, inv):  # noqa: ANN001, ANN202
         P[off + i, 2] = P[off + i + 1, 2]
 
 
-@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
+@nb.njit(nogil=True, error_model="numpy", fastmath=FASTMATH, inline="always")
 def _unwound_sum_on_path(P, off, depth, index, inv):  # noqa: ANN001, ANN202
     """The unwound path sum of an element whose one fraction is 1 (off-path elements are summed at once)."""
     zero = P[off + index, 1]
@@ -70,7 +70,7 @@ def _unwound_sum_on_path(P, off, depth, index, inv):  # noqa: ANN001, ANN202
     return total * (depth + 1)
 
 
-@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+@nb.njit(nogil=True, error_model="numpy", fastmath=FASTMATH)
 def _tree(t, left, right, default, feature, threshold, values, cover, x, missing, phi,  # noqa: ANN001, ANN202
           P, stack_i, stack_f, inv, condition, conditioned):
     # Depth-first with an explicit stack instead of recursion: numba's recursive calls pass every array
@@ -147,7 +147,7 @@ def _tree(t, left, right, default, feature, threshold, values, cover, x, missing
             stack_f[top, 2] = hot_fraction
 
 
-@nb.njit(nogil=True, cache=True)
+@nb.njit(nogil=True)
 def _buffers(max_depth):  # noqa: ANN001, ANN202
     """The path segments, the explicit stack and the reciprocals one walk needs."""
     size = (max_depth + 2) * (max_depth + 3) // 2 + max_depth + 8
@@ -157,7 +157,7 @@ def _buffers(max_depth):  # noqa: ANN001, ANN202
     return np.zeros((size, 4)), np.zeros((2 * max_depth + 8, 4), np.int64), np.zeros((2 * max_depth + 8, 3)), inv
 
 
-@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+@nb.njit(nogil=True, error_model="numpy", fastmath=FASTMATH)
 def _rows(left, right, default, feature, threshold, values, cover, max_depth, X, out):  # noqa: ANN001, ANN202
     P, stack_i, stack_f, inv = _buffers(max_depth)
     for r in range(X.shape[0]):
@@ -168,7 +168,7 @@ def _rows(left, right, default, feature, threshold, values, cover, max_depth, X,
                   P, stack_i, stack_f, inv, 0, -1)
 
 
-@nb.njit(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+@nb.njit(nogil=True, error_model="numpy", fastmath=FASTMATH)
 def _interaction_rows(left, right, default, feature, threshold, values, cover, max_depth, X,  # noqa: ANN001, ANN202
                       held, uses, out):
     """Rows ``held`` of each row's SHAP interaction matrix, as shap's C extension computes them.
@@ -208,6 +208,20 @@ def _interaction_rows(left, right, default, feature, threshold, values, cover, m
                     if j != held[a]:
                         rest += out[r, a, j, k]
                 out[r, a, held[a], k] = phi[held[a], k] - rest
+
+
+KERNELS = (_tree, _buffers, _rows, _interaction_rows)  # compiled as functions of their own; the rest is inlined
+
+
+def keep_compiled_on_disk() -> None:
+    """Let numba keep the kernels' compiled code in its cache directory, and load it from there on a first call.
+
+    Only where that directory is this process's to trust: the sandbox's warm worker before it compiles them (its
+    children fork with the kernels compiled) and in-process tests. Never in a sandboxed child: it may read no cache
+    directory and write none, so a compile there stays in memory (a cache lookup would fail with PermissionError).
+    """
+    for kernel in KERNELS:
+        kernel.enable_caching()
 
 
 def _first_call_s(function: Any) -> float:

@@ -12,6 +12,7 @@ def warm_up() -> dict[str, float]:
     """Compile the tree kernel and shap's permutation masking on toy inputs; return the seconds each took."""
     from modelwatch.core.explain import agnostic, treeshap
 
+    treeshap.keep_compiled_on_disk()  # this worker's numba cache: what an earlier one compiled loads from there
     started = time.monotonic()
     left = np.array([[1, -1, -1]], dtype=np.int64)
     right = np.array([[2, -1, -1]], dtype=np.int64)
