@@ -15,9 +15,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from modelwatch.app import create_app
-from modelwatch.core.explain import treeshap
 from modelwatch.core.sandbox import runner as sandbox
 from modelwatch.core.sandbox.privileges import SandboxUnavailable
+from modelwatch.core.warm import keep_compiled_on_disk
 from modelwatch.extensions import db
 from modelwatch.settings import Settings, TestSettings
 from tests.support import dumps, per_worker, require
@@ -79,10 +79,10 @@ def sandbox_environment():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def tree_kernels_on_disk():
-    """Tests that walk trees in their own process load the numba kernels from the cache an earlier run wrote
+def kernels_on_disk():
+    """Tests that call our numba kernels in their own process load them from the cache an earlier run wrote
     (``__pycache__`` beside the code), as the sandbox's warm worker does from its own, instead of compiling them."""
-    treeshap.keep_compiled_on_disk()
+    keep_compiled_on_disk()
 
 
 @pytest.fixture(scope="session", name="sandbox")

@@ -1,4 +1,5 @@
-"""The warm worker's numba cache: kept between starts, only in a private directory no sandboxed child can write."""
+"""Compiled numba code in the sandbox: the warm worker compiles it ahead and keeps it between starts, only in a
+private directory no sandboxed child can write; a child that compiles keeps the code in memory."""
 from __future__ import annotations
 
 import io
@@ -8,17 +9,25 @@ import stat
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.tree import DecisionTreeClassifier
 
 from modelwatch.app import create_app
+from modelwatch.core.drift import binned
+from modelwatch.core.drift.detect import detect_column
+from modelwatch.core.drift.profile import profile
+from modelwatch.core.drift.stattests import Selection
 from modelwatch.core.sandbox import runner as sandbox
 from modelwatch.core.sandbox.numba_cache import private_dir
+from modelwatch.core.warm import warm_up
 from modelwatch.errors import ModelError
 from modelwatch.settings import Settings
 from tests.conftest import make_config
 from tests.core.malicious import _Reduce
+from tests.core.suite_context import schema_from_frame
 
 
 def test_a_missing_directory_is_made_private(tmp_path):
@@ -125,6 +134,40 @@ def test_a_sandboxed_child_that_compiles_a_kernel_keeps_it_in_memory(configured,
         sandbox.run_task("inspect", pickle.dumps(_Reduce(exec, probe, {})), "pickle",
                          limits=sandbox.Limits(timeout_s=120, trusted=True))
     assert info.value.message.startswith("The model raised RuntimeError: compiled 4 buffers"), info.value.message
+
+
+def test_warming_up_compiles_the_drift_signatures_runs_use():
+    """After the warm-up, binned statistics of read-only (pandas' copy-on-write) and writable columns, with KS and
+    Wasserstein, compile nothing: a sandboxed child would otherwise pay the compile in every run."""
+    warm_up(explain=False)
+    compiled = {kernel.__name__: list(kernel.signatures) for kernel in binned.KERNELS}
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame({"x": rng.normal(size=30_000), "y": rng.normal(size=30_000)})
+    current = reference + 0.5
+    current.loc[::7, "y"] = np.nan  # a column with missing values is a writable copy without them
+    columns = profile(reference).columns
+    for name in ("x", "y"):
+        for test in ("ks", "wasserstein"):
+            found = detect_column(columns[name], current[name], Selection(tests={"all": test}))
+            assert found["method"] == "binned"
+    assert {kernel.__name__: list(kernel.signatures) for kernel in binned.KERNELS} == compiled
+
+
+def test_a_large_run_has_its_binned_drift_and_its_interactions_warm_or_cold(warm):
+    """Over 50,000 drift rows the statistics come from drift's binned kernels, and a forest's interactions from the
+    tree kernels: a child compiles them (cold) or its warm worker has (their section was skipped, PermissionError)."""
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    X = X.iloc[:, :3]
+    model = RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0).fit(X, y)
+    config = {"n_samples": 30_000, "batch_sizes": [1], "performance": {"latency_budget_s": 0.2},
+              "drift": {"kinds": ["mean_shift"], "severities": [1.0], "resamples": 2},
+              "explain": {"max_samples": 20, "background": 10}, "quality": {"n_boot": 10}}
+    payload = {"schema": schema_from_frame(X), "config": config}
+    result = sandbox.run_task("suite", pickle.dumps(model), "pickle", payload, limits=sandbox.Limits(timeout_s=300))
+    drift = result["drift"]
+    assert "skipped" not in drift and drift["n_reference"] == 30_000 and drift["scenarios"], drift
+    interactions = result["explainability"]["interactions"]
+    assert "skipped" not in interactions and np.isfinite(interactions["matrix"]).all(), interactions
 
 
 def test_the_operator_is_told_when_the_cache_they_set_is_not_used(tmp_path, caplog):

@@ -26,13 +26,13 @@ def bins_for(n: int) -> int:
     return int(np.clip(1 << max(int(np.ceil(np.log2(max(n, 1) / 4))), 0), MIN_BINS, MAX_BINS))
 
 
-@nb.njit(nogil=True, cache=True)
+@nb.njit(nogil=True)
 def _bin(value, lo, scale, n_bins):  # noqa: ANN001, ANN202
     t = (value - lo) * scale
     return t, int(min(max(np.floor(t), -1.0), float(n_bins))) + 1
 
 
-@nb.njit(nogil=True, cache=True)
+@nb.njit(nogil=True)
 def _count(values, lo, scale, n_bins, counts, sums):  # noqa: ANN001, ANN202
     for value in values:
         t, b = _bin(value, lo, scale, n_bins)
@@ -40,7 +40,7 @@ def _count(values, lo, scale, n_bins, counts, sums):  # noqa: ANN001, ANN202
         sums[b] += t
 
 
-@nb.njit(nogil=True, cache=True)
+@nb.njit(nogil=True)
 def _pick(values, lo, scale, n_bins, chosen, out):  # noqa: ANN001, ANN202
     k = 0
     for value in values:
@@ -88,7 +88,7 @@ def cut(values: np.ndarray, lo: float, scale: float, n_bins: int) -> Binned:
     return Binned(values, float(lo), float(scale), n_bins, counts, sums, t_min, t_max)
 
 
-@nb.njit(nogil=True, cache=True)
+@nb.njit(nogil=True)
 def _signed_bins(ref_counts, ref_sums, cur_counts, cur_sums, n_ref, n_cur,  # noqa: ANN001, ANN202
                  left_0, right_top, crossing):
     """The integral of |F_ref - F_cur| over the bins where one CDF stays above the other; marks the others."""
@@ -113,7 +113,7 @@ def _signed_bins(ref_counts, ref_sums, cur_counts, cur_sums, n_ref, n_cur,  # no
     return total
 
 
-@nb.njit(nogil=True, cache=True)
+@nb.njit(nogil=True)
 def _walk(r, c, chosen, ref_counts, cur_counts, n_ref, n_cur, left_0, right_top):  # noqa: ANN001, ANN202
     """Merge the sorted values of the chosen bins: the integral of |F_ref - F_cur| there, and its largest value."""
     total, largest, i, j, seen_ref, seen_cur = 0.0, 0.0, 0, 0, 0, 0
@@ -139,6 +139,9 @@ def _walk(r, c, chosen, ref_counts, cur_counts, n_ref, n_cur, left_0, right_top)
         right = 0.0 if b == 0 else right_top if b == top else float(b)
         total += abs(seen_ref / n_ref - seen_cur / n_cur) * (right - x)
     return total, largest
+
+
+KERNELS = (_bin, _count, _pick, _signed_bins, _walk)  # compiled ahead and kept on disk by ``core.warm``
 
 
 def _outer_edges(ref: Binned, cur: Binned) -> tuple[float, float]:

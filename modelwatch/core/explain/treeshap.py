@@ -213,17 +213,6 @@ def _interaction_rows(left, right, default, feature, threshold, values, cover, m
 KERNELS = (_tree, _buffers, _rows, _interaction_rows)  # compiled as functions of their own; the rest is inlined
 
 
-def keep_compiled_on_disk() -> None:
-    """Let numba keep the kernels' compiled code in its cache directory, and load it from there on a first call.
-
-    Only where that directory is this process's to trust: the sandbox's warm worker before it compiles them (its
-    children fork with the kernels compiled) and in-process tests. Never in a sandboxed child: it may read no cache
-    directory and write none, so a compile there stays in memory (a cache lookup would fail with PermissionError).
-    """
-    for kernel in KERNELS:
-        kernel.enable_caching()
-
-
 def _first_call_s(function: Any) -> float:
     """Seconds a kernel's first call spends before computing: none once compiled here, a load from numba's cache,
     or a compile."""

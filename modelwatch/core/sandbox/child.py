@@ -275,10 +275,11 @@ if __name__ == "__main__":
     from modelwatch.core.sandbox.zygote import preload
 
     # everything the task can import, before the drop makes the interpreter's files unreadable
-    preload(explain=sys.argv[1] == "--zygote" and os.environ.get("MODELWATCH_SANDBOX_WARM_EXPLAIN", "1") != "0")
+    preload()
     if sys.argv[1] == "--zygote":
-        from modelwatch.core.sandbox.zygote import serve
+        from modelwatch.core.sandbox.zygote import compile_ahead, serve
 
+        compile_ahead(explain=os.environ.get("MODELWATCH_SANDBOX_WARM_EXPLAIN", "1") != "0")
         serve(Path(sys.argv[2]), int(sys.argv[3]))
     else:
         passed = int(sys.argv[2])

@@ -37,12 +37,9 @@ PRELOAD = ("numpy", "pandas", "scipy.sparse", "sklearn", "shap", "xgboost", "lig
            "modelwatch.core.sandbox.child")
 
 
-def preload(explain: bool = True) -> None:
+def preload() -> None:
     """Import everything a task can use, so that a child starts warm and, once it has dropped root, needs to
-    read nothing more of the interpreter (which may live in a home directory only root can enter).
-
-    ``explain`` also compiles the explanations' numba code (tens of seconds on a busy machine: the warm
-    worker does it once; a cold start leaves it to the task)."""
+    read nothing more of the interpreter (which may live in a home directory only root can enter)."""
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -71,13 +68,18 @@ def preload(explain: bool = True) -> None:
         except Exception:
             pass
     _exercise()
-    if explain:
-        try:  # compile the explanations' numba code once here rather than in every child
-            from modelwatch.core.explain.warm import warm_up
 
-            warm_up()
-        except Exception:  # the children compile on first use instead
-            pass
+
+def compile_ahead(explain: bool = True) -> None:
+    """In the warm worker: compile the numba code runs use once (``core.warm``), so that every child forks with it
+    compiled; ``explain`` adds the explanations' (tens of seconds on a busy machine). A cold start leaves it to
+    the task, which compiles what it calls, in memory."""
+    try:
+        from modelwatch.core.warm import warm_up
+
+        warm_up(explain)
+    except Exception:  # the children compile on first use instead
+        pass
 
 
 def _exercise() -> None:

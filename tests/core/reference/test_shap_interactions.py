@@ -19,8 +19,8 @@ from sklearn.preprocessing import OneHotEncoder
 from modelwatch.core.explain.plan import choose
 from modelwatch.core.explain.section import compute
 from modelwatch.core.explain.treeshap import Kernel
-from modelwatch.core.explain.warm import warm_up
 from modelwatch.core.results.jsonable import to_jsonable
+from modelwatch.core.warm import warm_up
 from modelwatch.dashboard.sections import explainability
 from modelwatch.figures.explain import interactions_figure
 from tests.core.suite_context import make_context
