@@ -1,12 +1,14 @@
 """Helpers for tests that need a server or a browser: skipped with a reason locally, failed in CI."""
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import socket
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -55,3 +57,10 @@ def free_port() -> int:
 def dumps(model: Any) -> bytes:
     """Pickle a model the way a user would save it (tests are trusted code)."""
     return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def npy(X: Any) -> bytes:
+    """An array as the sandbox's ``predict`` task reads it: a ``.npy`` file without pickled objects."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(X), allow_pickle=False)
+    return buffer.getvalue()

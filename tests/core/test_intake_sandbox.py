@@ -38,16 +38,11 @@ from modelwatch.core.intake.formats import sniff_format
 from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import ModelError, NotAModel, ResourceLimit, UnsafeModel
 from tests.core.malicious import _Reduce, build_corpus
+from tests.support import npy
 
 pytestmark = pytest.mark.usefixtures("sandbox")
 
 LIMITS = Limits(timeout_s=60)
-
-
-def _npy(X: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(X), allow_pickle=False)
-    return buffer.getvalue()
 
 
 def _joblib(model, compress=0) -> bytes:
@@ -60,7 +55,7 @@ def _sandbox_predict(data: bytes, X, method: str = "predict") -> np.ndarray:
     if isinstance(X, pd.DataFrame):
         payload, files = {"method": method, "csv": "X.csv"}, {"X.csv": X.to_csv(index=False).encode()}
     else:
-        payload, files = {"method": method}, {"X.npy": _npy(X)}
+        payload, files = {"method": method}, {"X.npy": npy(X)}
     return run_task("predict", data, sniff_format(data), payload, files, LIMITS)["arrays"]["output"]
 
 

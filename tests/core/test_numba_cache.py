@@ -2,7 +2,6 @@
 private directory no sandboxed child can write; a child that compiles keeps the code in memory."""
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import stat
@@ -28,6 +27,7 @@ from modelwatch.settings import Settings
 from tests.conftest import make_config
 from tests.core.malicious import _Reduce
 from tests.core.suite_context import schema_from_frame
+from tests.support import npy
 
 
 def test_a_missing_directory_is_made_private(tmp_path):
@@ -66,12 +66,6 @@ def test_another_users_directory_is_refused_even_through_a_symlink(tmp_path):
     (tmp_path / "link").symlink_to(theirs)
     assert private_dir(str(theirs)) is None
     assert private_dir(str(tmp_path / "link")) is None
-
-
-def _npy(X: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, X, allow_pickle=False)
-    return buffer.getvalue()
 
 
 def _worker_cache_dir() -> str:
@@ -117,7 +111,7 @@ def test_a_second_warm_worker_loads_the_compiled_code_the_first_one_kept(configu
     assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in cache.rglob("*.nb*")} == kept
     X, y = load_iris(return_X_y=True)
     out = sandbox.run_task("predict", pickle.dumps(DecisionTreeClassifier(random_state=0).fit(X, y)), "pickle",
-                           {"method": "predict"}, {"X.npy": _npy(X)}, sandbox.Limits(timeout_s=60))
+                           {"method": "predict"}, {"X.npy": npy(X)}, sandbox.Limits(timeout_s=60))
     assert out["info"]["sandbox"]["mode"] == "zygote" and (out["arrays"]["output"] == y).all()
 
 

@@ -5,8 +5,6 @@ for the hostile graphs); none is committed.
 """
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +16,7 @@ from sklearn.neural_network import MLPClassifier
 from modelwatch.core.intake.formats import sniff_format
 from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import CorruptModel, UnsafeModel, UnsupportedModel
-from tests.support import dumps
+from tests.support import dumps, npy
 
 pytestmark = pytest.mark.usefixtures("sandbox")
 
@@ -29,9 +27,7 @@ def _predict(data: bytes, X, method: str) -> np.ndarray:
     if isinstance(X, pd.DataFrame):
         payload, files = {"method": method, "csv": "X.csv"}, {"X.csv": X.to_csv(index=False).encode()}
     else:
-        buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(X), allow_pickle=False)
-        payload, files = {"method": method}, {"X.npy": buffer.getvalue()}
+        payload, files = {"method": method}, {"X.npy": npy(X)}
     return run_task("predict", data, sniff_format(data), payload, files, LIMITS)["arrays"]["output"]
 
 

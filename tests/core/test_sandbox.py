@@ -1,7 +1,6 @@
 """The sandbox: protections, timeout, memory, crashes, the warm worker's life, concurrency."""
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import signal
@@ -19,6 +18,7 @@ from modelwatch.core.sandbox.runner import Limits, run_task
 from modelwatch.errors import ModelCrashed, ModelError, ResourceLimit, RunTimeout
 from tests.core.malicious import _Reduce
 from tests.factories import never_returning_onnx
+from tests.support import npy
 
 pytestmark = pytest.mark.usefixtures("sandbox")
 
@@ -29,14 +29,8 @@ def tree():
     return pickle.dumps(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)), X
 
 
-def _npy(X: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, X, allow_pickle=False)
-    return buffer.getvalue()
-
-
 def _predict(blob: bytes, X: np.ndarray, limits: Limits = Limits(timeout_s=60)) -> dict:
-    return run_task("predict", blob, "pickle", {"method": "predict"}, {"X.npy": _npy(X)}, limits)
+    return run_task("predict", blob, "pickle", {"method": "predict"}, {"X.npy": npy(X)}, limits)
 
 
 def test_protections_are_recorded_and_the_environment_is_clean(tree, monkeypatch):
@@ -44,7 +38,7 @@ def test_protections_are_recorded_and_the_environment_is_clean(tree, monkeypatch
     monkeypatch.setenv("DATABASE_URL", "postgresql://secret")
     blob, X = tree
     progress = []
-    result = run_task("predict", blob, "pickle", {}, {"X.npy": _npy(X)}, Limits(timeout_s=60),
+    result = run_task("predict", blob, "pickle", {}, {"X.npy": npy(X)}, Limits(timeout_s=60),
                       on_progress=lambda stage, fraction, extra=None: progress.append(stage))
     protections = result["info"]["sandbox"]
     assert protections["clean_env"] is True and protections["private_dir"] is True
@@ -64,7 +58,7 @@ def test_a_model_that_never_returns_is_stopped_by_the_timeout(tree):
     X = load_breast_cancer(return_X_y=True)[0][:20].astype(np.float32)
     started = time.monotonic()
     with pytest.raises(RunTimeout):
-        run_task("predict", never_returning_onnx(), "onnx", {}, {"X.npy": _npy(X)}, Limits(timeout_s=1.5))
+        run_task("predict", never_returning_onnx(), "onnx", {}, {"X.npy": npy(X)}, Limits(timeout_s=1.5))
     assert time.monotonic() - started < 60  # stopped, not waited for
     blob, X_small = tree
     assert _predict(blob, X_small)["arrays"]["output"].shape == (len(X_small),)  # the sandbox still serves
@@ -78,7 +72,7 @@ def test_cancel_stops_the_child_at_once(tree):
     threading.Timer(0.5, cancel.set).start()
     started = time.monotonic()
     with pytest.raises(RunTimeout) as info:
-        run_task("predict", pickle.dumps(knn), "pickle", {}, {"X.npy": _npy(np.tile(X, (3, 1)))},
+        run_task("predict", pickle.dumps(knn), "pickle", {}, {"X.npy": npy(np.tile(X, (3, 1)))},
                  Limits(timeout_s=60), cancel=cancel)
     assert info.value.details == {"cancelled": True}
     assert time.monotonic() - started < 10
