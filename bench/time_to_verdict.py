@@ -11,7 +11,8 @@ model goes once through each server with a small config, once that server's warm
 before it starts cold and pays every import): the artifact is stored and inspected (timed runs submit a model
 already inspected) and the warm worker has run the suite once. Then, for every round and
 model, the two servers take turns (the first one alternates: the shared machine's load drifts), one run at a
-time. Timed from the start of the POST to the answer that says ``succeeded``. The run is polled every 50 ms until
+time, each once both servers' processes are quiet (``settle``). Timed from the start of the POST to the answer
+that says ``succeeded``. The run is polled every 50 ms until
 its first ``headlines`` ("first figures"; the base commit has none: its first figures are the result), then
 followed as the CLI follows it, ``GET /api/runs/<id>?wait=25``, answered as the run finishes (a server without
 ``?wait`` answers at once and is polled every 50 ms): twenty polls a second, each a few milliseconds of the web
@@ -52,6 +53,7 @@ from modelwatch.core.data.demo_models import churn_pipeline  # noqa: E402
 
 BIN = Path(sys.executable).parent
 POLL_S = 0.05
+QUIET_S, QUIET_TICKS = 0.5, 2  # a server tree is quiet at <= 2 clock ticks (20 ms) of CPU in half a second
 GOALS = {"forest (100 trees)": 5.0, "xgboost (50 trees)": 3.0}
 FIRST_FIGURES_GOAL = 1.5
 WARM_CONFIG = {"n_samples": 200, "batch_sizes": [1], "performance": {"latency_budget_s": 0.3},
@@ -138,6 +140,33 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _cpu_ticks(pid: int) -> int:
+    """CPU ticks (user + system) of ``pid`` and every process below it; 0 for one that has gone."""
+    try:
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        own = int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return own + sum(_cpu_ticks(child) for child in _children(pid))
+
+
+def settle(servers: list[subprocess.Popen], ceiling_s: float = 15.0) -> None:
+    """Wait until both servers' process trees are quiet: at most QUIET_TICKS of CPU in QUIET_S (or the ceiling).
+
+    The tail of a run (its Result stored, the sandbox's child and sibling reaped) would otherwise fall in the
+    next run's first second, which is latency timing: an A/A run (both sides the same commit) showed the side
+    timed second in a pair slower by a second on the churn pipeline.
+    """
+    deadline = time.monotonic() + ceiling_s
+    before = sum(_cpu_ticks(server.pid) for server in servers)
+    while time.monotonic() < deadline:
+        time.sleep(QUIET_S)
+        now = sum(_cpu_ticks(server.pid) for server in servers)
+        if now - before <= QUIET_TICKS:
+            return
+        before = now
+
+
 def wait_warm_worker(server: subprocess.Popen, timeout_s: float = 600) -> None:
     """Wait until the gunicorn worker's sandbox zygote listens: before that, runs start cold (every import paid)."""
     deadline = time.monotonic() + timeout_s
@@ -206,6 +235,7 @@ def main() -> None:
                 for index, (name, model) in enumerate(fitted.items()):
                     order = ("base", "this") if (round_ + index) % 2 == 0 else ("this", "base")
                     for side in order:
+                        settle([server for server, _ in servers.values()])
                         results[side, name].append(timed_run(servers[side][1], model))
         finally:
             for server, _ in servers.values():
