@@ -214,8 +214,8 @@ KERNELS = (_tree, _buffers, _rows, _interaction_rows)  # compiled as functions o
 
 
 def _first_call_s(function: Any) -> float:
-    """Seconds a kernel's first call spends before computing: none once compiled here, a load from numba's cache,
-    or a compile."""
+    """Seconds a kernel's first call spends before computing: none once compiled here, a load from numba's cache
+    (only where ``core.warm.keep_compiled_on_disk`` turned it on: in-process tests), or a compile."""
     if function.signatures:
         return 0.0
     try:  # numba's cache index for this kernel (private API: any surprise means "not cached")
