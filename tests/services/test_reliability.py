@@ -203,11 +203,12 @@ def test_waits_are_capped_and_never_take_every_thread(tmp_path, forest_bytes):
         db.create_all()
     client = app.test_client()
     started = time.monotonic()
-    capped = submit(client, forest_bytes, "?wait=600", config=fast_config())
+    capped = submit(client, forest_bytes, query="?wait=600", config=fast_config())
     assert capped.status_code == 202 and 1.0 <= time.monotonic() - started < 20
     assert capped.headers["Location"] == f"/api/runs/{capped.get_json()['run']['id']}"
     app.config["MAX_WAIT_S"] = 30.0
-    holder = threading.Thread(target=lambda: submit(app.test_client(), forest_bytes, "?wait=8", config=fast_config()))
+    holder = threading.Thread(target=lambda: submit(app.test_client(), forest_bytes, query="?wait=10",
+                                                             config=fast_config()))
     holder.start()
     with app.app_context():
         deadline = time.monotonic() + 30
@@ -215,6 +216,6 @@ def test_waits_are_capped_and_never_take_every_thread(tmp_path, forest_bytes):
             db.session.commit()
             time.sleep(0.05)
     started = time.monotonic()
-    assert submit(client, forest_bytes, "?wait=25", config=fast_config()).status_code == 202
+    assert submit(client, forest_bytes, query="?wait=25", config=fast_config()).status_code == 202
     assert time.monotonic() - started < 15  # not the 25 s asked for: the only slot was taken
     holder.join(timeout=30)
