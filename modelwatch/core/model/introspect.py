@@ -86,8 +86,10 @@ def _encoders(model: Any) -> list[dict[str, Any]]:
     return found
 
 
-def describe(model: Any) -> dict[str, Any]:
-    """Describe a model for the Run's model block and for schema inference.
+def describe(model: Any, priors: bool = True) -> dict[str, Any]:
+    """Describe a model for the Run's model block and, with ``priors``, for schema inference (what the model knows
+    of its inputs: reading an XGBoost model's 50 trees for it takes ~25 ms, which a suite's two processes need not
+    spend).
 
     Raises:
         NotAModel: the object has no ``predict``.
@@ -121,5 +123,6 @@ def describe(model: Any) -> dict[str, Any]:
     }
     if callable(getattr(model, "describe_onnx", None)):
         info.update(model.describe_onnx())  # an ONNX graph's signature and its OneHotEncoders' categories
-    info["priors"] = model_priors(model, info["feature_names"])  # what the model knows of its inputs' distribution
+    if priors:
+        info["priors"] = model_priors(model, info["feature_names"])  # what the model knows of its inputs
     return info

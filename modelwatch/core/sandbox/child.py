@@ -175,13 +175,13 @@ TASKS: dict[str, Callable[[Any, dict[str, Any], Path, dict[str, Any]], dict[str,
 
 
 def _load(root: Path, job: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The model and its description."""
+    """The model and its description (what it knows of its inputs only where the schema is inferred from it)."""
     from modelwatch.core.intake import load_model
     from modelwatch.core.model.introspect import describe
 
     started = time.perf_counter()
     model, load_notes = load_model(root / "model.bin", job["format"], bool(job["limits"].get("trusted")))
-    info = describe(model)
+    info = describe(model, priors=job["task"] == "inspect")
     info["load_time_ms"] = (time.perf_counter() - started) * 1000
     info["sandbox"] = dict(_PROTECTIONS)
     info["intake"] = {**load_notes, "sandbox": dict(_PROTECTIONS)}
