@@ -6,8 +6,8 @@ Our kernels are declared without numba's disk cache. A sandboxed child may read 
 so whatever it compiles (a cold start, or a signature the warm worker did not compile) must stay in memory: a cache
 lookup there fails with PermissionError. ``warm_up`` turns the cache on for the kernels it compiles, so the warm
 worker loads what an earlier one kept (in the directory ``core.sandbox.numba_cache`` vouches for), and off again
-before any child forks. shap declares its masking kernels the same way, and the same holds for those numba can
-keep (``masking_kernels``). In-process tests keep ours on (``keep_compiled_on_disk``).
+before any child forks. shap declares its masking kernels without the cache too; ``warm_up`` does the same for the
+two numba can keep (``masking_kernels``). In-process tests keep ours on (``keep_compiled_on_disk``).
 """
 from __future__ import annotations
 
