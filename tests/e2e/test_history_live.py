@@ -7,7 +7,7 @@ import time
 import requests
 
 from modelwatch.models import Run
-from tests.e2e.waiting import wait_for_run
+from tests.e2e.waiting import wait_for_run, wait_until
 from tests.support import QUICK_DIABETES_CONFIG, dumps
 
 
@@ -54,5 +54,6 @@ def test_an_api_run_appears_on_history_without_a_reload(browser, live_server, di
     browser.find_element("#history-delete-button").click()
     browser.driver.switch_to.alert.accept()
     browser.wait_for_contains_text("#history-feedback-div", "Deleted 1 run", timeout=10)
-    assert not browser.driver.find_elements("css selector", _row(browser, run_id))
+    wait_until(lambda: not browser.driver.find_elements("css selector", _row(browser, run_id)),
+               "the deleted run's row leaves the grid", ceiling_s=10)  # the grid renders the new rows after the text
     assert requests.get(f"{url}/api/runs/{run_id}", timeout=10).status_code == 404
