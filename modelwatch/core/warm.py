@@ -90,7 +90,7 @@ def warm_up(explain: bool = True) -> dict[str, float]:
             seconds["tree_kernel_s"] = _seconds(lambda: treeshap._rows(*_tree_inputs(), 1, X, out))
             seconds["interactions_kernel_s"] = _seconds(lambda: treeshap._interaction_rows(
                 *_tree_inputs(), 1, X, np.zeros(1, dtype=np.int64), np.ones((1, 1), dtype=np.bool_), out[:, None]))
-            seconds["permutation_masking_s"] = round(agnostic._warm_up(), 2)
+            seconds["permutation_masking_s"] = _seconds(agnostic._warm_up)
     finally:
         _compile_in_memory(kernels)
     return seconds

@@ -87,9 +87,8 @@ def _encoders(model: Any) -> list[dict[str, Any]]:
 
 
 def describe(model: Any, priors: bool = True) -> dict[str, Any]:
-    """Describe a model for the Run's model block and, with ``priors``, for schema inference (what the model knows
-    of its inputs: reading an XGBoost model's 50 trees for it takes ~25 ms, which a suite's two processes need not
-    spend).
+    """Describe a model for the Run's model block and, with ``priors`` (what it knows of its inputs,
+    ``model.priors``), for schema inference.
 
     Raises:
         NotAModel: the object has no ``predict``.
