@@ -53,7 +53,7 @@ def configure(app: Flask, settings: Settings | type[Settings]) -> None:
         logging.getLogger(__name__).warning(
             "MODELWATCH_SANDBOX_NUMBA_CACHE=%s is not used: it must be this user's own directory, mode 0700, with no "
             "parent others may write, and model processes must run as another user or under Landlock; each warm "
-            "worker compiles the numba kernels (SHAP, drift, shap's masking) again (~8 s a start)",
+            "worker compiles the numba kernels (SHAP, drift, shap's masking) again (~15 s a start)",
             app.config["SANDBOX_NUMBA_CACHE"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):

@@ -6,8 +6,8 @@ Our kernels are declared without numba's disk cache. A sandboxed child may read 
 so whatever it compiles (a cold start, or a signature the warm worker did not compile) must stay in memory: a cache
 lookup there fails with PermissionError. ``warm_up`` turns the cache on for the kernels it compiles, so the warm
 worker loads what an earlier one kept (in the directory ``core.sandbox.numba_cache`` vouches for), and off again
-before any child forks. shap declares its masking kernels without the cache too; ``warm_up`` does the same for the
-two numba can keep (``masking_kernels``). In-process tests keep ours on (``keep_compiled_on_disk``).
+before any child forks. shap declares its masking kernels without the cache too; ``warm_up`` does the same for
+them (``masking_kernels``). In-process tests keep ours on (``keep_compiled_on_disk``).
 """
 from __future__ import annotations
 
@@ -37,14 +37,30 @@ def _compile_in_memory(kernels: Iterable[Any]) -> None:
         kernel._cache = NullCache()  # the state of a kernel declared without cache (numba has no public switch)
 
 
+LINK_NAME = "modelwatch:shap.links.identity"
+
+
 def masking_kernels() -> tuple[Any, ...]:
-    """shap's permutation-masking kernels that numba can keep on disk (loaded, ~2.3 s less of its ~6 s). Not
-    ``_build_fixed_multi_output``: it takes a jitted function as an argument, which its cache index names by that
-    dispatcher's identity, so every process misses it and adds an entry."""
+    """shap's permutation-masking kernels that numba can keep on disk (loaded: ~0.4 s of its ~6 s).
+
+    ``_build_fixed_multi_output`` takes shap's identity link, a jitted function, as an argument: its cache index
+    names that argument by the dispatcher's uuid, drawn at random in each process, so no other process would find
+    the entry. Named once (``_named``), the same name rebuilds the live link in every process and the entry is
+    found. Where the link already holds a random uuid, the kernel is left out (each process compiles it)."""
     from shap import links
     from shap.maskers import _tabular
+    from shap.utils import _masked_model
 
-    return _tabular._delta_masking, links.identity
+    kept = (_tabular._delta_masking, links.identity)
+    return (*kept, _masked_model._build_fixed_multi_output) if _named(links.identity, LINK_NAME) else kept
+
+
+def _named(dispatcher: Any, name: str) -> bool:
+    """Give ``dispatcher`` the uuid ``name`` unless it drew one already (numba draws it when it first pickles the
+    dispatcher; there is no public setter); whether it holds ``name``."""
+    if getattr(dispatcher, "_MemoMixin__uuid", None) is None:
+        dispatcher._set_uuid(name)
+    return dispatcher._uuid == name
 
 
 def _seconds(step: Callable[[], object]) -> float:
