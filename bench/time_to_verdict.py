@@ -20,7 +20,8 @@ worker's CPU, would otherwise share the two cores with the latency being measure
 Printed: per model the median seconds of each side, the ratio base / this, the first figures, the drift section's
 own seconds on each side (from the Result), the rest of each side's run without its latency timing (latency's own
 seconds move by seconds with the shared machine's noise in the model's call times: the rest is what the code sets),
-this side's quickest round (the nearest to the idle machine the goals are stated for),
+this side's quickest round (the nearest to the idle machine the goals are stated for), the seconds a restarted
+gunicorn worker takes until its warm sandbox worker listens again (once per round per side, after the runs),
 the goals on an idle machine (forest <= 5 s, XGBoost <= 3 s, first
 figures <= 1.5 s), the load average before and after, and the machine's speed before and after (the forest's
 predict on 100 rows in the bench's own process: on this shared machine it moves by half between idle periods).
@@ -32,6 +33,7 @@ import json
 import os
 import pickle
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -167,17 +169,32 @@ def settle(servers: list[subprocess.Popen], ceiling_s: float = 15.0) -> None:
         before = now
 
 
-def wait_warm_worker(server: subprocess.Popen, timeout_s: float = 600) -> None:
-    """Wait until the gunicorn worker's sandbox zygote listens: before that, runs start cold (every import paid)."""
+def wait_warm_worker(server: subprocess.Popen, timeout_s: float = 600, gone: int | None = None) -> None:
+    """Wait until the gunicorn worker's sandbox zygote listens (before that, runs start cold: every import paid);
+    ``gone``: a worker whose zygote does not count (it was stopped)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for worker in _children(server.pid):
+            if worker == gone:
+                continue
             for child in _children(worker):
                 args = (Path("/proc") / str(child) / "cmdline").read_bytes().split(b"\0")
                 if b"--zygote" in args and Path(args[args.index(b"--zygote") + 1].decode()).exists():
                     return
         time.sleep(0.5)
     raise SystemExit("the sandbox's warm worker did not start")
+
+
+def restart_seconds(server: subprocess.Popen) -> float:
+    """Seconds from SIGTERM to the server's gunicorn worker until its replacement's warm sandbox worker listens:
+    what a deploy, a crash or a recycled worker costs before runs are warm again (the numba cache is populated)."""
+    [worker] = _children(server.pid)  # WEB_CONCURRENCY=1
+    started = time.perf_counter()
+    os.kill(worker, signal.SIGTERM)
+    while Path(f"/proc/{worker}").exists() and time.perf_counter() - started < 120:
+        time.sleep(0.05)
+    wait_warm_worker(server, gone=worker)
+    return time.perf_counter() - started
 
 
 def timed_run(url: str, model: tuple[bytes, bytes, str], config: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -219,6 +236,7 @@ def main() -> None:
     base = base_checkout(args.base)
     sides = {"base": base, "this": ROOT}
     servers, results = {}, {(side, name): [] for side in sides for name in fitted}
+    restarts: dict[str, list[float]] = {side: [] for side in sides}
     forest = pickle.loads(fitted["forest (100 trees)"][0])  # noqa: S301 - the bench's own model, fitted above
     load_before, speed_before = os.getloadavg(), machine_speed(forest)
     with tempfile.TemporaryDirectory() as tmp:
@@ -237,6 +255,10 @@ def main() -> None:
                     for side in order:
                         settle([server for server, _ in servers.values()])
                         results[side, name].append(timed_run(servers[side][1], model))
+            for round_ in range(args.rounds):  # after the runs: a fresh web worker would time the next run too
+                for side in ("base", "this") if round_ % 2 == 0 else ("this", "base"):
+                    settle([server for server, _ in servers.values()])
+                    restarts[side].append(restart_seconds(servers[side][0]))
         finally:
             for server, _ in servers.values():
                 server.terminate()
@@ -246,11 +268,11 @@ def main() -> None:
                                capture_output=True)
                 shutil.rmtree(base, ignore_errors=True)
     speeds = (speed_before, machine_speed(forest))
-    report(fitted, results, load_before, os.getloadavg(), speeds, args)
+    report(fitted, results, restarts, load_before, os.getloadavg(), speeds, args)
 
 
-def report(fitted: dict, results: dict, load_before: tuple, load_after: tuple, speeds: tuple[float, float],
-           args: argparse.Namespace) -> None:
+def report(fitted: dict, results: dict, restarts: dict, load_before: tuple, load_after: tuple,
+           speeds: tuple[float, float], args: argparse.Namespace) -> None:
     def median(side: str, name: str, key: str) -> float:
         return float(np.median([r[key] for r in results[side, name]]))
 
@@ -277,6 +299,9 @@ def report(fitted: dict, results: dict, load_before: tuple, load_after: tuple, s
     print("rest: the run's seconds without latency's (each side's own), the part the machine's noise in the model's "
           "call times does not set; this best: this side's quickest round, the nearest to the idle machine the goals "
           "are stated for")
+    base, this = float(np.median(restarts["base"])), float(np.median(restarts["this"]))
+    print(f"worker restart (SIGTERM to the gunicorn worker until its replacement's warm sandbox worker listens): "
+          f"base {base:.2f} s, this {this:.2f} s, base/this {base / this:.2f} (median of {len(restarts['this'])})")
     print(f"first figures goal (idle): <= {FIRST_FIGURES_GOAL} s after the POST; the base commit shows none "
           "before its result")
 
