@@ -19,7 +19,7 @@ from modelwatch.execution.executors import init_executor
 from modelwatch.extensions import db, migrate
 from modelwatch.services.logs import configure_logging, init_request_logging
 from modelwatch.services.runs import execute_claimed
-from modelwatch.settings import Settings, database_url, from_environment
+from modelwatch.settings import Settings, configure_sandbox, database_url, from_environment
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -47,8 +47,7 @@ def configure(app: Flask, settings: Settings | type[Settings]) -> None:
     """Load the settings into ``app.config`` and configure what depends on them (the sandbox, the database)."""
     app.config.from_object(settings)
     # fails closed at start-up when models would run as root (no sandbox user, no explicit override)
-    sandbox.configure(app.config["SANDBOX_USER"], app.config["SANDBOX_ALLOW_INSECURE"], app.config["SANDBOX_WARM"],
-                      app.config["SANDBOX_ENV"], app.config["SANDBOX_NUMBA_CACHE"])
+    configure_sandbox(app.config)
     if app.config["SANDBOX_NUMBA_CACHE"] and sandbox.shared_numba_cache() is None:
         logging.getLogger(__name__).warning(
             "MODELWATCH_SANDBOX_NUMBA_CACHE=%s is not used: it must be this user's own directory, mode 0700, with no "

@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
+from modelwatch.core.sandbox import runner as sandbox
+from modelwatch.core.sandbox.privileges import Identity
 from modelwatch.core.sandbox.runner import PASSED_ENV
 
 
@@ -106,3 +110,14 @@ class ProductionSettings(Settings):
 def from_environment() -> Settings:
     """The settings named by ``MODELWATCH_ENV`` (``production`` or anything else for development)."""
     return ProductionSettings() if os.environ.get("MODELWATCH_ENV") == "production" else Settings()
+
+
+def configure_sandbox(config: Mapping[str, Any]) -> Identity:
+    """Hand the sandbox its settings: the app does at start-up, and a gunicorn worker before it imports the app
+    (``gunicorn.conf.py``), to start the warm worker early.
+
+    Raises:
+        SandboxUnavailable: models would run as root (no sandbox user, and no explicit override).
+    """
+    return sandbox.configure(config["SANDBOX_USER"], config["SANDBOX_ALLOW_INSECURE"], config["SANDBOX_WARM"],
+                             config["SANDBOX_ENV"], config["SANDBOX_NUMBA_CACHE"])

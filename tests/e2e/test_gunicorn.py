@@ -125,6 +125,7 @@ def test_the_contract_through_gunicorn(server, forest_bytes):
     assert finished.status_code == 200, finished.text
     run = finished.json()["run"]
     assert run["status"] == "succeeded" and run["gates"]["passed"] is True and run["submitted_by"] == "e2e"
+    assert run["result"]["model"]["intake"]["sandbox"]["mode"] == "zygote"  # the worker's warm sandbox process ran it
 
     queued = post_run(server, forest_bytes, config=fast_config())
     assert queued.status_code == 202 and queued.headers["Location"] == f"/api/runs/{queued.json()['run']['id']}"
