@@ -10,7 +10,6 @@ from typing import Any
 
 from modelwatch.core.sandbox import runner as sandbox
 from modelwatch.core.sandbox.privileges import Identity
-from modelwatch.core.sandbox.runner import PASSED_ENV
 
 
 def database_url(default: str) -> str:
@@ -39,7 +38,7 @@ class Settings:
     TRUST_PICKLES = os.environ.get("MODELWATCH_TRUST_PICKLES", "") == "1"
     SANDBOX_WARM = os.environ.get("MODELWATCH_SANDBOX_WARM", "1") != "0"
     # what the numeric libraries need on this hardware (OpenBLAS core type, locale), forwarded to the sandbox
-    SANDBOX_ENV = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+    SANDBOX_ENV = {k: os.environ[k] for k in sandbox.PASSED_ENV if k in os.environ}
     # who models run as when the server runs as root; "1" lets them run as root (recorded in every Run)
     SANDBOX_USER = os.environ.get("MODELWATCH_SANDBOX_USER", "modelwatch-sandbox")
     SANDBOX_ALLOW_INSECURE = os.environ.get("MODELWATCH_SANDBOX_ALLOW_INSECURE", "") == "1"
