@@ -126,11 +126,10 @@ def _prctl(option: int, value: int) -> bool:
 
 
 def _inspect(model: Any, info: dict[str, Any], root: Path, payload: dict[str, Any]) -> dict[str, Any]:
-    """The model's description with what it knows of its inputs, which a schema inferred from it uses (the other
-    tasks never read it: an XGBoost model's trees take ~25 ms)."""
-    from modelwatch.core.model.priors import model_priors
+    """The model's description with what it knows of its inputs, for schema inference (the other tasks skip it)."""
+    from modelwatch.core.model.introspect import with_priors
 
-    return {**info, "priors": model_priors(model, info["feature_names"])}
+    return with_priors(model, info)
 
 
 def _suite(model: Any, info: dict[str, Any], root: Path, payload: dict[str, Any]) -> dict[str, Any]:
