@@ -1,9 +1,12 @@
 """Time to verdict: a default run through the HTTP API, POST to ``succeeded``, against the previous code path.
 
-Run: ``.venv/bin/python bench/time_to_verdict.py [--base 9cdfe3f] [--rounds 1]``.
+Run: ``.venv/bin/python bench/time_to_verdict.py [--base 9cdfe3f] [--rounds 1] [--base-venv DIR]``.
 
-Two servers run side by side with the same virtualenv: this checkout, and the ``--base`` commit checked out as a
-detached git worktree under /tmp (removed afterwards unless ``--keep-base``). Each is ``gunicorn wsgi:server``
+Two servers run side by side: this checkout, and the ``--base`` commit checked out as a detached git worktree
+under /tmp (removed afterwards unless ``--keep-base``), both with this virtualenv, or the base with its own
+(``--base-venv``: a change of pinned libraries, e.g. a copy of ``.venv`` with the old pins installed through its
+``bin/python -m pip``; both sides start their programs as ``bin/python -m``, so a copied venv's scripts, whose
+first lines name the original, are never used). Each is ``gunicorn wsgi:server``
 with one worker and one run thread on a temporary SQLite file, migrated first. Models, each with its labelled
 sample and no config (a default run): a 100-tree random forest and a 50-tree XGBoost classifier on the 569 rows
 of breast cancer, and the demo churn pipeline (``core.data.demo_models``) on its 300-row sample. Before timing, each
@@ -53,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 from modelwatch.core.data.demo_models import churn_pipeline  # noqa: E402
 
-BIN = Path(sys.executable).parent
+VENV = Path(sys.prefix)
 POLL_S = 0.05
 QUIET_S, QUIET_TICKS = 0.5, 2  # a server tree is quiet at <= 2 clock ticks (20 ms) of CPU in half a second
 GOALS = {"forest (100 trees)": 5.0, "xgboost (50 trees)": 3.0}
@@ -103,17 +106,17 @@ def base_checkout(commit: str) -> Path:
     return path
 
 
-def start_server(code: Path, tmp: Path) -> tuple[subprocess.Popen, str]:
+def start_server(code: Path, python: Path, tmp: Path) -> tuple[subprocess.Popen, str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}", "PORT": str(port), "HOST": "127.0.0.1",
            "WEB_CONCURRENCY": "1", "MODELWATCH_WORKERS": "1", "MODELWATCH_AUTH": "optional"}
     env.pop("MODELWATCH_ENV", None)
-    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=code, env=env, check=True,
+    subprocess.run([str(python), "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=code, env=env, check=True,
                    capture_output=True)
     log = open(tmp / "gunicorn.log", "wb")  # noqa: SIM115 - lives as long as the server
-    server = subprocess.Popen([str(BIN / "gunicorn"), "wsgi:server"], cwd=code, env=env, stdout=log,
+    server = subprocess.Popen([str(python), "-m", "gunicorn", "wsgi:server"], cwd=code, env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     return server, f"http://127.0.0.1:{port}"
 
@@ -231,19 +234,20 @@ def main() -> None:
     parser.add_argument("--base", default="9cdfe3f", help="the commit of the previous code path")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--keep-base", action="store_true", help="leave the base worktree for the next run")
+    parser.add_argument("--base-venv", type=Path, default=VENV, help="the base side's virtualenv (default: this one)")
     args = parser.parse_args()
     fitted = models()
     base = base_checkout(args.base)
-    sides = {"base": base, "this": ROOT}
+    sides = {"base": (base, args.base_venv / "bin" / "python"), "this": (ROOT, VENV / "bin" / "python")}
     servers, results = {}, {(side, name): [] for side in sides for name in fitted}
     restarts: dict[str, list[float]] = {side: [] for side in sides}
     forest = pickle.loads(fitted["forest (100 trees)"][0])  # noqa: S301 - the bench's own model, fitted above
     load_before, speed_before = os.getloadavg(), machine_speed(forest)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            for side, code in sides.items():
+            for side, (code, python) in sides.items():
                 (Path(tmp) / side).mkdir()
-                servers[side] = start_server(code, Path(tmp) / side)
+                servers[side] = start_server(code, python, Path(tmp) / side)
             for side, (server, url) in servers.items():
                 wait_healthy(url, server, Path(tmp) / side / "gunicorn.log")
                 wait_warm_worker(server)
@@ -279,7 +283,8 @@ def report(fitted: dict, results: dict, restarts: dict, load_before: tuple, load
     def fastest(name: str) -> float:  # this side's quickest round: the nearest to an idle machine the run saw
         return float(min(r["total"] for r in results["this", name]))
 
-    print(f"time to verdict, {args.rounds} round(s), base {args.base}; load average before "
+    venv = f" with {args.base_venv}" if args.base_venv != VENV else ""
+    print(f"time to verdict, {args.rounds} round(s), base {args.base}{venv}; load average before "
           f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, after "
           f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} ({os.cpu_count()} CPUs)")
     print(f"machine speed: the forest's predict_proba on {SPEED_ROWS} rows takes {speeds[0]:.2f} ms before, "
