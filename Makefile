@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8050
 export FLASK_APP := wsgi
+# Python caches compiled modules again (these machines set PYTHONDONTWRITEBYTECODE=1): without the cache every process
+# compiles our modules anew, and every pytest worker rewrites the assertions of every test module and plugin (~6 s a
+# collection). The sandbox's children still write none (core.sandbox.runner sets it for them).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast lint migrate bench bench-drift allowlist clean
 
