@@ -12,12 +12,13 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast lint migrate bench bench-drift allowlist clean
 
-# uv installs the pinned requirements in ~15-20 s where pip takes ~60 s (parallel downloads and unpacking, compiled in
-# parallel too: the sandbox's children write no bytecode, so they would compile every library at each warm start).
+# uv installs the pinned requirements in ~20 s where pip takes ~60 s (parallel downloads and unpacking; compiled too,
+# in parallel: the sandbox's children write no bytecode, so they would compile every library at each warm start). It
+# trusts the system's certificates, as pip does here (these machines reach PyPI through a proxy with its own CA).
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q uv==0.13.9
-	$(BIN)/uv pip install -q --python $(BIN)/python --compile-bytecode -r requirements-dev.txt
+	$(BIN)/uv pip install -q --system-certs --python $(BIN)/python --compile-bytecode -r requirements-dev.txt
 	touch $@
 
 migrate: $(BIN)/.installed
