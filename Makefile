@@ -12,7 +12,7 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast lint migrate bench bench-drift allowlist clean
 
-# uv installs the pinned requirements in ~20 s where pip takes ~60 s (parallel downloads and unpacking; compiled too,
+# uv installs the pinned requirements in 20-30 s where pip took ~60 s (parallel downloads and unpacking; compiled too,
 # in parallel: the sandbox's children write no bytecode, so they would compile every library at each warm start). It
 # trusts the system's certificates, as pip does here (these machines reach PyPI through a proxy with its own CA).
 $(BIN)/.installed: requirements.txt requirements-dev.txt
