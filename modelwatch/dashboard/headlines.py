@@ -15,6 +15,7 @@ from dash import html
 from modelwatch.core.sections import SECTIONS
 from modelwatch.figures import glossary
 from modelwatch.figures.format import number, percent
+from modelwatch.figures.performance import known_to
 
 RUN_HEADLINES_ROW = "run-headlines-row"
 QUALITY_SHOWN = 3  # metrics named on a quality card
@@ -23,7 +24,7 @@ NOT_REACHED = "not reached: the run failed"
 
 
 def _performance(found: dict[str, Any]) -> str:
-    precision = f" (±{percent(found['precision'], 2)})" if found.get("precision") is not None else ""
+    precision = f" ({known_to(found['precision'])})" if found.get("precision") is not None else ""
     return (f"p50 {number(found.get('p50_ms'), unit='ms')} · p95 {number(found.get('p95_ms'), unit='ms')}{precision}"
             f" for {number(found.get('batch_size'))} row(s) · error rate {percent(found.get('error_rate'))}")
 

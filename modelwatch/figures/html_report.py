@@ -23,7 +23,7 @@ from plotly.offline import get_plotlyjs
 from modelwatch.core.results import report
 from modelwatch.core.sections import SECTIONS, Registry
 from modelwatch.figures import timing
-from modelwatch.figures.sections import SECTION_FIGURES, FigureBuilder
+from modelwatch.figures.sections import SECTION_FIGURES, SECTION_NOTES, FigureBuilder
 
 MAX_POINTS = 400  # per trace, after downsampling
 MAX_TABLE_ROWS = 60
@@ -112,6 +112,7 @@ class SectionBlock:
     skipped: str | None = None
     rows: list[tuple[str, Any]] = field(default_factory=list)
     more_rows: int = 0
+    note: str = ""  # how the section's figures were measured (``SECTION_NOTES``)
     figures_failed: str | None = None
     figures: list[tuple[str, str]] = field(default_factory=list)  # (div id, figure name)
 
@@ -125,6 +126,8 @@ def _section_block(name: str, title: str, result: dict[str, Any], build: FigureB
     rows = [(m, v) for s, m, v in report.metric_rows({name: section}, sections)
             if s == name and not m.startswith("scenario.")]
     block = SectionBlock(name, title, rows=rows[:MAX_TABLE_ROWS], more_rows=max(0, len(rows) - MAX_TABLE_ROWS))
+    if name in SECTION_NOTES:
+        block.note = SECTION_NOTES[name](section)
     try:
         built = list(build(section))
     except Exception as exc:  # a builder that does not know this section's shape must not sink the report

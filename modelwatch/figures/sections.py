@@ -1,6 +1,7 @@
 """The figures of each Result section, bound to the section registry: ``section dict -> [(name, go.Figure)]``.
 
-The HTML report draws these; ``SECTIONS.bind`` fails at import when a registered section has no builder.
+The HTML report draws these; ``SECTIONS.bind`` fails at import when a registered section has no builder. A section
+may also have a note (``SECTION_NOTES``: how its figures were measured), said in the same words on the run page.
 """
 from __future__ import annotations
 
@@ -28,3 +29,5 @@ SECTION_FIGURES: dict[str, FigureBuilder] = SECTIONS.bind("figure builders", {
     "drift": drift.drift_figures,
     "explainability": explainability_figures,
 })
+
+SECTION_NOTES: dict[str, Callable[[dict[str, Any]], str]] = {"performance": performance.latency_note}

@@ -86,6 +86,7 @@ def test_the_html_report_is_self_contained_small_and_has_every_section(client, f
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", text) and "<link" not in text
     assert "plotly-js-gz" in doc.ids  # plotly.js inlined once
     assert "report-time-spent" in doc.ids and "latency is timed with nothing else running" in text  # as on the page
+    assert "report-performance-note" in doc.ids and "95% distribution-free intervals" in text  # how latency was timed
     figures = json.loads(re.search(r'id="figures-json">(.*?)</script>', text, re.S).group(1))
     templates = figures.pop("_templates")
     assert set(figures) == set(doc.figure_divs) and len(figures) >= 8

@@ -38,6 +38,8 @@ def test_the_finished_state_shows_within_3_s_of_the_api_under_a_cpu_hog(browser,
     assert not browser.driver.find_elements("css selector", "#run-latency-graph")  # not rendered before it is opened
     tabs["Performance"].click()
     browser.wait_for_element("#run-latency-graph .main-svg", timeout=30)
+    assert "distribution-free intervals" in browser.find_element("#run-latency-note").text  # how it was timed
+    assert "stopped by" in browser.find_element("#run-latency-table").text
 
 
 def test_the_sections_fill_in_while_the_run_goes(browser, live_server, forest, cancer):

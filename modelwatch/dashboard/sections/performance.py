@@ -10,9 +10,14 @@ from dash import dcc, html
 from modelwatch.dashboard.sections import skipped
 from modelwatch.figures.format import GRAPH_CONFIG, bytes_, number
 from modelwatch.figures.performance import (
+    INTERVAL_STATS,
     error_breakdown_figure,
+    interval_text,
+    known_to,
     latency_distribution_figure,
     latency_figure,
+    latency_note,
+    stopped_text,
     throughput_figure,
 )
 
@@ -24,14 +29,30 @@ def _card(title: str, value: str, hint: str = "") -> dbc.Col:
     return dbc.Col(dbc.Card(dbc.CardBody(body)), md=3)
 
 
-def _latency_table(section: dict[str, Any]) -> dbc.Table:
+def _latency_cell(stats: dict[str, Any], stat: str) -> html.Td:
+    """A percentile, with its 95% interval beneath it where it has one."""
+    if stat not in INTERVAL_STATS or "stopped_by" not in stats:
+        return html.Td(number(stats[stat]))
+    return html.Td([number(stats[stat]), html.Div(interval_text(stats, stat), className="text-muted small")])
+
+
+def _latency_table(section: dict[str, Any]) -> list:
+    """Percentiles per batch size, with the intervals, the precision reached and what stopped the timing."""
     latency, throughput = section.get("latency_ms") or {}, section.get("throughput_rows_per_s") or {}
-    header = html.Thead(html.Tr([html.Th(h) for h in
-                                 ("batch", "p50 ms", "p95 ms", "p99 ms", "max ms", "mean ms", "calls", "rows/s")]))
-    rows = [html.Tr([html.Td(size)] + [html.Td(number(latency[size][k])) for k in ("p50", "p95", "p99", "max", "mean")]
-                    + [html.Td(latency[size]["n_calls"]), html.Td(number(throughput.get(size, 0)))])
-            for size in sorted(latency, key=int)]
-    return dbc.Table([header, html.Tbody(rows)], size="sm", striped=True, className="mt-2")
+    sizes = sorted(latency, key=int)
+    timed = any("stopped_by" in latency[size] for size in sizes)  # results stored before adaptive timing: none
+    extra = ("known to", "stopped by") if timed else ()
+    header = html.Thead(html.Tr([html.Th(h) for h in ("batch", "p50 ms", "p95 ms", "p99 ms", "max ms", "mean ms",
+                                                      "calls", *extra, "rows/s")]))
+    rows = []
+    for size in sizes:
+        stats = latency[size]
+        known = [html.Td(known_to(stats.get("precision"))), html.Td(stopped_text(stats))] if timed else []
+        rows.append(html.Tr([html.Td(size), *(_latency_cell(stats, k) for k in ("p50", "p95", "p99", "max", "mean")),
+                             html.Td(stats["n_calls"]), *known, html.Td(number(throughput.get(size, 0)))]))
+    note = latency_note(section)
+    return [dbc.Table([header, html.Tbody(rows)], size="sm", striped=True, className="mt-2", id="run-latency-table"),
+            *([html.P(note, className="text-muted small", id="run-latency-note")] if note else [])]
 
 
 def _errors(section: dict[str, Any]) -> list:
@@ -71,7 +92,7 @@ def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
                  dbc.Col(dcc.Graph(figure=throughput_figure(section), id="run-throughput-graph",
                                    config=GRAPH_CONFIG), md=6)]),
         dcc.Graph(figure=latency_figure(section), id="run-latency-graph", config=GRAPH_CONFIG),
-        _latency_table(section),
+        *_latency_table(section),
     ]
     if section.get("errors"):
         parts += [dcc.Graph(figure=error_breakdown_figure(section), id="run-errors-graph", config=GRAPH_CONFIG),

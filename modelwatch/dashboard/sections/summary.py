@@ -14,6 +14,7 @@ from modelwatch.core.checks import outcomes
 from modelwatch.dashboard import run_params, verdict
 from modelwatch.figures import glossary, timing
 from modelwatch.figures.format import bytes_, percent
+from modelwatch.figures.performance import known_to
 
 
 def _card(title: str, value: str) -> dbc.Col:
@@ -26,7 +27,9 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     latency = perf.get("latency_ms") or {}
     if "1" in latency:
-        rows.append(("p95 latency, 1 row", f"{latency['1']['p95']:.2f} ms"))
+        stats = latency["1"]
+        suffix = f" ({known_to(stats.get('precision'))})" if "stopped_by" in stats else ""  # adaptive timing
+        rows.append(("p95 latency, 1 row", f"{stats['p95']:.2f} ms{suffix}"))
     throughput = perf.get("throughput_rows_per_s") or {}
     if throughput:
         best = max(throughput.values())
