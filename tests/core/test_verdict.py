@@ -124,6 +124,27 @@ def test_drift_sensitivity_and_latency_bounds():
     assert _status(slow, "latency") == "fail"
 
 
+def _latency(stats: dict) -> dict:
+    result = {**GOOD, "performance": {**GOOD["performance"], "latency_ms": {"1": stats}}}
+    return next(c for c in verdict.evaluate(result)["checks"] if c["name"] == "latency")
+
+
+def test_the_latency_light_warns_when_the_p95_interval_crosses_the_bound():
+    timed = {"n_calls": 90, "stopped_by": "budget"}
+    crossing = _latency({**timed, "p95": 980.0, "p95_ci": [950.0, 1040.0]})
+    assert crossing["status"] == "warn" and "(950–1,040 ms) crosses the 1,000 ms bound" in crossing["reason"]
+    assert _latency({**timed, "p95": 1010.0, "p95_ci": [990.0, 1100.0]})["status"] == "warn"  # over, not surely
+    over = _latency({**timed, "p95": 1100.0, "p95_ci": [1050.0, 1200.0]})
+    assert over["status"] == "fail"
+    assert over["reason"].endswith("(over the 1,000 ms bound; 95% interval 1,050–1,200 ms)")
+    within = _latency({**timed, "p95": 900.0, "p95_ci": [850.0, 1000.0]})  # the interval reaches the bound: within
+    assert within["status"] == "pass" and "95% interval 850–1,000 ms" in within["reason"]
+    unbounded = _latency({"p95": 900.0, "n_calls": 5, "stopped_by": "budget", "p95_ci": None})
+    assert unbounded["status"] == "pass" and unbounded["reason"].endswith("from 5 calls, too few to bound it)")
+    assert _latency({"p95": 2.0})["reason"] == "p95 of one call on 1 row(s) is 2 ms (within the 1,000 ms bound)"
+    assert _latency({"p95": 5000.0})["reason"].startswith("p95 of one call on 1 row(s) is 5,000 ms")  # not 5e+03
+
+
 def test_the_users_gates_are_folded_in():
     config = {"batch_sizes": [1], "thresholds": {"performance.latency_ms.1.p95": {"max": 1.0}}}
     found = verdict.evaluate(GOOD, gates.evaluate(GOOD, config))
