@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from modelwatch.figures.common import empty_figure
 from modelwatch.figures.drift_overview import column_rows, scenario_families, sort_rows
 from modelwatch.figures.drift_overview import label as family_label
-from modelwatch.figures.format import number, percent
+from modelwatch.figures.format import number, percent, percent_interval
 
 LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 50, "b": 50}}
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")  # Okabe-Ito
@@ -125,6 +125,26 @@ def severity_curves(drift: dict[str, Any], top: int = 8) -> go.Figure:
     return fig
 
 
+def drift_note(drift: dict[str, Any]) -> str:
+    """The reference the section compared against, and how well its false-positive rate and powers are known."""
+    fpr = drift.get("false_positive_rate") or {}
+    features = len(fpr.get("per_feature") or {})
+    interval = (f" (95% interval {percent_interval(fpr['overall_ci'])}, from {number(fpr.get('n_resamples', 0))} "
+                f"resamples of each of {features} feature{'' if features == 1 else 's'})"
+                if fpr.get("overall_ci") else "")
+    resamples = (drift.get("budget") or {}).get("power_resamples")
+    powers = (f" Detection powers are shares of {number(resamples)} resamples each, with their 95% intervals beside "
+              "them." if resamples else "")
+    return (f"Reference: {drift.get('reference', '?')} data, {number(drift.get('n_reference', 0))} rows. "
+            f"False-positive rate of the tests at severity 0: {percent(fpr.get('overall'))}{interval}.{powers}")
+
+
+def _power(scenario: dict[str, Any]) -> str:
+    """A detection power with its 95% interval ("85% (62–97%)"): it is a share of a few resamples."""
+    interval = scenario.get("power_ci")
+    return percent(scenario.get("power")) + (f" ({percent_interval(interval)})" if interval else "")
+
+
 def detection_table(drift: dict[str, Any]) -> go.Figure:
     """Every scenario: test, statistic, p-value, verdict, power and impact."""
     scenarios = drift.get("scenarios") or []
@@ -136,7 +156,7 @@ def detection_table(drift: dict[str, Any]) -> go.Figure:
              [s["kind"] for s in scenarios], [_fmt(s["severity"]) for s in scenarios],
              [_fmt(s.get("test")) for s in scenarios], [_fmt(s.get("statistic")) for s in scenarios],
              [_fmt(s.get("p_value")) for s in scenarios], [_fmt(bool(s.get("drift_detected"))) for s in scenarios],
-             [percent(s.get("power")) for s in scenarios], [percent(s.get("flip_rate")) for s in scenarios],
+             [_power(s) for s in scenarios], [percent(s.get("flip_rate")) for s in scenarios],
              [_fmt(s.get("prediction_shift")) for s in scenarios], [(s.get("error") or "")[:40] for s in scenarios]]
     fill = [["#fde2e1" if s.get("drift_detected") else "white" for s in scenarios]] * len(header)
     fig = go.Figure(go.Table(columnwidth=[2, 2, 1, 2, 2, 2, 2, 1, 1, 2, 4],

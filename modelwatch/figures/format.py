@@ -57,6 +57,13 @@ def percent(fraction: Any, digits: int = 3) -> str:
     return MISSING if math.isnan(value) else f"{number(value, digits)}%"
 
 
+def percent_interval(interval: Any, digits: int = 2) -> str:
+    """An interval of shares as percentages ("62–97%"); "—" when there is none."""
+    if not interval:
+        return MISSING
+    return f"{number(interval[0] * 100, digits)}–{percent(interval[1], digits)}"
+
+
 def signed(value: Any, digits: int = 3, unit: str = "") -> str:
     """A change with its sign always shown ("+0.23", "−1.5 ms")."""
     text = number(value, digits, unit)

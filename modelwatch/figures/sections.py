@@ -30,4 +30,5 @@ SECTION_FIGURES: dict[str, FigureBuilder] = SECTIONS.bind("figure builders", {
     "explainability": explainability_figures,
 })
 
-SECTION_NOTES: dict[str, Callable[[dict[str, Any]], str]] = {"performance": performance.latency_note}
+SECTION_NOTES: dict[str, Callable[[dict[str, Any]], str]] = {"performance": performance.latency_note,
+                                                             "drift": drift.drift_note}

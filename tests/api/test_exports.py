@@ -87,6 +87,7 @@ def test_the_html_report_is_self_contained_small_and_has_every_section(client, f
     assert "plotly-js-gz" in doc.ids  # plotly.js inlined once
     assert "report-time-spent" in doc.ids and "latency is timed with nothing else running" in text  # as on the page
     assert "report-performance-note" in doc.ids and "95% distribution-free intervals" in text  # how latency was timed
+    assert "report-drift-note" in doc.ids and "Detection powers are shares of" in text  # how well they are known
     figures = json.loads(re.search(r'id="figures-json">(.*?)</script>', text, re.S).group(1))
     templates = figures.pop("_templates")
     assert set(figures) == set(doc.figure_divs) and len(figures) >= 8

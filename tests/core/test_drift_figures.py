@@ -10,6 +10,7 @@ from modelwatch.core.drift import section
 from modelwatch.core.results.jsonable import to_jsonable
 from modelwatch.dashboard.sections.drift import render
 from modelwatch.figures.drift import distribution_figure, drift_figures, severity_curves
+from modelwatch.figures.format import percent, percent_interval
 from tests.core.suite_context import make_context
 
 
@@ -33,3 +34,12 @@ def test_figures_and_tab_from_a_section():
     # the tab explains severity, and a model that raised on missing values is a breaking point, not "holds"
     tab = str(render(drift, {}))
     assert "What severity means" in tab and "model raised ValueError" in tab
+    # a power is a share of 3 resamples here: its interval is said beside it, and the false-positive rate's too
+    fpr = drift["false_positive_rate"]
+    assert (f"severity 0: {percent(fpr['overall'])} (95% interval {percent_interval(fpr['overall_ci'])}, from 3 "
+            f"resamples of each of 2 features)") in tab
+    detection = figures["detection"].data[0].cells.values[7]
+    first = next(s for s in drift["scenarios"] if s["power"] is not None)
+    assert detection[drift["scenarios"].index(first)] == (
+        f"{percent(first['power'])} ({percent_interval(first['power_ci'])})")
+    assert "power, 95% interval" in tab

@@ -24,7 +24,7 @@ def test_one_sigma_shift_on_1000_rows_is_detected_and_severity_zero_rarely():
 def test_power_respects_the_deadline():
     reference = pd.DataFrame({"x": np.random.default_rng(0).normal(size=100)})
     out = detection_power(reference, SCHEMA, "scale", "x", 1.0, n_resamples=50, deadline=0.0)
-    assert out == {"power": None, "n_resamples": 0, "test": None}
+    assert out == {"power": None, "n_resamples": 0, "interval": None, "test": None}
 
 
 def test_domain_classifier_catches_a_correlation_flip_univariate_tests_miss():

@@ -4,10 +4,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from modelwatch.core.drift import scenarios
 from modelwatch.core.drift.detect import detect_column
-from modelwatch.core.drift.power import column_flags, detection_power, encode_column, resampled_power
+from modelwatch.core.drift.power import (
+    column_flags,
+    detection_power,
+    encode_column,
+    power_interval,
+    resampled_power,
+)
 from modelwatch.core.drift.profile import CATEGORICAL, NUMERIC, profile
 from modelwatch.core.drift.stattests import Selection
 
@@ -88,5 +95,32 @@ def test_power_without_drift_is_the_false_positive_rate():
     assert no_drift == resampled_power(reference, reference, {"x": NUMERIC}, "x", n, seed=8)
     assert no_drift["test"] == "ks"
     assert abs(no_drift["power"] - alpha) <= 3 * np.sqrt(alpha * (1 - alpha) / n)
+    assert no_drift["interval"] == power_interval(round(no_drift["power"] * n), n)
+    assert no_drift["interval"][0] <= no_drift["power"] <= no_drift["interval"][1]
     regenerated = detection_power(reference, SCHEMA, "mean_shift", "x", 0.0, 300, seed=9)
     assert abs(no_drift["power"] - regenerated["power"]) <= 3 * np.sqrt(alpha * (1 - alpha) * (1 / n + 1 / 300))
+
+
+@pytest.mark.parametrize("hits, n", [(0, 1), (1, 1), (0, 20), (7, 20), (20, 20), (3, 600)])
+def test_the_power_interval_is_clopper_pearsons(hits, n):
+    """Against the beta quantiles that define it (the ends are 0 and 1 at no hit and at every hit)."""
+    low = 0.0 if hits == 0 else stats.beta.ppf(0.025, hits, n - hits + 1)
+    high = 1.0 if hits == n else stats.beta.ppf(0.975, hits + 1, n - hits)
+    assert power_interval(hits, n) == pytest.approx([low, high], abs=1e-9)
+
+
+def test_no_resample_has_no_power_and_no_interval():
+    assert power_interval(0, 0) is None
+    reference = pd.DataFrame({"x": np.arange(10.0)})
+    assert resampled_power(reference, reference, {"x": NUMERIC}, "x", 0) == {
+        "power": None, "n_resamples": 0, "interval": None, "test": None}
+
+
+def test_the_power_interval_covers_the_true_power_at_least_95_percent_of_the_time():
+    """Exact coverage over every outcome of 20 resamples (the section's default), at powers from 1% to 99%."""
+    n = 20
+    hits = np.arange(n + 1)
+    intervals = np.array([power_interval(int(k), n) for k in hits])
+    for power in np.linspace(0.01, 0.99, 99):
+        covered = (intervals[:, 0] <= power) & (power <= intervals[:, 1])
+        assert stats.binom.pmf(hits, n, power)[covered].sum() >= 0.95, power

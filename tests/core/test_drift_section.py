@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from modelwatch.core.drift import scenarios, section
+from modelwatch.core.drift.power import power_interval
 from modelwatch.core.results.jsonable import to_jsonable
 from tests.core.suite_context import make_context
 
@@ -62,6 +63,15 @@ def test_section_with_sample_current_and_labels(churn_frame, churn_pipeline):
                              strongest["seed"])
     assert not replay.equals(churn_frame)
     assert 0 <= out["false_positive_rate"]["overall"] <= 1
+    measured = [s for s in out["scenarios"] if s["power"] is not None]
+    assert measured
+    for s in measured:  # each power is a share of its resamples, with that share's exact interval
+        n = s["power_resamples"]
+        assert s["power_ci"] == power_interval(round(s["power"] * n), n)
+        assert s["power_ci"][0] <= s["power"] <= s["power_ci"][1]
+    fpr = out["false_positive_rate"]
+    pooled = fpr["n_resamples"] * len(fpr["per_feature"])
+    assert fpr["overall_ci"] == power_interval(round(fpr["overall"] * pooled), pooled)
 
 
 def test_section_on_generated_data_without_current(churn_frame, churn_pipeline):

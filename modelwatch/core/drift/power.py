@@ -18,7 +18,8 @@ The two differ where a scenario's parameters come from the sample it is applied 
 scale uses each sample's own std and mean, and a category shift each sample's rarest category; resampled, those
 of the reference rows, as a current sample drawn from a drifted population would. The tests bound the difference
 by the Monte-Carlo error on their scenarios. At severity 0 both are the same procedure, and the share of flagged
-resamples is the false-positive rate.
+resamples is the false-positive rate. Either way a power is a share of a few resamples (20 by default), so each
+comes with its exact (Clopper-Pearson) 95% interval (``power_interval``).
 """
 from __future__ import annotations
 
@@ -46,6 +47,25 @@ from modelwatch.core.drift.profile import (
 from modelwatch.core.drift.stattests import Selection
 
 MAX_CELLS = 2_000_000  # resamples x rows (or x distinct values) held at once; more resamples go in chunks
+POWER_CONFIDENCE = 0.95
+
+
+@functools.lru_cache(maxsize=4096)
+def power_interval(hits: int, n: int) -> list[float] | None:
+    """The exact (Clopper-Pearson) 95% interval of a power measured as ``hits`` flagged resamples of ``n``.
+
+    With 20 resamples a power of 50% is known to about ±23 points: the interval says how far to trust it.
+    None when no resample ran.
+    """
+    if n <= 0:
+        return None
+    interval = stats.binomtest(hits, n).proportion_ci(confidence_level=POWER_CONFIDENCE, method="exact")
+    return [float(interval.low), float(interval.high)]
+
+
+def _measured(hits: int, n: int, test: str | None) -> dict[str, Any]:
+    """A power's fields: the share of flagged resamples, how many ran, its interval and the test."""
+    return {"power": hits / n if n else None, "n_resamples": n, "interval": power_interval(hits, n), "test": test}
 
 
 @dataclass
@@ -305,13 +325,13 @@ def resampled_power(reference: Columns, drifted: Columns, kinds: dict[str, str],
             sample then holds that many of the drifted values and reference rows for the rest.
 
     Returns:
-        ``{"power", "n_resamples", "test"}`` (``test`` is ``dataset`` for all columns); ``power`` is None when
-        no resample ran.
+        ``{"power", "n_resamples", "interval", "test"}`` (``test`` is ``dataset`` for all columns; ``interval``
+        from ``power_interval``); ``power`` and ``interval`` are None when no resample ran.
     """
     names = [feature] if feature is not None else list(reference)
     n = len(reference[names[0]]) if names else 0
     if n_resamples <= 0 or not n:
-        return {"power": None, "n_resamples": 0, "test": None}
+        return _measured(0, 0, None)
     columns = [encode_column(c, kinds.get(c) or column_kind(reference[c]), reference[c], drifted[c]) for c in names]
     changed = [scenarios.changed_rows(reference[c], drifted[c]) for c in names] if rows_set is not None else None
     if changed is not None:
@@ -333,7 +353,7 @@ def resampled_power(reference: Columns, drifted: Columns, kinds: dict[str, str],
             hits += int(flagged[0].sum())
         else:
             hits += int((flagged.mean(axis=0) >= stattests.DATASET_DRIFT_SHARE).sum())
-    return {"power": hits / n_resamples, "n_resamples": n_resamples, "test": test if feature is not None else "dataset"}
+    return _measured(hits, n_resamples, test if feature is not None else "dataset")
 
 
 def detection_power(reference: pd.DataFrame, schema: dict[str, Any], kind: str, feature: str | None,
@@ -357,7 +377,8 @@ def detection_power(reference: pd.DataFrame, schema: dict[str, Any], kind: str, 
         deadline: a ``time.monotonic()`` value; resampling stops there (fewer resamples are reported).
 
     Returns:
-        ``{"power", "n_resamples", "test"}``; ``power`` is None when not a single resample ran.
+        ``{"power", "n_resamples", "interval", "test"}``; ``power`` and ``interval`` are None when not a single
+        resample ran.
     """
     if feature is not None:
         return _column_power(reference[feature], schema, kind, severity, n_resamples, seed,
@@ -376,7 +397,7 @@ def detection_power(reference: pd.DataFrame, schema: dict[str, Any], kind: str, 
         prof = profile(ref_rows, {c: kinds[c] for c in columns} if kinds else None)
         hits += bool(detect_frame(prof, drifted, selection)["dataset_drift"])
         done += 1
-    return {"power": hits / done if done else None, "n_resamples": done, "test": "dataset" if done else None}
+    return _measured(hits, done, "dataset" if done else None)
 
 
 def _column_power(column: pd.Series, schema: dict[str, Any], kind: str, severity: float, n_resamples: int,
@@ -404,4 +425,4 @@ def _column_power(column: pd.Series, schema: dict[str, Any], kind: str, severity
         hits += bool(result["drift_detected"])
         test = result["test"]
         done += 1
-    return {"power": hits / done if done else None, "n_resamples": done, "test": test}
+    return _measured(hits, done, test)

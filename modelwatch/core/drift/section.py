@@ -27,7 +27,7 @@ from modelwatch.core.checks.quality import align_labels
 from modelwatch.core.drift import impact, scenarios
 from modelwatch.core.drift.detect import detect_column, detect_frame
 from modelwatch.core.drift.multivariate import domain_classifier
-from modelwatch.core.drift.power import resampled_power
+from modelwatch.core.drift.power import power_interval, resampled_power
 from modelwatch.core.drift.profile import CATEGORICAL, NUMERIC, NumericReference, ReferenceProfile, profile
 from modelwatch.core.drift.stattests import Selection
 
@@ -260,14 +260,15 @@ def _scenarios(run: _Run, plan: list[tuple[int, str | None, str, float]], predic
         out = {"feature": feature, "kind": kind, "severity": severity, "seed": seed,
                **_detection(run, kind, feature, severity, seed + 1),
                "prediction_shift": None, "prediction_psi": None, "flip_rate": None, "impact": None,
-               "accuracy_drop": None, "error": None, "failed_gates": [], "power": None, "power_resamples": 0}
+               "accuracy_drop": None, "error": None, "failed_gates": [], "power": None, "power_ci": None,
+               "power_resamples": 0}
         outs.append(out)
         if isinstance(scenario, Exception):
             out["error"] = f"{type(scenario).__name__}: {str(scenario)[:300]}"
             continue
         power = resampled_power(run.columns, scenario.columns, run.kinds, feature, run.resamples, seed + 2,
                                 run.scenario_selection, scenarios.rows_set(kind, severity, run.n))
-        out["power"], out["power_resamples"] = power["power"], power["n_resamples"]
+        out["power"], out["power_ci"], out["power_resamples"] = power["power"], power["interval"], power["n_resamples"]
         measured.append(out)
     for out, outputs, labelled in zip(measured, *predictions.result()):
         # the model refusing drifted input (NaN, unseen category) is itself a finding
@@ -464,7 +465,9 @@ def _compute(ctx: SuiteContext, share: Share | None) -> dict[str, Any]:
     multivariate: dict[str, Any] | None = None
     if current is not None and not current["missing_columns"]:
         multivariate = domain_classifier(run.reference, ctx.current[run.names], run.kinds, seed=run.seed)
-    rates = [p["power"] for p in fpr.values() if p["power"] is not None]
+    measured = [p for p in fpr.values() if p["power"] is not None]
+    rates = [p["power"] for p in measured]  # each of run.resamples: their mean is the pooled share
+    pooled = (sum(round(p["power"] * p["n_resamples"]) for p in measured), sum(p["n_resamples"] for p in measured))
     single = [s for s in results if s["feature"] is not None and s["impact"] is not None] or \
         [s for s in results if s["impact"] is not None]
     top = max(single, key=lambda s: s["impact"]) if single else None
@@ -479,6 +482,7 @@ def _compute(ctx: SuiteContext, share: Share | None) -> dict[str, Any]:
         "breaking_points": impact.breaking_points(results, run.gate_source),
         "gates": run.gates,
         "false_positive_rate": {"overall": float(np.mean(rates)) if rates else None,
+                                "overall_ci": power_interval(*pooled),
                                 "per_feature": {f: p["power"] for f, p in fpr.items()},
                                 "n_resamples": run.resamples},
         "multivariate": multivariate,

@@ -129,6 +129,18 @@ class ScenarioSchema(OpenSchema):
     prediction_shift = _number()
     flip_rate = _number()
     accuracy_drop = _number()
+    power = _number("share of power_resamples in which detection flags the scenario")
+    power_ci = fields.List(fields.Float(), allow_none=True, metadata={
+        "description": "exact (Clopper-Pearson) 95% interval of the power; null without resamples"})
+    power_resamples = fields.Integer()
+
+
+class FalsePositiveRateSchema(OpenSchema):
+    overall = _number("share of flagged resamples at severity 0, all drifted features pooled")
+    overall_ci = fields.List(fields.Float(), allow_none=True, metadata={
+        "description": "exact (Clopper-Pearson) 95% interval of overall"})
+    per_feature = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+    n_resamples = fields.Integer(metadata={"description": "resamples per feature"})
 
 
 class DriftColumnSchema(OpenSchema):
@@ -148,6 +160,7 @@ class CurrentDriftSchema(OpenSchema):
 class DriftSchema(SectionSchema):
     scenarios = fields.List(fields.Nested(ScenarioSchema))
     current = fields.Nested(CurrentDriftSchema, allow_none=True)
+    false_positive_rate = fields.Nested(FalsePositiveRateSchema)
 
 
 class ImportanceSchema(OpenSchema):

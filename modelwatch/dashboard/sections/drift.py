@@ -15,9 +15,9 @@ from dash import MATCH, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from modelwatch.dashboard.sections import skipped
-from modelwatch.figures.drift import column_figure, impact_heatmap, severity_curves
+from modelwatch.figures.drift import column_figure, drift_note, impact_heatmap, severity_curves
 from modelwatch.figures.drift_overview import SORTS, column_rows, scenario_families, sort_rows, widgets
-from modelwatch.figures.format import GRAPH_CONFIG, number, percent
+from modelwatch.figures.format import GRAPH_CONFIG, number, percent, percent_interval
 
 SORT_RADIO = "run-drift-sort"
 COLUMNS = "run-drift-columns"
@@ -238,11 +238,15 @@ def _all_scenarios(drift: dict[str, Any]) -> list:
     rows = [{"feature": s["feature"] or "all features", "kind": s["kind"], "severity": s["severity"],
              "test": s.get("test"), "statistic": s.get("statistic"), "p_value": s.get("p_value"),
              "detected": bool(s.get("drift_detected")), "power": s.get("power"), "impact": s.get("impact"),
+             "power_ci": percent_interval(s.get("power_ci")),
              "error": (s.get("error") or "")[:200]} for s in scenarios]
     rounded = {"valueFormatter": {"function": "params.value == null ? '—' : d3.format(',.3~g')(params.value)"}}
     columns = [{"field": "feature"}, {"field": "kind"}, {"field": "severity", "filter": "agNumberColumnFilter"},
                {"field": "impact", "sort": "desc", "filter": "agNumberColumnFilter", **rounded},
-               {"field": "detected"}, {"field": "power", "headerName": "detection power", **rounded},
+               {"field": "detected"}, {"field": "power", "headerName": "detection power", **rounded,
+                                       "headerTooltip": "the share of resamples in which the test flags the scenario"},
+               {"field": "power_ci", "headerName": "power, 95% interval", "sortable": False,
+                "headerTooltip": "exact (Clopper-Pearson): a power from a few resamples is known only this well"},
                {"field": "test"}, {"field": "statistic", **rounded}, {"field": "p_value", "headerName": "p-value",
                                                                       **rounded},
                {"field": "error", "flex": 1, "minWidth": 200, "tooltipField": "error"}]
@@ -255,10 +259,7 @@ def _all_scenarios(drift: dict[str, Any]) -> list:
 
 
 def _footer(drift: dict[str, Any]) -> html.P:
-    fpr = (drift.get("false_positive_rate") or {}).get("overall")
-    return html.P(f"Reference: {drift.get('reference', '?')} data, {number(drift.get('n_reference', 0))} rows. "
-                  f"False-positive rate of the tests at severity 0: {percent(fpr)}."
-                  + (" Stopped early: time budget." if drift.get("truncated") else ""),
+    return html.P(drift_note(drift) + (" Stopped early: time budget." if drift.get("truncated") else ""),
                   className="small text-muted mt-3")
 
 
