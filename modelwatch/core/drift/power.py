@@ -50,17 +50,20 @@ MAX_CELLS = 2_000_000  # resamples x rows (or x distinct values) held at once; m
 POWER_CONFIDENCE = 0.95
 
 
-@functools.lru_cache(maxsize=4096)
 def power_interval(hits: int, n: int) -> list[float] | None:
     """The exact (Clopper-Pearson) 95% interval of a power measured as ``hits`` flagged resamples of ``n``.
 
     With 20 resamples a power of 50% is known to about ±23 points: the interval says how far to trust it.
     None when no resample ran.
     """
-    if n <= 0:
-        return None
+    return list(_clopper_pearson(hits, n)) if n > 0 else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _clopper_pearson(hits: int, n: int) -> tuple[float, float]:
+    """Cached by counts (a section asks for the same few hundred): a tuple, so no caller can change the cache."""
     interval = stats.binomtest(hits, n).proportion_ci(confidence_level=POWER_CONFIDENCE, method="exact")
-    return [float(interval.low), float(interval.high)]
+    return float(interval.low), float(interval.high)
 
 
 def _measured(hits: int, n: int, test: str | None) -> dict[str, Any]:
