@@ -126,9 +126,8 @@ def _section_block(name: str, title: str, result: dict[str, Any], build: FigureB
     rows = [(m, v) for s, m, v in report.metric_rows({name: section}, sections)
             if s == name and not m.startswith("scenario.")]
     block = SectionBlock(name, title, rows=rows[:MAX_TABLE_ROWS], more_rows=max(0, len(rows) - MAX_TABLE_ROWS))
-    if name in SECTION_NOTES:
-        block.note = SECTION_NOTES[name](section)
     try:
+        block.note = SECTION_NOTES[name](section) if name in SECTION_NOTES else ""
         built = list(build(section))
     except Exception as exc:  # a builder that does not know this section's shape must not sink the report
         block.figures_failed = type(exc).__name__

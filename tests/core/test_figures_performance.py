@@ -16,11 +16,13 @@ from modelwatch.dashboard.sections import performance as performance_tab
 from modelwatch.dashboard.sections import quality as quality_tab
 from modelwatch.dashboard.sections import robustness as robustness_tab
 from modelwatch.dashboard.sections.summary import headline
+from modelwatch.figures import html_report
 from modelwatch.figures import performance as pf
 from modelwatch.figures import quality as qf
 from modelwatch.figures import robustness as rf
 from modelwatch.figures.format import number
 from tests.core.suite_context import make_context
+from tests.factories import V1
 
 
 def stored(section):
@@ -192,3 +194,16 @@ def test_tab_renderers_build_components(classifier_result, regression_quality):
         [alert] = tab.render({"skipped": "ValueError: broken"}, run)
         assert "broken" in alert.children
     assert "labelled" in quality_tab.render(None, run)[0].children
+
+
+def test_a_performance_section_the_note_cannot_read_leaves_the_rest_of_the_report():
+    odd = {"one row": {"p95": 1.0, "stopped_by": "budget"}}  # a batch size that is no number
+    result = {**V1, "performance": {**V1["performance"], "latency_ms": odd}}
+    run = {"id": "r1", "name": "odd", "status": "succeeded", "source": "api", "created_at": "2026-01-01T00:00Z",
+           "duration_s": 1.0, "error": None, "gates": None, "result": result,
+           "model": {"type": "LogisticRegression", "task": "classification", "n_features": 1, "sha256": "ab" * 32}}
+    with pytest.raises(ValueError):
+        pf.latency_note(result["performance"])
+    page = html_report.render(run, None)
+    assert "Figures unavailable: ValueError" in page and 'id="report-performance-note"' not in page
+    assert 'id="section-robustness"' in page and 'id="report-drift-note"' in page  # the other sections render
