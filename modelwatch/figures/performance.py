@@ -33,9 +33,7 @@ def known_to(precision: Any) -> str:
 def interval_text(stats: dict[str, Any], stat: str) -> str:
     """The 95% interval of ``stat`` (``p50`` or ``p95``) in ms, or why there is none."""
     interval = stats.get(f"{stat}_ci")
-    if interval is None:
-        return "no interval (too few calls)" if "stopped_by" in stats else "no interval recorded"
-    return f"{number(interval[0])}–{number(interval[1])}"
+    return "no interval (too few calls)" if interval is None else f"{number(interval[0])}–{number(interval[1])}"
 
 
 def _bar(latency: dict[str, Any], sizes: list[str], stat: str) -> go.Bar:
