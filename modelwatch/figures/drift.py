@@ -126,7 +126,8 @@ def severity_curves(drift: dict[str, Any], top: int = 8) -> go.Figure:
 
 
 def drift_note(drift: dict[str, Any]) -> str:
-    """The reference the section compared against, and how well its false-positive rate and powers are known."""
+    """The reference the section compared against, how well its false-positive rate and powers are known, and
+    whether the time budget cut the scenarios short."""
     fpr = drift.get("false_positive_rate") or {}
     features = len(fpr.get("per_feature") or {})
     interval = (f" (95% interval {percent_interval(fpr['overall_ci'])}, from {number(fpr.get('n_resamples', 0))} "
@@ -136,7 +137,8 @@ def drift_note(drift: dict[str, Any]) -> str:
     powers = (f" Detection powers are shares of {number(resamples)} resamples each, with their 95% intervals beside "
               "them." if resamples else "")
     return (f"Reference: {drift.get('reference', '?')} data, {number(drift.get('n_reference', 0))} rows. "
-            f"False-positive rate of the tests at severity 0: {percent(fpr.get('overall'))}{interval}.{powers}")
+            f"False-positive rate of the tests at severity 0: {percent(fpr.get('overall'))}{interval}.{powers}"
+            + (" Stopped early: time budget." if drift.get("truncated") else ""))
 
 
 def _power(scenario: dict[str, Any]) -> str:

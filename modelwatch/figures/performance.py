@@ -27,7 +27,7 @@ INTERVAL_STATS = ("p50", "p95")  # the timed quantiles: each has its 95% interva
 def known_to(precision: Any) -> str:
     """A latency's precision as a reader takes it ("±4.8%"): the wider relative half-width of its p50 and p95
     intervals (None: too few calls to bound them)."""
-    return "precision unknown (too few calls)" if precision is None else f"±{percent(precision, 2)}"
+    return "precision unknown: too few calls" if precision is None else f"±{percent(precision, 2)}"
 
 
 def interval_text(stats: dict[str, Any], stat: str) -> str:
@@ -45,7 +45,8 @@ def _bar(latency: dict[str, Any], sizes: list[str], stat: str) -> go.Bar:
         bar.error_y = {"type": "data", "symmetric": False, "color": "#444",
                        "array": [ci[1] - v if ci else None for ci, v in zip(intervals, values)],
                        "arrayminus": [v - ci[0] if ci else None for ci, v in zip(intervals, values)]}
-        bar.hovertext = [f"95% interval {interval_text(latency[s], stat)} ms" for s in sizes]
+        bar.hovertext = [f"95% interval {interval_text(latency[s], stat)} ms" if ci else interval_text(latency[s], stat)
+                         for s, ci in zip(sizes, intervals)]
         bar.hovertemplate = f"batch %{{x}}<br>{stat} %{{y:,.3~r}} ms<br>%{{hovertext}}<extra></extra>"
     return bar
 

@@ -9,7 +9,7 @@ from sklearn.linear_model import LinearRegression
 from modelwatch.core.drift import section
 from modelwatch.core.results.jsonable import to_jsonable
 from modelwatch.dashboard.sections.drift import render
-from modelwatch.figures.drift import distribution_figure, drift_figures, severity_curves
+from modelwatch.figures.drift import distribution_figure, drift_figures, drift_note, severity_curves
 from modelwatch.figures.format import percent, percent_interval
 from tests.core.suite_context import make_context
 
@@ -43,3 +43,4 @@ def test_figures_and_tab_from_a_section():
     assert detection[drift["scenarios"].index(first)] == (
         f"{percent(first['power'])} ({percent_interval(first['power_ci'])})")
     assert "power, 95% interval" in tab
+    assert drift_note({**drift, "truncated": True}).endswith("Stopped early: time budget.")  # the report says it too

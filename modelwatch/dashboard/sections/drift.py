@@ -259,8 +259,7 @@ def _all_scenarios(drift: dict[str, Any]) -> list:
 
 
 def _footer(drift: dict[str, Any]) -> html.P:
-    return html.P(drift_note(drift) + (" Stopped early: time budget." if drift.get("truncated") else ""),
-                  className="small text-muted mt-3")
+    return html.P(drift_note(drift), className="small text-muted mt-3")
 
 
 def render(section: dict[str, Any] | None, run: dict[str, Any]) -> list:
